@@ -1,0 +1,298 @@
+"""Local GGUF models through llama-cpp-python.
+
+The prompt is rendered with the model's own chat template (from the GGUF metadata) and
+tokenized with its tokenizer, so prompt counts are exact. Generated tokens are detokenized
+by Ponder itself with special tokens rendered (llama-cpp-python's completion API drops
+control tokens, which would hide markers such as gpt-oss's), decoded incrementally so a
+UTF-8 character split across tokens never shows a replacement character, and passed with
+their special flag to the reasoning parser.
+
+Stopping is cooperative: the stop event is checked between prompt slices and per token.
+After a turn, llama.cpp's context holds exactly the prompt plus every token counted in
+the turn's ``TokenCounts`` (the end-of-generation token is neither shown nor evaluated).
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from app import paths
+from app.backends.base import TurnRequest
+from app.domain import events as ev
+from app.domain.chat_template import render_chat
+from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
+from app.domain.profiles import ModelProfile
+from app.domain.reasoning.parser import ReasoningParser
+from app.domain.token_stream import TokenStream
+from app.errors import BackendError, ModelFileError
+
+GGUF_MAGIC = b"GGUF"
+# Prompt evaluation runs in slices this long so Stop is seen between them (~tens of ms each).
+PREFILL_SLICE = 64
+DEFAULT_N_CTX = 8192
+
+
+def check_gguf(path: Path) -> None:
+    """Fail early, with a sentence a user can act on, when a file is not a GGUF model."""
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(
+            f"{path.name} is not a GGUF model file (it does not start with 'GGUF'). "
+            "Ponder runs local models in GGUF format; convert it or download a GGUF build."
+        )
+
+
+class LlamaBackend:
+    """A local model: loads on the calling (worker) thread and streams turn events."""
+
+    def __init__(self, profile: ModelProfile, *, n_threads: int | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.profile = profile
+        self.clock = clock
+        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.llm = None
+        self.template: str | None = None
+        self.bos_text = ""
+        self.eos_text = ""
+        self.setup: ReasoningSetup | None = None
+        self._special_cache: dict[int, bool] = {}
+        self._piece_cache: dict[int, bytes] = {}
+        self._end_ids: list[int] = []
+
+    # -- loading -------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self.llm is not None
+
+    def load(self, progress: Callable[[str], None] | None = None) -> None:
+        if self.llm is not None:
+            return
+        path = paths.resolve_model_path(self.profile.path or "")
+        check_gguf(path)
+        if progress:
+            progress(f"Loading {path.name}…")
+        import llama_cpp  # imported here: it takes ~0.3 s and the window must open first
+
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self.profile.n_ctx or DEFAULT_N_CTX,
+                n_batch=512,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(
+                f"Could not load {path.name}: the file is damaged, truncated or of an unsupported "
+                f"architecture ({exc}). Re-download it or pick another model."
+            ) from exc
+        self.llm = llm
+        self.template = llm.metadata.get("tokenizer.chat_template")
+        if not self.template:
+            raise ModelFileError(f"{path.name} has no chat template in its metadata; Ponder cannot format a chat for it.")
+        model = llm._model
+        self.bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+        self.eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+        name = llm.metadata.get("general.name", "") + " " + path.name
+        self.setup = self._reasoning_setup(name)
+
+    def _reasoning_setup(self, name: str) -> ReasoningSetup:
+        setup = resolve_reasoning(self.profile.reasoning, self.template, name)
+        if setup.spec is None:
+            return setup
+        # Markers that are single special tokens are matched only as such, so the same
+        # characters written inside the reasoning text are not taken for a marker.
+        ids = [self.llm.tokenize(m.encode(), add_bos=False, special=True) for m in (setup.spec.start, setup.spec.end)]
+        if all(len(i) == 1 and self._is_special(i[0]) for i in ids):
+            setup = setup.with_special_markers()
+        self._end_ids = self.llm.tokenize(setup.injection_text.encode(), add_bos=False, special=True)
+        return setup
+
+    def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
+            self.llm = None
+
+    # -- prompts -------------------------------------------------------------------------
+    def render_prompt(self, messages, *, add_generation_prompt: bool = True, **extra) -> str:
+        """The model's own template over ``messages`` (plus a forced-open suffix if any)."""
+        prompt = render_chat(
+            self.template or "",
+            list(messages),
+            add_generation_prompt=add_generation_prompt,
+            bos_token=self.bos_text,
+            eos_token=self.eos_text,
+            **extra,
+        )
+        if add_generation_prompt and self.setup is not None:
+            prompt += self.setup.prompt_suffix
+        return prompt
+
+    def tokenize(self, text: str) -> list[int]:
+        add_bos = self.llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
+        if self.bos_text and text.startswith(self.bos_text):
+            add_bos = False
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def count_prompt(self, messages, **extra) -> int:
+        """Exact prompt size in tokens for these messages (model's template and tokenizer)."""
+        return len(self.tokenize(self.render_prompt(messages, **extra)))
+
+    @property
+    def n_ctx(self) -> int:
+        return self.llm.n_ctx() if self.llm else (self.profile.n_ctx or DEFAULT_N_CTX)
+
+    def _piece(self, token: int) -> bytes:
+        """The token's bytes with special tokens rendered (cached: pieces never change)."""
+        piece = self._piece_cache.get(token)
+        if piece is None:
+            import ctypes
+
+            import llama_cpp
+
+            buf = ctypes.create_string_buffer(64)
+            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, len(buf), 0, True)
+            if n < 0:
+                buf = ctypes.create_string_buffer(-n)
+                n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, len(buf), 0, True)
+            piece = self._piece_cache[token] = buf.raw[:n]
+        return piece
+
+    def _is_special(self, token: int) -> bool:
+        special = self._special_cache.get(token)
+        if special is None:
+            import llama_cpp
+
+            attr = self.llm._model.token_get_attr(token)
+            special = bool(attr & (llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED))
+            self._special_cache[token] = special
+        return special
+
+    # -- a turn --------------------------------------------------------------------------
+    def stream(self, request: TurnRequest, stop: threading.Event) -> Iterator[ev.TurnEvent]:
+        if self.llm is None:
+            raise BackendError("The model is not loaded yet.")
+        t0 = self.clock()
+        llm = self.llm
+        text = self.render_prompt(request.messages)
+        prompt = self.tokenize(text)
+        n_ctx = llm.n_ctx()
+        yield ev.TurnStarted(t0, self.profile.id, len(prompt), n_ctx,
+                             system_tokens=self._system_tokens(text, request.messages))
+        if len(prompt) >= n_ctx:
+            yield ev.TurnFinished(self.clock(), "error",
+                                  f"The prompt needs {len(prompt):,} tokens but the context holds {n_ctx:,}. "
+                                  "Start a new chat or raise n_ctx for this model.")
+            return
+        if not self._prefill(prompt, stop):
+            yield ev.TurnFinished(self.clock(), "cancelled")
+            return
+        yield from self._decode(prompt, request, stop)
+
+    def _system_tokens(self, prompt: str, messages) -> int:
+        """Tokens before the first user message's text: template preamble and system prompt."""
+        first = next((m["content"] for m in messages if m.get("role") == "user"), None)
+        at = prompt.find(first) if first else -1
+        return len(self.tokenize(prompt[:at])) if at > 0 else 0
+
+    def _prefill(self, prompt: list[int], stop: threading.Event) -> bool:
+        """Evaluate all but the last prompt token in short slices, reusing the cached prefix."""
+        llm = self.llm
+        cached = 0
+        for a, b in zip(llm._input_ids[: llm.n_tokens], prompt):
+            if a != b:
+                break
+            cached += 1
+        cached = min(cached, len(prompt) - 1)
+        llm.n_tokens = cached  # eval() drops the KV cache past n_tokens
+        todo = prompt[cached:-1]
+        for i in range(0, len(todo), PREFILL_SLICE):
+            if stop.is_set():
+                return False
+            llm.eval(todo[i : i + PREFILL_SLICE])
+        return not stop.is_set()
+
+    def _inject(self, tokens: TokenStream, setup: ReasoningSetup) -> list[ev.TurnEvent]:
+        """Parse the injected end marker like model output; count it as injected."""
+        out: list[ev.TurnEvent] = []
+        for tid in self._end_ids:
+            piece = self._piece(tid).decode("utf-8", "replace")
+            out += tokens.inject(piece, 1, special=self._is_special(tid))
+        return out
+
+    def _decode(self, prompt: list[int], request: TurnRequest, stop: threading.Event) -> Iterator[ev.TurnEvent]:
+        import llama_cpp
+
+        llm = self.llm
+        setup = self.setup
+        parser = ReasoningParser(setup.spec, forced_open=setup.forced_open)
+        tokens = TokenStream(parser, self.clock)
+        budget = setup.budget if request.thinking_budget is None else request.thinking_budget
+        temperature = request.temperature
+        if temperature is None:
+            temperature = self.profile.temperature if self.profile.temperature is not None else 0.7
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        vocab = llm._model.vocab
+        n_ctx = llm.n_ctx()
+
+        def generate(tokens: list[int]):
+            return llm.generate(tokens, temp=temperature, top_k=40, top_p=0.95, min_p=0.05,
+                                repeat_penalty=1.0, reset=True)
+
+        gen = generate(prompt)
+        send: list[int] | None = None
+        unevaluated: list[int] = []  # shown tokens the context does not hold yet
+        sampled = 0
+        cut = False
+        finish = "length"
+        try:
+            while True:
+                tok = next(gen) if send is None else gen.send(send)
+                send = None
+                unevaluated = []
+                if stop.is_set():
+                    finish = "cancelled"  # this token is neither shown nor evaluated
+                    break
+                if llama_cpp.llama_vocab_is_eog(vocab, tok):
+                    if setup.close_on_eog and parser.in_reasoning and not cut:
+                        # A model Ponder made think (it is not trained to) ends its turn
+                        # inside the block: end the thinking instead and let it answer.
+                        # The end-of-generation token is dropped, not evaluated.
+                        cut = True
+                        gen.close()
+                        gen = generate(llm._input_ids[: llm.n_tokens].tolist() + self._end_ids)
+                        yield from self._inject(tokens, setup)
+                        continue
+                    finish = "stop"
+                    break
+                text = decoder.decode(self._piece(tok))
+                yield from tokens.token(text, special=self._is_special(tok))
+                sampled += 1
+                unevaluated = [tok]
+                if budget and not cut and parser.in_reasoning and tokens.reasoning >= budget:
+                    cut = True
+                    send = self._end_ids
+                    unevaluated = [tok, *send]
+                    yield ev.BudgetCut(self.clock(), tokens.reasoning)
+                    yield from self._inject(tokens, setup)
+                if sampled >= request.max_tokens or llm.n_tokens + len(unevaluated) + 1 > n_ctx:
+                    finish = "length"
+                    break
+        finally:
+            gen.close()
+        if unevaluated and llm.n_tokens + len(unevaluated) <= n_ctx:
+            llm.eval(unevaluated)  # the context holds all that was shown and counted
+        tail = decoder.decode(b"", final=True)
+        if tail:  # bytes of an incomplete character at the very end; their token is counted
+            yield from tokens.text(tail)
+        yield from tokens.finish()
+        if cut and finish == "stop":
+            finish = "budget"
+        yield ev.TurnFinished(self.clock(), finish)

@@ -1,0 +1,101 @@
+"""The model worker: a QObject living on its own QThread that loads models and runs turns.
+
+Workers emit, the GUI thread mutates: the worker never touches widgets or Qt models; it
+sends turn events to the GUI through queued signals, one signal per generated token (the
+token's events in a list). Stop is a ``threading.Event`` the GUI sets directly, because the
+worker's event loop is busy while it generates.
+
+Signals:
+    load_started(str model_id)
+    load_finished(str model_id, float seconds)
+    load_failed(str model_id, str message)
+    turn_events(object list_of_events)
+    turn_done()
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.backends.base import Backend, TurnRequest
+from app.domain import events as ev
+from app.domain.profiles import ModelProfile
+from app.errors import PonderError
+
+BackendFactory = Callable[[ModelProfile], Backend]
+
+
+class ModelWorker(QObject):
+    """Holds the loaded local backends (least recently used first) and runs turns on them."""
+
+    load_started = Signal(str)
+    load_finished = Signal(str, float)
+    load_failed = Signal(str, str)
+    turn_events = Signal(object)
+    turn_done = Signal()
+
+    def __init__(self, factory: BackendFactory, max_resident: int = 2):
+        super().__init__()
+        self.factory = factory
+        self.max_resident = max_resident
+        self.stop_event = threading.Event()
+        self.backends: OrderedDict[str, Backend] = OrderedDict()
+
+    def _backend(self, profile: ModelProfile) -> Backend:
+        backend = self.backends.get(profile.id)
+        if backend is not None and backend.profile == profile:
+            self.backends.move_to_end(profile.id)
+            return backend
+        if backend is not None:  # the profile was edited: reload
+            self.backends.pop(profile.id).close()
+        self.load_started.emit(profile.id)
+        t0 = time.monotonic()
+        backend = self.factory(profile)
+        backend.load()
+        while len(self.backends) >= self.max_resident:
+            _, old = self.backends.popitem(last=False)
+            old.close()
+        self.backends[profile.id] = backend
+        self.load_finished.emit(profile.id, time.monotonic() - t0)
+        return backend
+
+    @Slot(object)
+    def load(self, profile: ModelProfile) -> None:
+        try:
+            self._backend(profile)
+        except PonderError as exc:
+            self.load_failed.emit(profile.id, str(exc))
+
+    @Slot(object, object)
+    def run_turn(self, profile: ModelProfile, request: TurnRequest) -> None:
+        try:
+            backend = self._backend(profile)
+        except PonderError as exc:
+            self.load_failed.emit(profile.id, str(exc))
+            self.turn_events.emit([ev.TurnFinished(time.monotonic(), "error", str(exc))])
+            self.turn_done.emit()
+            return
+        batch: list[ev.TurnEvent] = []
+        try:
+            for event in backend.stream(request, self.stop_event):
+                batch.append(event)
+                if type(event) in (ev.TokenCounts, ev.TurnStarted, ev.TurnFinished):
+                    self.turn_events.emit(batch)
+                    batch = []
+        except PonderError as exc:
+            batch.append(ev.TurnFinished(time.monotonic(), "error", str(exc)))
+        except Exception as exc:  # a backend bug must not kill the worker thread
+            batch.append(ev.TurnFinished(time.monotonic(), "error", f"The model failed: {exc!r}"))
+        if batch:
+            self.turn_events.emit(batch)
+        self.turn_done.emit()
+
+    @Slot()
+    def close_all(self) -> None:
+        while self.backends:
+            self.backends.popitem()[1].close()

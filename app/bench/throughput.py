@@ -1,0 +1,74 @@
+"""Throughput: raw ``Llama.generate()`` in a bare loop against Ponder's full pipeline.
+
+Same model, prompt and greedy settings. The pipeline's rate is measured where the user
+sees it: token batches arriving on the GUI thread of the real window (offscreen), with the
+worker thread, queued signals, throttled rendering and the message view all running.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from app.bench.harness import Pipeline
+from app.bench.probe import StallProbe
+from app.domain.conversation import Conversation
+
+PROMPT = "Write a long, detailed story about a dragon who learns to bake bread. Use many paragraphs."
+
+
+def _rate(times: list[float]) -> float:
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+
+
+def raw_generate(llm, prompt_tokens: list[int], n_tokens: int) -> tuple[float, int]:
+    import llama_cpp
+
+    vocab = llm._model.vocab
+    times: list[float] = []
+    llm.reset()
+    for tok in llm.generate(prompt_tokens, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0):
+        if llama_cpp.llama_vocab_is_eog(vocab, tok):
+            break
+        times.append(time.perf_counter())
+        if len(times) >= n_tokens:
+            break
+    return _rate(times), len(times)
+
+
+def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = None) -> dict:
+    import llama_cpp
+
+    pipe = Pipeline(model, temperature=0.0)
+    pipe.load()
+    backend = pipe.session.worker.backends[pipe.session.profile.id]
+    raw = llama_cpp.Llama(model_path=backend.llm.model_path, n_ctx=backend.llm.n_ctx(), n_batch=512,
+                          n_threads=backend.n_threads, n_threads_batch=backend.n_threads, verbose=False)
+    prompt_tokens = backend.tokenize(backend.render_prompt([{"role": "user", "content": PROMPT}]))
+    rows = []
+    for _ in range(runs):
+        raw_tps, raw_n = raw_generate(raw, prompt_tokens, n_tokens)
+        pipe.session.new_chat()
+        probe = StallProbe()
+        probe.start()
+        msg, timing = pipe.turn(PROMPT, max_tokens=n_tokens)
+        probe.stop()
+        pipe_tps = _rate(timing["arrivals"])
+        rows.append({"raw_tps": round(raw_tps, 1), "raw_tokens": raw_n, "pipeline_tps": round(pipe_tps, 1),
+                     "pipeline_tokens": msg.stats.generated_tokens, "ratio": round(pipe_tps / raw_tps, 3),
+                     **probe.summary()})
+    raw.close()
+    pipe.close()
+    ratios = [r["ratio"] for r in rows]
+    return {
+        "model": pipe.session.profile.id,
+        "n_threads": backend.n_threads,
+        "runs": rows,
+        "raw_tps_median": statistics.median(r["raw_tps"] for r in rows),
+        "pipeline_tps_median": statistics.median(r["pipeline_tps"] for r in rows),
+        "ratio_median": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "max_gui_stall_ms": max(r["max_stall_ms"] for r in rows),
+        "cpu_count": os.cpu_count(),
+    }

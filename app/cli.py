@@ -1,0 +1,169 @@
+"""Ponder's command line: ``ponder ask``, ``ponder models`` and ``ponder bench``.
+
+``ask`` runs one turn headless through the same backend, parser, message model and
+accounting code as the window (no Qt involved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from app.domain import events as ev
+
+DIM, RESET = "\x1b[2m", "\x1b[0m"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ponder", description="Chat with local and cloud reasoning models.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    ask = sub.add_parser("ask", help="one turn, headless")
+    ask.add_argument("prompt")
+    ask.add_argument("--model", help="model id from models.toml (default: the configured default)")
+    ask.add_argument("--system", help="system prompt for this turn")
+    ask.add_argument("--max-tokens", type=int, default=None, help="most tokens to generate")
+    ask.add_argument("--thinking-budget", type=int, default=None,
+                     help="most reasoning tokens, then Ponder ends the thinking (0 = no limit)")
+    ask.add_argument("--temperature", type=float, default=None)
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+
+    models = sub.add_parser("models", help="the configured models")
+    models.add_argument("--json", action="store_true")
+
+    bench = sub.add_parser("bench", help="performance figures")
+    bench.add_argument("what", choices=["throughput", "stop", "startup", "parser", "all"])
+    bench.add_argument("--runs", type=int, default=3)
+    bench.add_argument("--tokens", type=int, default=256)
+    bench.add_argument("--model", default=None)
+    bench.add_argument("--json", action="store_true")
+    return parser
+
+
+class _Printer:
+    """Streams reasoning (dimmed on a terminal, else prefixed with '> ') then the answer."""
+
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.tty = out.isatty()
+        self.line_start = True
+        self.in_reasoning = False
+
+    def event(self, event: ev.TurnEvent) -> None:
+        kind = type(event)
+        if kind is ev.ReasoningDelta:
+            self._reasoning(event.text)
+        elif kind is ev.AnswerDelta:
+            if self.in_reasoning:
+                self._end_reasoning()
+            self.out.write(event.text)
+            self.out.flush()
+
+    def _reasoning(self, text: str) -> None:
+        if not self.in_reasoning:
+            self.in_reasoning = True
+            if self.tty:
+                self.out.write(DIM)
+        if not self.tty:
+            parts = []
+            for line in text.splitlines(keepends=True):
+                if self.line_start:
+                    parts.append("> ")
+                parts.append(line)
+                self.line_start = line.endswith("\n")
+            text = "".join(parts)
+        self.out.write(text)
+        self.out.flush()
+
+    def _end_reasoning(self) -> None:
+        self.in_reasoning = False
+        if self.tty:
+            self.out.write(RESET)
+        self.out.write("\n\n")
+
+    def done(self) -> None:
+        if self.in_reasoning:
+            self._end_reasoning()
+        self.out.write("\n")
+        self.out.flush()
+
+
+def cmd_ask(args) -> int:
+    from app.backends.registry import create_backend
+    from app.domain.config import load_user_models
+    from app.domain.conversation import Conversation
+    from app.domain.report import turn_report
+    from app.domain.turn_request import build_request
+
+    config = load_user_models()
+    profile = config.get(args.model or config.default)
+    backend = create_backend(profile)
+    backend.load()
+    conversation = Conversation()
+    conversation.add_user(args.prompt)
+    request = build_request(conversation.messages, profile, system_prompt=args.system, max_tokens=args.max_tokens,
+                            thinking_budget=args.thinking_budget, temperature=args.temperature)
+    message = conversation.add_assistant(profile.id)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    printer = None if args.json else _Printer()
+    try:
+        for event in backend.stream(request, stop):
+            message.apply(event)
+            if printer:
+                printer.event(event)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        backend.close()
+    if printer:
+        printer.done()
+    if args.json:
+        print(json.dumps(turn_report(message), ensure_ascii=False, indent=2))
+    if message.finish_reason == "error":
+        print(f"ponder: {message.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_models(args) -> int:
+    from app.domain.config import load_user_models
+
+    config = load_user_models()
+    rows = [{"id": m.id, "label": m.label, "role": m.role, "backend": m.backend, "enabled": m.enabled,
+             "default": m.id == config.default} for m in config.models]
+    if args.json:
+        print(json.dumps({"default": config.default, "models": rows}, indent=2))
+    else:
+        for r in rows:
+            mark = "*" if r["default"] else " "
+            state = "" if r["enabled"] else "  (disabled)"
+            print(f"{mark} {r['id']:<24} {r['role']:<10} {r['backend']:<17} {r['label']}{state}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from app.bench import run_bench
+
+    result = run_bench(args.what, runs=args.runs, n_tokens=args.tokens, model=args.model)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    from app.errors import PonderError
+
+    args = build_parser().parse_args(argv)
+    commands = {"ask": cmd_ask, "models": cmd_models, "bench": cmd_bench}
+    try:
+        return commands[args.command](args)
+    except PonderError as exc:
+        print(f"ponder: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,157 @@
+"""The chat session: the controller between the composer, the model worker and the views.
+
+It owns the conversation and the model worker's thread. Turn events arrive through queued
+signals and are folded into the current ``AssistantMessage`` at once (cheap); the views are
+told at most ~30 times a second through a :class:`Throttle`.
+
+Signals:
+    message_added(object message)    a user or assistant message was appended
+    message_changed(object message)  the streaming message changed (throttled)
+    turn_finished(object message)    the assistant message is complete (any finish reason)
+    busy_changed(bool busy)          a turn started or ended
+    model_loading(str model_id)      the worker started loading a model
+    model_ready(str model_id, float seconds)
+    model_failed(str model_id, str message)
+    chat_reset()                     a new, empty conversation started
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.backends.base import Backend
+from app.backends.worker import BackendFactory, ModelWorker
+from app.domain import events as ev
+from app.domain.conversation import Conversation
+from app.domain.messages import AssistantMessage
+from app.domain.profiles import ModelProfile, ModelsConfig
+from app.domain.turn_request import build_request
+from app.controllers.throttle import Throttle
+
+
+def default_factory(profile: ModelProfile) -> Backend:
+    from app.backends.registry import create_backend
+
+    return create_backend(profile)
+
+
+class ChatSession(QObject):
+    """One chat: sends turns to the worker, folds events into messages, throttles views."""
+
+    message_added = Signal(object)
+    message_changed = Signal(object)
+    turn_finished = Signal(object)
+    busy_changed = Signal(bool)
+    model_loading = Signal(str)
+    model_ready = Signal(str, float)
+    model_failed = Signal(str, str)
+    chat_reset = Signal()
+
+    _load_requested = Signal(object)
+    _turn_requested = Signal(object, object)
+
+    def __init__(self, config: ModelsConfig, factory: BackendFactory | None = None,
+                 max_tokens: int = 1024, parent: QObject | None = None):
+        super().__init__(parent)
+        self.config = config
+        self.profile: ModelProfile = config.get(config.default)
+        self.max_tokens = max_tokens
+        self.conversation = Conversation()
+        self.current: AssistantMessage | None = None
+        self.events_received = 0
+
+        self._thread = QThread()
+        self._thread.setObjectName("model-worker")
+        self.worker = ModelWorker(factory or default_factory)
+        self.worker.moveToThread(self._thread)
+        self._load_requested.connect(self.worker.load)
+        self._turn_requested.connect(self.worker.run_turn)
+        self.worker.turn_events.connect(self._on_events)
+        self.worker.turn_done.connect(self._on_turn_done)
+        self.worker.load_started.connect(self.model_loading)
+        self.worker.load_finished.connect(self.model_ready)
+        self.worker.load_failed.connect(self.model_failed)
+        self._thread.start()
+
+        self._throttle = Throttle(33, self)
+        self._throttle.fired.connect(self._emit_changed)
+
+    # -- commands from the UI --------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.current is not None
+
+    def set_model(self, model_id: str, *, preload: bool = True) -> None:
+        """Use ``model_id`` from the next message on; the conversation stays."""
+        self.profile = self.config.get(model_id)
+        if preload and self.profile.is_local:
+            self._load_requested.emit(self.profile)
+
+    def preload(self) -> None:
+        if self.profile.is_local:
+            self._load_requested.emit(self.profile)
+
+    def send(self, text: str) -> bool:
+        """Start a turn with the user's text; False when busy or the text is empty."""
+        text = text.strip()
+        if not text or self.busy:
+            return False
+        self.message_added.emit(self.conversation.add_user(text))
+        profile = self.profile
+        request = build_request(self.conversation.messages, profile, max_tokens=profile.max_tokens or self.max_tokens)
+        self.current = self.conversation.add_assistant(profile.id)
+        self.current.stats.t_start = time.monotonic()
+        self.worker.stop_event.clear()
+        self.message_added.emit(self.current)
+        self.busy_changed.emit(True)
+        self._turn_requested.emit(profile, request)
+        return True
+
+    def new_chat(self) -> None:
+        """Start an empty conversation (the running turn, if any, is stopped first)."""
+        self.stop()
+        self.conversation = Conversation()
+        self.chat_reset.emit()
+
+    def stop(self) -> None:
+        """Stop the running turn as soon as the worker sees it (between tokens or prompt slices)."""
+        if self.busy:
+            self.worker.stop_event.set()
+
+    def shutdown(self) -> None:
+        """Stop any turn, end the worker thread and wait for it (call before the app quits)."""
+        self.worker.stop_event.set()
+        self._thread.quit()
+        self._thread.wait()
+        self.worker.close_all()
+
+    # -- from the worker -------------------------------------------------------------------
+    @Slot(object)
+    def _on_events(self, batch: list) -> None:
+        msg = self.current
+        if msg is None:
+            return
+        for event in batch:
+            msg.apply(event)
+        self.events_received += len(batch)
+        self._throttle.request()
+
+    @Slot()
+    def _on_turn_done(self) -> None:
+        msg = self.current
+        if msg is None:
+            return
+        if not msg.finished:  # the worker ended without a TurnFinished: say so, keep the text
+            msg.apply(ev.TurnFinished(time.monotonic(), "error", "The model stopped without finishing the turn."))
+        self.current = None
+        self._throttle.flush()
+        self.message_changed.emit(msg)
+        self.busy_changed.emit(False)
+        self.turn_finished.emit(msg)
+
+    @Slot()
+    def _emit_changed(self) -> None:
+        if self.current is not None:
+            self.message_changed.emit(self.current)

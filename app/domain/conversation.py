@@ -1,0 +1,65 @@
+"""A conversation and how it becomes the chat messages a template or provider receives.
+
+Earlier turns' reasoning follows the model's ``carry`` policy: ``strip`` leaves it out,
+``keep-last`` keeps only the previous turn's, ``keep-all`` keeps all of it (wrapped in the
+model's markers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain.messages import AssistantMessage, Message, UserMessage
+
+CARRY_POLICIES = ("strip", "keep-last", "keep-all")
+
+
+@dataclass
+class Conversation:
+    """The messages of one chat, oldest first."""
+
+    messages: list[Message] = field(default_factory=list)
+    title: str = ""
+
+    def add_user(self, text: str) -> UserMessage:
+        msg = UserMessage(text)
+        self.messages.append(msg)
+        if not self.title:
+            self.title = text.strip().splitlines()[0][:80] if text.strip() else ""
+        return msg
+
+    def add_assistant(self, model_id: str = "") -> AssistantMessage:
+        msg = AssistantMessage(model_id=model_id)
+        self.messages.append(msg)
+        return msg
+
+
+def chat_messages(
+    messages: list[Message],
+    *,
+    system_prompt: str | None = None,
+    carry: str = "strip",
+    markers: tuple[str, str] | None = None,
+) -> list[dict]:
+    """Template-ready ``{"role", "content"}`` dicts for ``messages``.
+
+    Unfinished assistant messages (the one being generated) are left out; failed ones too.
+    """
+    if carry not in CARRY_POLICIES:
+        raise ValueError(f"carry must be one of {CARRY_POLICIES}, not {carry!r}")
+    out: list[dict] = []
+    if system_prompt:
+        out.append({"role": "system", "content": system_prompt})
+    assistants = [m for m in messages if isinstance(m, AssistantMessage) and m.finished and m.finish_reason != "error"]
+    last = assistants[-1] if assistants else None
+    usable = {id(m) for m in assistants}
+    for msg in messages:
+        if isinstance(msg, UserMessage):
+            out.append({"role": "user", "content": msg.text})
+        elif id(msg) in usable:
+            keep = carry == "keep-all" or (carry == "keep-last" and msg is last)
+            content = msg.answer.strip()
+            if keep and markers and msg.reasoning:
+                content = f"{markers[0]}\n{msg.reasoning}\n{markers[1]}\n\n{content}"
+            out.append({"role": "assistant", "content": content})
+    return out

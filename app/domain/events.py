@@ -1,0 +1,126 @@
+"""Turn events: the one vocabulary that every backend speaks and every view listens to.
+
+A turn is a stream of these events. Local backends produce them by running the raw
+token text through :class:`app.domain.reasoning.parser.ReasoningParser`; cloud backends
+map provider fields and typed events onto the same types. Times are ``time.monotonic()``
+seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    """The backend accepted the request; ``prompt_tokens`` is exact for local models."""
+
+    t: float
+    model_id: str
+    prompt_tokens: int
+    n_ctx: int
+    where: str = "local"  # "local" or the cloud host
+    system_tokens: int = 0  # of prompt_tokens: the system prompt and the template's preamble
+    carried_tokens: int = 0  # of prompt_tokens: earlier turns' reasoning carried into the prompt
+
+
+@dataclass(frozen=True, slots=True)
+class BlockStart:
+    """A reasoning block opens. ``marker`` is the raw marker text ("" for field/typed reasoning)."""
+
+    t: float
+    marker: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning text, exactly as produced (display trimming is the view's business)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEnd:
+    """A reasoning block closes; ``truncated`` when the stream ended inside it."""
+
+    t: float
+    marker: str = ""
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDelta:
+    """Answer text, exactly as produced."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkupText:
+    """Raw text that is neither reasoning nor answer (wrappers such as ``<answer>``).
+
+    Kept so that reasoning + answer + markers == raw output.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    """Cumulative generated-token counts of the turn, split by segment (exact for local)."""
+
+    reasoning: int
+    answer: int
+    injected: int = 0  # tokens Ponder fed itself (e.g. an end marker after a budget cut)
+    t: float = 0.0  # when the latest token arrived
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetCut:
+    """Ponder ended the reasoning itself (budget reached) by feeding the end marker."""
+
+    t: float
+    reasoning_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenReasoning:
+    """The provider reasoned but only reported a count (or redacted the text)."""
+
+    tokens: int
+    redacted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage reported at the end; ``estimated`` when not from the model's tokenizer."""
+
+    prompt_tokens: int
+    reasoning_tokens: int
+    answer_tokens: int
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFinished:
+    """The turn is over. ``finish_reason``: stop | length | cancelled | budget | error."""
+
+    t: float
+    finish_reason: str
+    error: str | None = None
+
+
+TurnEvent = Union[
+    TurnStarted,
+    BlockStart,
+    ReasoningDelta,
+    BlockEnd,
+    AnswerDelta,
+    MarkupText,
+    TokenCounts,
+    BudgetCut,
+    HiddenReasoning,
+    Usage,
+    TurnFinished,
+]

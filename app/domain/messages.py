@@ -1,0 +1,222 @@
+"""Messages of a conversation, built from turn events.
+
+An :class:`AssistantMessage` is filled by :meth:`AssistantMessage.apply`, one turn event at a
+time. It keeps the reasoning blocks (text, start, end, token count), the answer, the raw
+output and the statistics of the turn; the views and the store read it, never the events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain import events as ev
+
+
+@dataclass
+class ReasoningBlock:
+    """One reasoning block of an assistant message."""
+
+    text: str = ""
+    start: float = 0.0
+    end: float | None = None
+    tokens: int = 0
+    truncated: bool = False
+    hidden_tokens: int = 0  # provider reasoned but sent no text (count only)
+    redacted: bool = False
+    budget_cut: bool = False  # Ponder ended it by feeding the end marker
+
+    @property
+    def seconds(self) -> float:
+        return 0.0 if self.end is None else max(0.0, self.end - self.start)
+
+    @property
+    def visible(self) -> bool:
+        """Whitespace-only blocks (``<think>\\n\\n</think>``) show no panel."""
+        return bool(self.text.strip()) or self.hidden_tokens > 0 or self.redacted
+
+
+@dataclass
+class AnswerPart:
+    """A run of answer text between reasoning blocks (interleaved thinking has several)."""
+
+    text: str = ""
+
+
+@dataclass
+class TurnStats:
+    """Timings and token counts of one turn, derived from its events."""
+
+    prompt_tokens: int = 0
+    reasoning_tokens: int = 0
+    answer_tokens: int = 0
+    injected_tokens: int = 0
+    n_ctx: int = 0
+    system_tokens: int = 0
+    carried_tokens: int = 0
+    t_start: float = 0.0
+    t_first_token: float | None = None
+    t_first_answer: float | None = None
+    t_end: float | None = None
+    estimated: bool = False
+
+    @property
+    def generated_tokens(self) -> int:
+        return self.reasoning_tokens + self.answer_tokens
+
+    @property
+    def ttft_s(self) -> float | None:
+        return None if self.t_first_token is None else self.t_first_token - self.t_start
+
+    @property
+    def first_answer_s(self) -> float | None:
+        return None if self.t_first_answer is None else self.t_first_answer - self.t_start
+
+    @property
+    def total_s(self) -> float | None:
+        return None if self.t_end is None else self.t_end - self.t_start
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Decode speed: generated tokens after the first, over the time after the first."""
+        if self.t_first_token is None or self.t_end is None:
+            return None
+        span = self.t_end - self.t_first_token
+        if span <= 0 or self.generated_tokens < 2:
+            return None
+        return (self.generated_tokens - 1) / span
+
+
+@dataclass
+class UserMessage:
+    """What the user typed."""
+
+    text: str
+    role: str = "user"
+
+
+@dataclass
+class AssistantMessage:
+    """An assistant turn: ordered parts (reasoning blocks and answer runs), raw output, stats."""
+
+    model_id: str = ""
+    where: str = "local"
+    parts: list[ReasoningBlock | AnswerPart] = field(default_factory=list)
+    raw: str = ""
+    stats: TurnStats = field(default_factory=TurnStats)
+    finish_reason: str | None = None
+    error: str | None = None
+    role: str = "assistant"
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def blocks(self) -> list[ReasoningBlock]:
+        return [p for p in self.parts if isinstance(p, ReasoningBlock)]
+
+    @property
+    def answer(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, AnswerPart))
+
+    @property
+    def reasoning(self) -> str:
+        """All reasoning text of the turn, blocks joined by a blank line (interfaces.md)."""
+        return "\n\n".join(b.text.strip() for b in self.blocks if b.text.strip())
+
+    @property
+    def reasoning_truncated(self) -> bool:
+        return any(b.truncated for b in self.blocks)
+
+    @property
+    def thinking_s(self) -> float:
+        return sum(b.seconds for b in self.blocks)
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason is not None
+
+    @property
+    def open_block(self) -> ReasoningBlock | None:
+        if self.parts and isinstance(self.parts[-1], ReasoningBlock) and self.parts[-1].end is None:
+            return self.parts[-1]
+        return None
+
+    # -- building ------------------------------------------------------------------------
+    def apply(self, event: ev.TurnEvent) -> None:
+        """Fold one turn event into the message."""
+        kind = type(event)
+        if kind is ev.AnswerDelta:
+            self.raw += event.text
+            if self.parts and isinstance(self.parts[-1], AnswerPart):
+                self.parts[-1].text += event.text
+            else:
+                self.parts.append(AnswerPart(event.text))
+        elif kind is ev.ReasoningDelta:
+            self.raw += event.text
+            block = self.open_block
+            if block is None:  # reasoning without an explicit start (field-shaped)
+                block = ReasoningBlock(start=self.stats.t_first_token or self.stats.t_start)
+                self.parts.append(block)
+            block.text += event.text
+        elif kind is ev.TokenCounts:
+            self._count(event)
+        elif kind is ev.BlockStart:
+            self.raw += event.marker
+            self.parts.append(ReasoningBlock(start=event.t))
+        elif kind is ev.BlockEnd:
+            self.raw += event.marker
+            block = self.open_block
+            if block is not None:
+                block.end = event.t
+                block.truncated = event.truncated
+        elif kind is ev.MarkupText:
+            self.raw += event.text
+        elif kind is ev.TurnStarted:
+            self.model_id = event.model_id
+            self.where = event.where
+            self.stats.t_start = event.t
+            self.stats.prompt_tokens = event.prompt_tokens
+            self.stats.n_ctx = event.n_ctx
+            self.stats.system_tokens = event.system_tokens
+            self.stats.carried_tokens = event.carried_tokens
+        elif kind is ev.BudgetCut:
+            block = self.open_block or (self.blocks[-1] if self.blocks else None)
+            if block is not None:
+                block.budget_cut = True
+        elif kind is ev.HiddenReasoning:
+            block = self.open_block
+            if block is None:
+                block = ReasoningBlock(start=self.stats.t_start, end=self.stats.t_start)
+                self.parts.insert(0, block)
+            block.hidden_tokens = event.tokens
+            block.redacted = block.redacted or event.redacted
+        elif kind is ev.Usage:
+            self.stats.prompt_tokens = event.prompt_tokens or self.stats.prompt_tokens
+            self.stats.reasoning_tokens = event.reasoning_tokens
+            self.stats.answer_tokens = event.answer_tokens
+            self.stats.estimated = event.estimated
+        elif kind is ev.TurnFinished:
+            self.finish_reason = event.finish_reason
+            self.error = event.error
+            self.stats.t_end = event.t
+            block = self.open_block
+            if block is not None:  # the stream ended while thinking
+                block.end = event.t
+                block.truncated = True
+
+    def _count(self, counts: ev.TokenCounts) -> None:
+        stats = self.stats
+        if stats.t_first_token is None and (counts.reasoning or counts.answer):
+            stats.t_first_token = counts.t
+        if stats.t_first_answer is None and counts.answer:
+            stats.t_first_answer = counts.t
+        block = self.open_block
+        if block is not None:
+            block.tokens += counts.reasoning - stats.reasoning_tokens
+        elif counts.reasoning > stats.reasoning_tokens and self.blocks:
+            # the token that closed the block (its end marker) belongs to that block
+            self.blocks[-1].tokens += counts.reasoning - stats.reasoning_tokens
+        stats.reasoning_tokens = counts.reasoning
+        stats.answer_tokens = counts.answer
+        stats.injected_tokens = counts.injected
+
+
+Message = UserMessage | AssistantMessage

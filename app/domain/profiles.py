@@ -1,0 +1,116 @@
+"""Model profiles: what one ``[[model]]`` entry of models.toml says, as frozen data.
+
+Pure data and lookups; parsing and validation live in :mod:`app.domain.config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.errors import UnknownModelError
+
+ROLES = ("instruct", "reasoning", "cloud")
+BACKENDS = ("llama", "openai", "openai-responses", "anthropic", "gemini")
+LOCAL_BACKENDS = ("llama",)
+CLOUD_BACKENDS = tuple(b for b in BACKENDS if b not in LOCAL_BACKENDS)
+CARRY_MODES = ("strip", "keep-last", "keep-all")
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+
+# Cloud backends whose official endpoint is used when ``base_url`` is omitted.
+# "openai" means any OpenAI-compatible server, so it always needs a base_url.
+DEFAULT_BASE_URLS = {
+    "openai-responses": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta",
+}
+
+# ``path = "bundled:<name>"`` names a model that ships with Ponder.
+BUNDLED_PREFIX = "bundled:"
+BUNDLED_MODELS = ("smollm2",)
+
+
+@dataclass(frozen=True)
+class ReasoningSettings:
+    """The ``[model.reasoning]`` table.
+
+    ``start``/``end`` are the marker pair and ``forced_open`` says whether output starts
+    inside reasoning; ``None`` means "detect from the chat template or family table".
+    ``budget`` is the most reasoning tokens per turn (0 = no limit); ``carry`` is what
+    earlier turns' reasoning does in later prompts: strip | keep-last | keep-all.
+    """
+
+    start: str | None = None
+    end: str | None = None
+    forced_open: bool | None = None
+    budget: int = 0
+    carry: str = "strip"
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """One configured model. ``line`` is the line of its ``[[model]]`` header, if known."""
+
+    id: str
+    label: str
+    role: str
+    backend: str
+    path: str | None = None
+    n_ctx: int | None = None
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    context_window: int | None = None
+    system_prompt: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    enabled: bool = True
+    reasoning: ReasoningSettings | None = None
+    reasoning_effort: str | None = None
+    line: int | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """True for models run in-process by llama.cpp."""
+        return self.backend in LOCAL_BACKENDS
+
+    @property
+    def is_cloud(self) -> bool:
+        """True for models reached over HTTP (cloud providers or a local server)."""
+        return not self.is_local
+
+    @property
+    def is_bundled(self) -> bool:
+        """True when ``path`` names a model that ships with Ponder (``bundled:...``)."""
+        return bool(self.path and self.path.startswith(BUNDLED_PREFIX))
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """The whole models.toml: the default model id and the entries in file order."""
+
+    default: str
+    models: tuple[ModelProfile, ...]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """All model ids in file order."""
+        return tuple(m.id for m in self.models)
+
+    def get(self, model_id: str) -> ModelProfile:
+        """The profile with this id; raises :class:`UnknownModelError` listing known ids."""
+        for profile in self.models:
+            if profile.id == model_id:
+                return profile
+        raise UnknownModelError(model_id, self.ids)
+
+    def default_profile(self) -> ModelProfile:
+        """The profile named by ``default``."""
+        return self.get(self.default)
+
+    def enabled(self) -> tuple[ModelProfile, ...]:
+        """The entries with ``enabled = true``, in file order."""
+        return tuple(m for m in self.models if m.enabled)
+
+    def by_role(self) -> dict[str, tuple[ModelProfile, ...]]:
+        """Entries grouped by role, every role present as a key, in :data:`ROLES` order."""
+        return {role: tuple(m for m in self.models if m.role == role) for role in ROLES}

@@ -1,0 +1,45 @@
+"""The JSON report of one turn (``ponder ask --json``, interfaces.md)."""
+
+from __future__ import annotations
+
+from app.domain.accounting import context_segments
+from app.domain.messages import AssistantMessage
+
+
+def _round(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def turn_report(msg: AssistantMessage) -> dict:
+    """Everything ``ponder ask --json`` prints for one finished assistant message."""
+    s = msg.stats
+    report = {
+        "model": msg.model_id,
+        "where": msg.where,
+        "reasoning": msg.reasoning,
+        "answer": msg.answer.strip(),
+        "finish_reason": msg.finish_reason,
+        "reasoning_truncated": msg.reasoning_truncated,
+        "stats": {
+            "prompt_tokens": s.prompt_tokens,
+            "reasoning_tokens": s.reasoning_tokens,
+            "answer_tokens": s.answer_tokens,
+            "injected_tokens": s.injected_tokens,
+            "ttft_s": _round(s.ttft_s),
+            "first_answer_s": _round(s.first_answer_s),
+            "thinking_s": _round(msg.thinking_s),
+            "total_s": _round(s.total_s),
+            "tokens_per_s": _round(s.tokens_per_s, 1),
+        },
+        "context": context_segments(s),
+        "blocks": [
+            {"tokens": b.tokens, "seconds": _round(b.seconds), "truncated": b.truncated,
+             "budget_cut": b.budget_cut, "chars": len(b.text)}
+            for b in msg.blocks
+        ],
+    }
+    if s.estimated:
+        report["estimated"] = True
+    if msg.error:
+        report["error"] = msg.error
+    return report

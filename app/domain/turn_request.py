@@ -1,0 +1,46 @@
+"""A turn to run, and how it is built from a conversation and a model profile.
+
+The window's chat session and ``ponder ask`` both build their requests here, so the two
+send the model the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain.conversation import chat_messages
+from app.domain.messages import Message
+from app.domain.profiles import ModelProfile
+
+DEFAULT_MAX_TOKENS = 1024
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """One turn to run: the chat so far (template-ready dicts) and per-turn settings."""
+
+    messages: tuple[dict, ...]
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    temperature: float | None = None  # None: the profile's, else the backend's default
+    thinking_budget: int | None = None  # None: the profile's budget; 0: no limit
+    extra: dict = field(default_factory=dict)
+
+
+def build_request(messages: list[Message], profile: ModelProfile, *, system_prompt: str | None = None,
+                  max_tokens: int | None = None, thinking_budget: int | None = None,
+                  temperature: float | None = None) -> TurnRequest:
+    """The request for the next assistant turn after ``messages``."""
+    reasoning = profile.reasoning
+    markers = (reasoning.start, reasoning.end) if reasoning and reasoning.start and reasoning.end else None
+    chat = chat_messages(
+        messages,
+        system_prompt=system_prompt if system_prompt is not None else profile.system_prompt,
+        carry=reasoning.carry if reasoning else "strip",
+        markers=markers,
+    )
+    return TurnRequest(
+        messages=tuple(chat),
+        max_tokens=max_tokens or profile.max_tokens or DEFAULT_MAX_TOKENS,
+        temperature=temperature if temperature is not None else profile.temperature,
+        thinking_budget=thinking_budget,
+    )

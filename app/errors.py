@@ -1,0 +1,89 @@
+"""User-facing error types.
+
+Non-UI code raises these; the UI and the CLI show ``str(error)`` as is, so every
+message is a sentence a user can act on: what is wrong, where, and how to fix it.
+Messages never contain API keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class PonderError(Exception):
+    """Base of all errors meant for the user; ``message`` says what to do about it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(PonderError):
+    """A config file (models.toml, settings.toml) is unreadable or invalid.
+
+    ``str(error)`` reads like ``models.toml line 7: unknown key "temprature" in
+    [[model]] "foo" — allowed keys: ...``. ``path`` is the file when known,
+    ``line`` the 1-based line of the offending key or table, ``key`` its name.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        source: str = "models.toml",
+        path: Path | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.detail = detail
+        self.source = source
+        self.path = path
+        self.line = line
+        self.key = key
+        where = f"{source} line {line}" if line else source
+        super().__init__(f"{where}: {detail}")
+
+
+class ModelFileError(PonderError):
+    """A model file (GGUF) is missing or cannot be read; ``path`` is the file if known."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class UnknownModelError(PonderError):
+    """A model id that no entry in models.toml has; the message lists the known ids."""
+
+    def __init__(self, model_id: str, known: Iterable[str]) -> None:
+        self.model_id = model_id
+        self.known = tuple(known)
+        listed = ", ".join(self.known) if self.known else "(none)"
+        super().__init__(
+            f'Unknown model "{model_id}". Known models: {listed}. '
+            "Use one of these ids, or add a [[model]] entry with this id to models.toml."
+        )
+
+
+class MissingKeyError(PonderError):
+    """A cloud model needs an API key and none was found (keyring or ``api_key_env``)."""
+
+    def __init__(self, model_id: str, api_key_env: str | None = None) -> None:
+        self.model_id = model_id
+        self.api_key_env = api_key_env
+        how = "Add one in the model manager (it is kept in the system keyring)"
+        if api_key_env:
+            how += f" or set the {api_key_env} environment variable"
+        super().__init__(f'No API key found for model "{model_id}". {how}.')
+
+
+class BackendError(PonderError):
+    """A backend failed to load a model or run a turn (network failure, server error, ...)."""
+
+    def __init__(self, message: str, *, model_id: str | None = None) -> None:
+        super().__init__(message)
+        self.model_id = model_id

@@ -1,0 +1,72 @@
+"""Entry point: the command line for subcommands, otherwise the window.
+
+Composes QApplication, the qasync event loop, the chat session and the main window;
+nothing else happens here.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+_T0 = time.perf_counter()  # for the start-up figure (process start ≈ this module's import)
+
+CLI_COMMANDS = {"ask", "models", "bench"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (argv[0] in CLI_COMMANDS or argv[0] in ("-h", "--help", "--version")):
+        if argv[0] == "--version":
+            from app.version import __version__
+
+            print(f"Ponder {__version__}")
+            return 0
+        from app import cli
+
+        return cli.main(argv)
+    return run_gui(argv)
+
+
+def run_gui(argv: list[str]) -> int:
+    import asyncio
+
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import paths
+    from app.controllers.chat_session import ChatSession
+    from app.domain.config import load_user_models
+    from app.domain.settings import load_settings
+    from app.errors import PonderError
+    from app.ui.main_window import MainWindow
+    from app.version import __version__
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName("Ponder")
+    app.setApplicationVersion(__version__)
+    style = paths.resources_dir() / "style.qss"
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    try:
+        config = load_user_models()
+        settings = load_settings()
+    except PonderError as exc:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Ponder", str(exc))
+        return 2
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    session = ChatSession(config, max_tokens=settings.max_tokens)
+    window = MainWindow(session, panel_default=settings.panel_default)
+    window.show()
+    if "--print-startup" in argv:
+        QTimer.singleShot(0, lambda: (print(f"window ready after {time.perf_counter() - _T0:.3f} s", flush=True)))
+    session.preload()
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    with loop:
+        loop.run_until_complete(closed.wait())
+    return 0

@@ -1,0 +1,71 @@
+"""The scrolling list of messages of the current chat.
+
+It keeps the view pinned to the bottom while a message streams, unless the user scrolled
+up to read; it never re-renders finished messages.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+
+from app.domain.messages import AssistantMessage, UserMessage
+from app.ui.message_widget import AssistantMessageWidget, UserMessageWidget
+
+
+class ChatView(QScrollArea):
+    """Message widgets stacked vertically inside a scroll area."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("chatView")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        inner = QWidget(self)
+        inner.setObjectName("chatInner")
+        self._layout = QVBoxLayout(inner)
+        self._layout.setContentsMargins(12, 12, 12, 12)
+        self._layout.setSpacing(10)
+        self._layout.addStretch(1)
+        self.setWidget(inner)
+        self.widgets: dict[int, UserMessageWidget | AssistantMessageWidget] = {}
+        self._pinned = True
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range)
+        self.model_labels: dict[str, str] = {}
+        self.panel_default = "auto"
+
+    def add_message(self, message: UserMessage | AssistantMessage) -> QWidget:
+        if isinstance(message, UserMessage):
+            widget = UserMessageWidget(message, self.widget())
+        else:
+            label = self.model_labels.get(message.model_id, message.model_id)
+            widget = AssistantMessageWidget(message, model_label=label, panel_default=self.panel_default,
+                                            parent=self.widget())
+        self._layout.addWidget(widget)
+        self.widgets[id(message)] = widget
+        self._pinned = True
+        return widget
+
+    def update_message(self, message: AssistantMessage) -> None:
+        widget = self.widgets.get(id(message))
+        if isinstance(widget, AssistantMessageWidget):
+            widget.refresh()
+
+    def widget_for(self, message) -> QWidget | None:
+        return self.widgets.get(id(message))
+
+    def clear(self) -> None:
+        for widget in self.widgets.values():
+            widget.deleteLater()
+        self.widgets.clear()
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._pinned = value >= bar.maximum() - 4
+
+    def _on_range(self, _min: int, maximum: int) -> None:
+        if self._pinned:
+            self.verticalScrollBar().setValue(maximum)

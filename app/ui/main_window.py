@@ -1,0 +1,94 @@
+"""The main window: builds the widgets and wires them to the chat session. Nothing else."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+
+from app.controllers.chat_session import ChatSession
+from app.domain.messages import AssistantMessage
+from app.ui.chat_view import ChatView
+from app.ui.composer import Composer
+from app.ui.model_switcher import ModelSwitcher
+from app.ui.status_line import ModelStatus
+
+
+class MainWindow(QMainWindow):
+    """Ponder's window: model switcher on top, the chat, the composer, a status bar."""
+
+    def __init__(self, session: ChatSession, *, panel_default: str = "auto"):
+        super().__init__()
+        self.session = session
+        self.setWindowTitle("Ponder")
+        self.resize(920, 760)
+
+        config = session.config
+        self.switcher = ModelSwitcher(config, self)
+        self.chat = ChatView(self)
+        self.chat.panel_default = panel_default
+        self.chat.model_labels = {m.id: m.label for m in config.models}
+        self.composer = Composer(self)
+        self.model_status = ModelStatus(self)
+        self.errors = QLabel(self)
+        self.errors.setObjectName("errorBanner")
+        self.errors.setWordWrap(True)
+        self.errors.hide()
+
+        top = QHBoxLayout()
+        top.setContentsMargins(12, 8, 12, 0)
+        top.addWidget(QLabel("Model:", self))
+        top.addWidget(self.switcher)
+        top.addStretch(1)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(top)
+        layout.addWidget(self.chat, 1)
+        layout.addWidget(self.errors)
+        layout.addWidget(self.composer)
+        self.setCentralWidget(central)
+        self.statusBar().addWidget(self.model_status, 1)
+        self.switcher.select(session.profile.id)
+
+        self._wire()
+        self.composer.edit.setFocus()
+
+    def _wire(self) -> None:
+        s = self.session
+        self.composer.send_requested.connect(s.send)
+        self.composer.stop_requested.connect(s.stop)
+        QShortcut(QKeySequence(Qt.Key_Escape), self, activated=s.stop)
+        self.switcher.model_chosen.connect(s.set_model)
+        s.message_added.connect(self.chat.add_message)
+        s.message_changed.connect(self.chat.update_message)
+        s.chat_reset.connect(self.chat.clear)
+        QShortcut(QKeySequence.New, self, activated=s.new_chat)
+        s.busy_changed.connect(self.composer.set_busy)
+        s.turn_finished.connect(self._on_turn_finished)
+        s.model_loading.connect(lambda mid: self.model_status.loading(self._label(mid)))
+        s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
+        s.model_failed.connect(self._on_model_failed)
+
+    def _label(self, model_id: str) -> str:
+        return self.chat.model_labels.get(model_id, model_id)
+
+    def _on_model_failed(self, model_id: str, message: str) -> None:
+        self.model_status.failed(self._label(model_id), message)
+        self.show_error(message)
+
+    def _on_turn_finished(self, message: AssistantMessage) -> None:
+        if message.error:
+            self.show_error(message.error)
+        else:
+            self.errors.hide()
+
+    def show_error(self, message: str) -> None:
+        """The one place non-UI errors are shown to the user."""
+        self.errors.setText(message)
+        self.errors.show()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.session.shutdown()
+        super().closeEvent(event)

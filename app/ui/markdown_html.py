@@ -1,0 +1,341 @@
+"""Safe Markdown -> HTML for model output, whole or streaming (no Qt imports).
+
+Model output is untrusted: raw HTML is escaped and shown as text, images are rendered as
+text and never loaded, and links survive only for http, https and mailto.
+
+`StreamingMarkdown` keeps the state for a message that grows token by token. Text is split at
+the boundary of finished top-level blocks: the HTML of newly finished blocks is handed out
+once, and only the live tail after the boundary is parsed and rendered again on each render.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+
+ALLOWED_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+CODE_FONT_FAMILY = "'JetBrains Mono', Menlo, Consolas, 'DejaVu Sans Mono', 'Courier New', monospace"
+PYGMENTS_STYLE = "default"
+# Highlighting costs roughly ten times plain escaping; beyond this many characters a code
+# block is shown plain so one huge paste cannot stall the GUI thread.
+HIGHLIGHT_MAX_CHARS = 20_000
+_MAX_SHOWN_URL = 200
+_HIGHLIGHT = "ponder_highlight"  # env key: highlight fenced code (finished blocks only)
+_REFS = "references"  # env key used by markdown-it for link reference definitions
+
+
+# --- renderer rules ---------------------------------------------------------------------
+
+
+def _link_allowed(href: str) -> bool:
+    try:
+        scheme = urlsplit(href).scheme.lower()
+    except ValueError:
+        return False
+    return scheme in ALLOWED_LINK_SCHEMES
+
+
+def _drop_unsafe_links(state: StateCore) -> None:
+    """Core rule: unwrap links whose scheme is not allowed, keeping their text."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        kept: list[Token] = []
+        dropping = False  # links cannot nest, so a flag pairs each open with its close
+        for child in block.children:
+            if child.type == "link_open" and not _link_allowed(str(child.attrGet("href") or "")):
+                dropping = True
+                continue
+            if child.type == "link_close" and dropping:
+                dropping = False
+                continue
+            kept.append(child)
+        block.children = kept
+
+
+def _shorten(url: str) -> str:
+    return url if len(url) <= _MAX_SHOWN_URL else url[: _MAX_SHOWN_URL - 1] + "\u2026"
+
+
+def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Images become plain text: nothing is ever fetched or made clickable."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    src = str(token.attrGet("src") or "")
+    label = f"[image: {alt}]" if alt else "[image]"
+    if src:
+        label += f" ({_shorten(src)})"
+    return f"<span>{escapeHtml(label)}</span>"
+
+
+@functools.lru_cache(maxsize=64)
+def _lexer(lang: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _formatter() -> Any:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(noclasses=True, nowrap=True, style=PYGMENTS_STYLE)
+
+
+def _highlight(code: str, lang: str) -> str | None:
+    if not lang or len(code) > HIGHLIGHT_MAX_CHARS:
+        return None
+    lexer = _lexer(lang.lower())
+    if lexer is None:
+        return None
+    from pygments import highlight
+
+    return highlight(code, lexer, _formatter()).rstrip("\n")
+
+
+def _pre(body: str) -> str:
+    return f'<pre style="font-family: {CODE_FONT_FAMILY};"><code>{body}</code></pre>\n'
+
+
+def _code_text(token: Token) -> str:
+    # A trailing newline inside <pre> becomes an empty extra line in QTextDocument.
+    return token.content[:-1] if token.content.endswith("\n") else token.content
+
+
+def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    code = _code_text(token)
+    info = token.info.strip()
+    lang = info.split(maxsplit=1)[0] if info else ""
+    body = _highlight(code, lang) if env.get(_HIGHLIGHT, True) else None
+    return _pre(body if body is not None else escapeHtml(code))
+
+
+def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return _pre(escapeHtml(_code_text(tokens[idx])))
+
+
+def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return '<table border="1" cellspacing="0" cellpadding="4">\n'
+
+
+def make_parser() -> MarkdownIt:
+    """A CommonMark parser (plus tables and strikethrough) configured for untrusted text."""
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.core.ruler.push("ponder_drop_unsafe_links", _drop_unsafe_links)
+    md.add_render_rule("image", _render_image)
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("code_block", _render_code_block)
+    md.add_render_rule("table_open", _render_table_open)
+    return md
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_parser() -> MarkdownIt:
+    return make_parser()
+
+
+def render_markdown(text: str, *, highlight: bool = True) -> str:
+    """Render a whole Markdown text to safe HTML (raw HTML escaped, images as text)."""
+    return _shared_parser().render(text, {_HIGHLIGHT: highlight})
+
+
+# --- finding the stable prefix -------------------------------------------------------------
+
+
+def _stable_split(tokens: Sequence[Token], text: str) -> tuple[int, int, int]:
+    """Return (char offset, line, token index) of the last safe boundary, or (0, 0, 0).
+
+    A boundary is the first line of a top-level block such that the blocks before it can no
+    longer change. Block structure is decided line by line, with at most one line of
+    look-ahead (a table's delimiter row), so the boundary line and the line after it must
+    both be complete. Reference definitions used before they are defined are the exception;
+    `StreamingMarkdown.finish` deals with them.
+    """
+    last_safe_line = text.count("\n") - 2
+    if last_safe_line < 1:
+        return 0, 0, 0
+    line = index = 0
+    for i, token in enumerate(tokens):
+        if token.level != 0 or token.nesting == -1 or token.map is None:
+            continue
+        start = token.map[0]
+        if start > last_safe_line:
+            break
+        if start >= 1:
+            line, index = start, i
+    if line == 0:
+        return 0, 0, 0
+    offset = -1
+    for _ in range(line):
+        offset = text.index("\n", offset + 1)
+    return offset + 1, line, index
+
+
+def stable_prefix_length(text: str) -> int:
+    """Length of the longest prefix of streaming `text` made only of finished top-level blocks.
+
+    Pure and O(len(text)) per call; use `StreamingMarkdown` to follow a growing text cheaply.
+    """
+    text = _normalize_newlines(text)
+    tokens = _shared_parser().parse(text, {})
+    return _stable_split(tokens, text)[0]
+
+
+def _normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --- streaming ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderUpdate:
+    """What changed since the previous render of a `StreamingMarkdown`.
+
+    `stable_html` is the HTML of blocks that became final: append it once after the
+    earlier stable HTML. `tail_html` replaces the previous tail entirely. When
+    `replace_all` is true, `stable_html` is the HTML of the whole message and replaces
+    everything shown so far (happens at most once, from `finish`).
+    """
+
+    stable_html: str
+    tail_html: str
+    replace_all: bool = False
+
+
+class StreamingMarkdown:
+    """Markdown that grows by appending, rendered so that each call costs O(delta + tail).
+
+    `feed` only accumulates. `render` parses the text after the last boundary once, hands out
+    the HTML of blocks that have become final and re-renders only the live tail. Finished
+    fenced code is syntax-highlighted; the live tail is not, to keep per-token work small.
+
+    `parsed_chars` counts every character handed to the Markdown parser, so callers and
+    tests can check that the cost does not grow with the length of the whole text.
+    """
+
+    def __init__(self) -> None:
+        self._md = make_parser()
+        self._refs: dict[str, Any] = {}  # reference definitions of the stable text
+        self._parts: list[str] = []
+        self._text_cache: str | None = ""
+        self._tail = ""  # source after the last boundary
+        self._pending_cr = False
+        self._dirty = False
+        self._has_stable = False
+        self._late_refs = False
+        self.parsed_chars = 0
+
+    @property
+    def text(self) -> str:
+        """All Markdown source fed so far (newlines normalised)."""
+        if self._text_cache is None:
+            self._text_cache = "".join(self._parts)
+            self._parts = [self._text_cache]
+        return self._text_cache
+
+    @property
+    def tail_text(self) -> str:
+        """The source that is still live (after the last finished block)."""
+        return self._tail
+
+    @property
+    def dirty(self) -> bool:
+        """True when text was fed since the last render."""
+        return self._dirty
+
+    def feed(self, delta: str) -> None:
+        """Append `delta` without rendering anything."""
+        if self._pending_cr:
+            delta = "\r" + delta
+            self._pending_cr = False
+        if delta.endswith("\r"):  # may be the first half of a "\r\n" split across deltas
+            delta = delta[:-1]
+            self._pending_cr = True
+        if not delta:
+            return
+        delta = _normalize_newlines(delta)
+        self._parts.append(delta)
+        self._text_cache = None
+        self._tail += delta
+        self._dirty = True
+
+    def append(self, delta: str) -> RenderUpdate:
+        """`feed` then `render`."""
+        self.feed(delta)
+        return self.render()
+
+    def render(self) -> RenderUpdate:
+        """Promote newly finished blocks and render the live tail."""
+        self._dirty = False
+        env = self._env(highlight=False)
+        tokens = self._parse(self._tail, env)
+        offset, line, index = _stable_split(tokens, self._tail)
+        stable_html = ""
+        if offset:
+            stable_html = self._md.renderer.render(tokens[:index], self._md.options, self._env(highlight=True))
+            self._commit_refs(env, before_line=line)
+            self._tail = self._tail[offset:]
+            self._has_stable = True
+        tail_html = self._md.renderer.render(tokens[index:], self._md.options, env)
+        return RenderUpdate(stable_html, tail_html)
+
+    def finish(self) -> RenderUpdate:
+        """Treat everything as finished: all remaining text becomes stable HTML."""
+        if self._pending_cr:
+            self._pending_cr = False
+            self.feed("\n")
+        self._dirty = False
+        env = self._env(highlight=True)
+        tokens = self._parse(self._tail, env)
+        self._commit_refs(env, before_line=None)
+        if self._late_refs:
+            # A reference defined after earlier blocks were shown may change them:
+            # render the whole message once instead of guessing which blocks used it.
+            self._late_refs = False
+            self._tail = ""
+            full_env = {_HIGHLIGHT: True}
+            html = self._md.render(self._count(self.text), full_env)
+            self._refs = dict(full_env.get(_REFS, {}))
+            return RenderUpdate(html, "", replace_all=True)
+        html = self._md.renderer.render(tokens, self._md.options, env)
+        self._has_stable = self._has_stable or bool(self._tail)
+        self._tail = ""
+        return RenderUpdate(html, "")
+
+    def _env(self, *, highlight: bool) -> MutableMapping[str, Any]:
+        env: dict[str, Any] = {_HIGHLIGHT: highlight}
+        if self._refs:
+            env[_REFS] = dict(self._refs)
+        return env
+
+    def _count(self, text: str) -> str:
+        self.parsed_chars += len(text)
+        return text
+
+    def _parse(self, text: str, env: MutableMapping[str, Any]) -> list[Token]:
+        return self._md.parse(self._count(text), env)
+
+    def _commit_refs(self, env: MutableMapping[str, Any], *, before_line: int | None) -> None:
+        for label, ref in env.get(_REFS, {}).items():
+            if label in self._refs:
+                continue
+            ref_map = ref.get("map")
+            if before_line is not None and (ref_map is None or ref_map[1] > before_line):
+                continue
+            self._refs[label] = ref
+            if self._has_stable:
+                self._late_refs = True

@@ -1,0 +1,150 @@
+"""Widgets for one message: the user's bubble and the assistant's (panels + answer).
+
+``AssistantMessageWidget.refresh()`` is called by the chat view at most ~30 times a second
+while streaming; it creates a thinking panel or an answer view per message part as parts
+appear, and appends only what each part gained since the last refresh.
+
+Signals (AssistantMessageWidget):
+    panel_toggled(int block_index, bool expanded)
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
+from app.ui.markdown_view import MarkdownView
+from app.ui.thinking_panel import ThinkingPanel
+
+FINISH_NOTES = {
+    "cancelled": "Stopped.",
+    "length": "Reached the length limit.",
+    "budget": "",
+    "stop": "",
+}
+
+
+class UserMessageWidget(QFrame):
+    """The user's message, as plain selectable text."""
+
+    def __init__(self, message: UserMessage, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("userMessage")
+        label = QLabel(message.text, self)
+        label.setTextFormat(Qt.PlainText)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(label)
+        self.label = label
+
+
+class AssistantMessageWidget(QFrame):
+    """An assistant message: thinking panels and answer runs in order, then a footer."""
+
+    panel_toggled = Signal(int, bool)
+
+    def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("assistantMessage")
+        self.message = message
+        self.panel_default = panel_default
+        self._views: list[ThinkingPanel | MarkdownView | None] = []
+        self._shown: list[int] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(10, 6, 10, 6)
+        self._layout.setSpacing(4)
+        self.origin = QLabel(self)
+        self.origin.setObjectName("messageOrigin")
+        self.origin.setText(f"{model_label or message.model_id} · {message.where}")
+        self._layout.addWidget(self.origin)
+        self.status = QLabel("Waiting for the model…", self)
+        self.status.setObjectName("messageStatus")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self._layout.addWidget(self.status)
+
+    # -- reading (for tests and the trace viewer) ------------------------------------------
+    @property
+    def panels(self) -> list[ThinkingPanel]:
+        return [v for v in self._views if isinstance(v, ThinkingPanel)]
+
+    @property
+    def answer_views(self) -> list[MarkdownView]:
+        return [v for v in self._views if isinstance(v, MarkdownView)]
+
+    def answer_text(self) -> str:
+        return "".join(v.plain_text() for v in self.answer_views)
+
+    # -- updating --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        msg = self.message
+        now = time.monotonic()
+        for i, part in enumerate(msg.parts):
+            if i == len(self._views):
+                self._views.append(None)
+                self._shown.append(0)
+            view = self._views[i]
+            if isinstance(part, ReasoningBlock):
+                if view is None and not part.visible:
+                    continue  # whitespace-only so far: no panel (yet)
+                if view is None:
+                    view = self._add_panel(i, part)
+                view.update_from(part, n_ctx=msg.stats.n_ctx, now=now)
+                if part.end is not None and self.panel_default == "auto":
+                    view.set_expanded(False)
+            else:
+                if view is None:
+                    view = MarkdownView(self)
+                    self._insert(view)
+                    self._views[i] = view
+                if len(part.text) > self._shown[i]:
+                    view.append_text(part.text[self._shown[i]:])
+                    self._shown[i] = len(part.text)
+                view.flush()
+        self._refresh_status()
+
+    def _add_panel(self, index: int, block: ReasoningBlock) -> ThinkingPanel:
+        expanded = self.panel_default == "expanded" or (self.panel_default == "auto" and block.end is None)
+        panel = ThinkingPanel(expanded=expanded, parent=self)
+        block_index = sum(1 for v in self._views[:index] if isinstance(v, ThinkingPanel))
+        panel.toggled.connect(lambda on, b=block_index: self.panel_toggled.emit(b, on))
+        self._insert(panel)
+        self._views[index] = panel
+        return panel
+
+    def _insert(self, widget: QWidget) -> None:
+        self._layout.insertWidget(self._layout.count() - 1, widget)  # above the status line
+
+    def _refresh_status(self) -> None:
+        msg = self.message
+        if not msg.finished:
+            if msg.parts:
+                self.status.setText("")
+                self.status.hide()
+            return
+        for view in self.answer_views:
+            view.finish()
+        stats = msg.stats
+        notes = []
+        if msg.error:
+            notes.append(msg.error)
+        elif FINISH_NOTES.get(msg.finish_reason or "", ""):
+            notes.append(FINISH_NOTES[msg.finish_reason])
+        if msg.finish_reason == "budget":
+            notes.append("Thinking was cut at the budget; the answer followed.")
+        tps = stats.tokens_per_s
+        figures = [f"{stats.generated_tokens:,} tokens"]
+        if stats.total_s is not None:
+            figures.append(f"{stats.total_s:.1f} s")
+        if tps:
+            figures.append(f"{tps:.0f} tok/s")
+        notes.append(" · ".join(figures))
+        self.status.setText("  ".join(notes))
+        self.status.setProperty("finish", msg.finish_reason or "")
+        self.status.show()

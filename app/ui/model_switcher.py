@@ -1,0 +1,79 @@
+"""The model dropdown, grouped by role (Instruct · Reasoning · Cloud).
+
+Each entry shows the model's label and a hint (what it needs before it can be used).
+Group headings are not selectable.
+
+Signals:
+    model_chosen(str model_id)
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from app.domain.profiles import ModelProfile, ModelsConfig
+
+ROLE_TITLES = (("instruct", "Instruct"), ("reasoning", "Reasoning"), ("cloud", "Cloud"))
+ID_ROLE = Qt.UserRole + 1
+
+
+def hint_for(profile: ModelProfile) -> str:
+    if profile.is_cloud and not profile.enabled:
+        return "needs API key" if profile.api_key_env else "confirm the server first"
+    if profile.path and profile.path.startswith("bundled:"):
+        return "bundled"
+    return ""
+
+
+class ModelSwitcher(QComboBox):
+    """A combo box of the configured models; disabled entries cannot be chosen."""
+
+    model_chosen = Signal(str)
+
+    def __init__(self, config: ModelsConfig, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("modelSwitcher")
+        self.setMinimumContentsLength(28)
+        self._model = QStandardItemModel(self)
+        self.setModel(self._model)
+        self.set_config(config)
+        self.activated.connect(self._on_activated)
+
+    def set_config(self, config: ModelsConfig) -> None:
+        self._model.clear()
+        for role, title in ROLE_TITLES:
+            members = [m for m in config.models if m.role == role]
+            if not members:
+                continue
+            heading = QStandardItem(title)
+            heading.setFlags(Qt.NoItemFlags)
+            self._model.appendRow(heading)
+            for profile in members:
+                hint = hint_for(profile)
+                item = QStandardItem(f"   {profile.label}" + (f"  —  {hint}" if hint else ""))
+                item.setData(profile.id, ID_ROLE)
+                item.setToolTip(f"{profile.id} · {profile.backend}")
+                usable = profile.enabled and profile.is_local
+                item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled if usable else Qt.NoItemFlags)
+                self._model.appendRow(item)
+        self.select(config.default)
+
+    def ids(self) -> list[str]:
+        return [self._model.item(r).data(ID_ROLE) for r in range(self._model.rowCount())
+                if self._model.item(r).data(ID_ROLE)]
+
+    def current_id(self) -> str | None:
+        return self.currentData(ID_ROLE)
+
+    def select(self, model_id: str) -> None:
+        for row in range(self._model.rowCount()):
+            if self._model.item(row).data(ID_ROLE) == model_id:
+                self.setCurrentIndex(row)
+                return
+
+    def _on_activated(self, row: int) -> None:
+        model_id = self._model.item(row).data(ID_ROLE)
+        if model_id:
+            self.model_chosen.emit(model_id)

@@ -1,0 +1,141 @@
+"""A collapsible panel that shows one reasoning block, live while the model thinks.
+
+The header reads ``Thinking… 4.2 s · 812 tokens`` while streaming and ``Thought for
+12.3 s · 1,804 tokens · 9% of context`` afterwards. Collapsed while streaming, it shows the
+last line or two of the live reasoning. The body appends text incrementally (never
+re-renders the whole trace).
+
+Signals:
+    toggled(bool expanded) — the user expanded or collapsed the panel
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase, QKeyEvent, QTextCursor
+from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from app.domain.messages import ReasoningBlock
+from app.ui import format as fmt
+
+PREVIEW_CHARS = 400
+
+
+class ThinkingHeader(QLabel):
+    """The clickable, focusable header of a thinking panel."""
+
+    activated = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("thinkingHeader")
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setCursor(Qt.PointingHandCursor)
+        self.setTextFormat(Qt.PlainText)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if event.button() == Qt.LeftButton:
+            self.activated.emit()
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key_Space, Qt.Key_Return, Qt.Key_Enter):
+            self.activated.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class ThinkingPanel(QFrame):
+    """One reasoning block: header, live preview when collapsed, full text when expanded."""
+
+    toggled = Signal(bool)
+
+    def __init__(self, expanded: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("thinkingPanel")
+        self.user_touched = False
+        self._shown = 0  # characters of the block's (display-trimmed) text already in the body
+        self._live = True
+
+        self.header = ThinkingHeader(self)
+        self.header.activated.connect(self._on_header)
+        self.preview = QLabel(self)
+        self.preview.setObjectName("thinkingPreview")
+        self.preview.setTextFormat(Qt.PlainText)
+        self.preview.setWordWrap(True)
+        self.body = QPlainTextEdit(self)
+        self.body.setObjectName("thinkingBody")
+        self.body.setReadOnly(True)
+        self.body.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.body.setFrameShape(QFrame.NoFrame)
+        self.body.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+        self.body.setMaximumHeight(360)
+        mono = QFontDatabase.systemFont(QFontDatabase.FixedFont)
+        mono.setPointSizeF(max(7.0, mono.pointSizeF() * 0.9))
+        self.body.setFont(mono)
+        self.collapse_button = QPushButton("Collapse thinking", self)
+        self.collapse_button.setFlat(True)
+        self.collapse_button.clicked.connect(lambda: self.set_expanded(False, by_user=True))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addWidget(self.preview)
+        layout.addWidget(self.body)
+        layout.addWidget(self.collapse_button, 0, Qt.AlignLeft)
+        self._expanded = expanded
+        self._apply_expanded()
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def expanded(self) -> bool:
+        return self._expanded
+
+    def set_expanded(self, expanded: bool, *, by_user: bool = False) -> None:
+        """Expand or collapse; a user's choice sticks (automatic changes then do nothing)."""
+        if by_user:
+            self.user_touched = True
+        elif self.user_touched:
+            return
+        if expanded != self._expanded:
+            self._expanded = expanded
+            self._apply_expanded()
+            if by_user:
+                self.toggled.emit(expanded)
+
+    def _on_header(self) -> None:
+        self.set_expanded(not self._expanded, by_user=True)
+
+    def _apply_expanded(self) -> None:
+        self.body.setVisible(self._expanded)
+        self.preview.setVisible(not self._expanded and self._live)
+        long_trace = self.body.blockCount() > 20
+        self.collapse_button.setVisible(self._expanded and long_trace)
+
+    # -- content ---------------------------------------------------------------------------
+    def update_from(self, block: ReasoningBlock, *, n_ctx: int = 0, now: float | None = None) -> None:
+        """Show the block's current state; appends only the text not shown yet."""
+        text = block.text.lstrip()
+        if len(text) > self._shown:
+            cursor = self.body.textCursor()
+            cursor.movePosition(QTextCursor.End)
+            cursor.insertText(text[self._shown:])
+            self._shown = len(text)
+        live = block.end is None
+        secs = (now - block.start) if (live and now is not None) else block.seconds
+        self.header.setText(fmt.thinking_header(
+            live=live, secs=max(0.0, secs), n_tokens=block.tokens, n_ctx=n_ctx,
+            hidden_tokens=block.hidden_tokens, redacted=block.redacted,
+            truncated=block.truncated, budget_cut=block.budget_cut))
+        if live:
+            tail = text[-PREVIEW_CHARS:].rstrip().splitlines()
+            self.preview.setText("\n".join(tail[-2:]))
+        if live != self._live:
+            self._live = live
+            self._apply_expanded()
+        elif self._expanded and not self.collapse_button.isVisible() and self.body.blockCount() > 20:
+            self.collapse_button.setVisible(True)
+
+    def plain_text(self) -> str:
+        return self.body.toPlainText()
