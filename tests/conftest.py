@@ -1,8 +1,11 @@
 """Suite-wide fixtures: every test runs with PONDER_HOME in a temporary folder, Qt offscreen."""
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).parent))  # for `helpers`
 
 import pytest
 

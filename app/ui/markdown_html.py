@@ -105,8 +105,17 @@ def _highlight(code: str, lang: str) -> str | None:
     return highlight(code, lexer, _formatter()).rstrip("\n")
 
 
+_CODE_STYLE = f'style="font-family: {CODE_FONT_FAMILY};"'
+
+
 def _pre(body: str) -> str:
-    return f'<pre style="font-family: {CODE_FONT_FAMILY};"><code>{body}</code></pre>\n'
+    # The family goes on <code> too: QTextDocument gives <code> its own "monospace" family,
+    # which not every platform resolves to a fixed-pitch font.
+    return f"<pre {_CODE_STYLE}><code {_CODE_STYLE}>{body}</code></pre>\n"
+
+
+def _render_code_inline(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return f"<code {_CODE_STYLE}>{escapeHtml(tokens[idx].content)}</code>"
 
 
 def _code_text(token: Token) -> str:
@@ -117,6 +126,8 @@ def _code_text(token: Token) -> str:
 def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
     code = _code_text(token)
+    if not code:
+        return ""  # QTextDocument keeps or drops an empty <pre> depending on its neighbours
     info = token.info.strip()
     lang = info.split(maxsplit=1)[0] if info else ""
     body = _highlight(code, lang) if env.get(_HIGHLIGHT, True) else None
@@ -124,7 +135,8 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
 
 
 def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return _pre(escapeHtml(_code_text(tokens[idx])))
+    code = _code_text(tokens[idx])
+    return _pre(escapeHtml(code)) if code else ""
 
 
 def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -138,6 +150,7 @@ def make_parser() -> MarkdownIt:
     md.add_render_rule("image", _render_image)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_code_block)
+    md.add_render_rule("code_inline", _render_code_inline)
     md.add_render_rule("table_open", _render_table_open)
     return md
 

@@ -34,6 +34,7 @@ class MarkdownView(QTextBrowser):
         super().__init__(parent)
         self.blocked_resource_requests = 0
         self._stream = StreamingMarkdown()
+        self._finished = False
         self._has_stable = False
         self._stable_end = 0  # document position where the live tail begins
         self._stable_block_format = QTextBlockFormat()
@@ -64,7 +65,9 @@ class MarkdownView(QTextBrowser):
 
     def append_text(self, delta: str) -> None:
         """Accumulate `delta`; nothing is rendered until `flush`."""
-        self._stream.feed(delta)
+        if delta:
+            self._finished = False
+            self._stream.feed(delta)
 
     def flush(self) -> None:
         """Render what is pending: add newly finished blocks once, replace the live tail."""
@@ -72,8 +75,13 @@ class MarkdownView(QTextBrowser):
             self._apply(self._stream.render())
 
     def finish(self) -> None:
-        """The message is complete: render everything that is left as finished blocks."""
-        self._apply(self._stream.finish())
+        """The message is complete: render everything that is left as finished blocks.
+
+        Calling it again without new text does nothing.
+        """
+        if not self._finished:
+            self._finished = True
+            self._apply(self._stream.finish())
 
     def set_text(self, full: str) -> None:
         """Show a finished message in one go."""
@@ -81,6 +89,7 @@ class MarkdownView(QTextBrowser):
         self._has_stable = False
         self._stable_end = 0
         self._stream.feed(full)
+        self._finished = True
         self._apply(self._stream.finish())
 
     def plain_text(self) -> str:
@@ -107,7 +116,6 @@ class MarkdownView(QTextBrowser):
         palette.setColor(QPalette.ColorRole.Base, Qt.GlobalColor.transparent)
         self.setPalette(palette)
         self.viewport().setAutoFillBackground(False)
-        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
 
     def _on_document_size_changed(self, size: QSizeF) -> None:
         margins = self.contentsMargins()
@@ -118,26 +126,35 @@ class MarkdownView(QTextBrowser):
             self.updateGeometry()
 
     def _apply(self, update: RenderUpdate) -> None:
-        doc = self.document()
         if update.replace_all or not self._has_stable:
-            # Nothing stable is shown yet, so the whole document is the tail.
-            self._has_stable = False
-            self._stable_end = 0
-            doc.clear()
-            stable = update.stable_html.strip()
-            if stable:
-                doc.setHtml(stable)
-                self._mark_stable_end(QTextCursor(doc))
-            elif update.tail_html.strip():
-                doc.setHtml(update.tail_html.strip())
-                return
-        elif update.stable_html.strip():
-            cursor = self._cursor_after_removing_tail()
-            self._insert_html(cursor, update.stable_html)
+            self._replace_document(update)
+            return
+        stable, tail = update.stable_html.strip(), update.tail_html.strip()
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()  # one layout pass and one size change per flush
+        self._remove_tail(cursor)
+        if stable:
+            self._insert_html(cursor, stable)
             self._mark_stable_end(cursor)
-        if self._has_stable:
-            cursor = self._cursor_after_removing_tail()
-            self._insert_html(cursor, update.tail_html)
+        self._insert_html(cursor, tail)
+        cursor.endEditBlock()
+
+    def _replace_document(self, update: RenderUpdate) -> None:
+        """Fill the document from scratch: nothing stable was shown yet, or all is replaced."""
+        doc = self.document()
+        self._has_stable = False
+        self._stable_end = 0
+        stable, tail = update.stable_html.strip(), update.tail_html.strip()
+        if not stable:
+            if tail:
+                doc.setHtml(tail)
+            else:
+                doc.clear()
+            return
+        doc.setHtml(stable)
+        cursor = QTextCursor(doc)
+        self._mark_stable_end(cursor)
+        self._insert_html(cursor, tail)
 
     def _mark_stable_end(self, cursor: QTextCursor) -> None:
         cursor.movePosition(QTextCursor.MoveOperation.End)
@@ -146,27 +163,29 @@ class MarkdownView(QTextBrowser):
         self._stable_block_format = cursor.blockFormat()
         self._stable_char_format = cursor.blockCharFormat()
 
-    def _cursor_after_removing_tail(self) -> QTextCursor:
-        cursor = QTextCursor(self.document())
+    def _remove_tail(self, cursor: QTextCursor) -> None:
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        if cursor.position() > self._stable_end:
-            cursor.setPosition(self._stable_end, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            # Removing the tail merges its last block into the last stable one, which can
-            # take the tail's block format (seen after tables and rules): put it back.
-            if cursor.blockFormat() != self._stable_block_format:
-                cursor.setBlockFormat(self._stable_block_format)
-            if cursor.blockCharFormat() != self._stable_char_format:
-                cursor.setBlockCharFormat(self._stable_char_format)
-        return cursor
+        if cursor.position() == self._stable_end:
+            return
+        cursor.setPosition(self._stable_end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        # Removing the tail merges its last block into the last stable one, which can take
+        # the tail's block format (seen after tables and rules): put the stable one back.
+        if cursor.blockFormat() != self._stable_block_format:
+            cursor.setBlockFormat(self._stable_block_format)
+        if cursor.blockCharFormat() != self._stable_char_format:
+            cursor.setBlockCharFormat(self._stable_char_format)
 
     def _insert_html(self, cursor: QTextCursor, html: str) -> None:
-        html = html.strip()
+        """Insert block-level HTML at the cursor as new blocks, keeping their formats."""
         if not html:
             return
-        scratch = self._scratch
-        scratch.setDefaultFont(self.document().defaultFont())
-        scratch.setDefaultStyleSheet(self.document().defaultStyleSheet())
+        scratch, doc = self._scratch, self.document()
+        # HTML is resolved against the document defaults, so keep the scratch copy in step.
+        if scratch.defaultFont() != doc.defaultFont():
+            scratch.setDefaultFont(doc.defaultFont())
+        if scratch.defaultStyleSheet() != doc.defaultStyleSheet():
+            scratch.setDefaultStyleSheet(doc.defaultStyleSheet())
         scratch.setHtml(_PLACEHOLDER + html)
         placeholder = QTextCursor(scratch)
         placeholder.setPosition(1, QTextCursor.MoveMode.KeepAnchor)

@@ -24,11 +24,11 @@ def mirrored(**fields: str | None) -> str | None:
 
     ``mirrored(reasoning="Ok", reasoning_content="Ok")`` is ``"Ok"`` (counted once).
     When the fields differ, the first non-empty one in :data:`REASONING_KEYS` order (then
-    any other key, in call order) wins; null and empty fields are ignored.
+    any other key, in call order) wins; null, empty and non-string fields are ignored.
     """
     for key in (*REASONING_KEYS, *fields):
         text = fields.get(key)
-        if text:
+        if isinstance(text, str) and text:
             return text
     return None
 
@@ -77,9 +77,8 @@ class FieldReasoningAdapter:
 
     def delta(self, fields: Mapping[str, Any]) -> list[ParserEvent]:
         """One OpenAI-style ``delta`` object: reasoning keys (mirrors counted once), then content."""
-        text = mirrored(**{k: fields.get(k) for k in REASONING_KEYS})
         content = fields.get("content")
-        return self.reasoning(text if isinstance(text, str) else None) + self.answer(
+        return self.reasoning(mirrored(**{k: fields.get(k) for k in REASONING_KEYS})) + self.answer(
             content if isinstance(content, str) else None
         )
 

@@ -376,12 +376,10 @@ class ReasoningParser:
                 self._text(_R, ws)
                 self._emit(BlockEnd(self._clock(), m))
                 self._state = _GAP
-            elif m == spec.end or m in spec.markup:
-                self._text(_M, ws + m)  # duplicate end marker or a wrapper
+            else:  # a duplicate end marker or a wrapper: neither reasoning nor answer
+                self._text(_M, ws + m)
                 if m == spec.end:
                     self._state = _GAP
-            else:
-                self._plain(ws + m)
 
     def _open(self, marker: str) -> None:
         self._emit(BlockStart(self._clock(), marker))

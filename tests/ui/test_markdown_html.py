@@ -1,0 +1,220 @@
+"""Safe Markdown rendering and the stable-prefix logic behind incremental streaming."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.ui.markdown_html import StreamingMarkdown, render_markdown, stable_prefix_length
+
+SAMPLES = [
+    "# Title\n\nSome *para* with `code` and **bold**.\n\n- one\n- two\n  - nested\n\n1. first\n2. second\n\n"
+    "```python\ndef f(x):\n    return x\n\n\nprint(f(1))\n```\n\n> quote\n> more\n\n---\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n\nEnd.\n",
+    "Para one\nstill one\n\nPara two\n# Heading right after\nText\n```\nunclosed fence\n\nwith blank\n",
+    "- a\n\n- b\n\n  continued\n\n- c\n\nafter list\n\n    indented code\n\n    more\n\ntext\n~~~\ntilde\n~~~\n***\n",
+    "Setext\n===\n\nAnother\n---\npara\n\n| x |\n|--|\n| y |\nlazy row\n\nEnd.",
+    "> quote\nlazy\n\n> ```\n> code\n\nout\n\n1) one\n2) two\n\n3. three\n\n+ plus\n\n* star\n",
+]
+
+
+def _stream_in_chunks(text: str, seed: int) -> tuple[StreamingMarkdown, str]:
+    rnd = random.Random(seed)
+    stream = StreamingMarkdown()
+    stable: list[str] = []
+    i = 0
+    while i < len(text):
+        j = i + rnd.randint(1, 12)
+        stable.append(stream.append(text[i:j]).stable_html)
+        i = j
+    final = stream.finish()
+    assert not final.replace_all
+    stable.append(final.stable_html)
+    return stream, "".join(stable)
+
+
+# --- whole-text rendering -------------------------------------------------------------------
+
+
+def test_headings_lists_and_emphasis() -> None:
+    html = render_markdown("# Title\n\n## Sub\n\n- one\n- two\n\n1. first\n\n*it* **bold** ~~gone~~")
+    assert "<h1>Title</h1>" in html
+    assert "<h2>Sub</h2>" in html
+    assert "<ul>" in html and "<li>one</li>" in html
+    assert "<ol>" in html
+    assert "<em>it</em>" in html and "<strong>bold</strong>" in html
+    assert "<s>gone</s>" in html
+
+
+def test_fenced_code_is_monospace_pre_and_escaped() -> None:
+    html = render_markdown("```\nif a < b:\n    pass\n```\n")
+    assert "<pre" in html and "monospace" in html
+    assert "if a &lt; b:" in html
+    assert "\n</code>" not in html  # no empty last line in the view
+
+
+def test_fenced_code_with_language_is_highlighted_with_inline_styles() -> None:
+    html = render_markdown("```python\ndef f():\n    return 1\n```\n")
+    assert '<span style="' in html
+    assert "class=" not in html
+    plain = render_markdown("```python\ndef f():\n    return 1\n```\n", highlight=False)
+    assert "<span" not in plain
+
+
+def test_unknown_language_falls_back_to_plain_code() -> None:
+    html = render_markdown("```no-such-language\nx\n```\n")
+    assert "<pre" in html and ">x</code>" in html
+
+
+def test_tables() -> None:
+    html = render_markdown("| a | b |\n|---|--:|\n| 1 | 2 |\n")
+    assert "<table" in html and "<th>a</th>" in html and "<td>1</td>" in html
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['<img src="http://example.com/x.png">', "<script>alert(1)</script>", '<iframe src="http://e/"></iframe>'],
+)
+def test_raw_html_is_escaped_as_text(raw: str) -> None:
+    for text in (raw, f"before {raw} after", f"{raw}\n\npara"):
+        html = render_markdown(text)
+        assert "<img" not in html and "<script" not in html and "<iframe" not in html
+        assert "&lt;" in html
+
+
+def test_markdown_image_becomes_text_with_alt_and_url() -> None:
+    html = render_markdown("look ![a *cat*](http://evil/x.png \"t\") here")
+    assert "<img" not in html
+    assert "[image: a cat]" in html and "http://evil/x.png" in html
+    assert "<a " not in html
+
+
+def test_only_http_https_and_mailto_links_stay_links() -> None:
+    html = render_markdown(
+        "[w](https://example.com) [h](http://example.com) <me@example.org> "
+        "[js](javascript:alert(1)) [rel](/etc/passwd) [file](file:///etc/passwd) [ftp](ftp://x/y)"
+    )
+    assert '<a href="https://example.com">w</a>' in html
+    assert '<a href="http://example.com">h</a>' in html
+    assert '<a href="mailto:me@example.org">' in html
+    assert html.count("<a ") == 3
+    assert " rel " in html and " ftp" in html  # the link text survives as text
+    assert "[file](file:///etc/passwd)" in html  # markdown-it refuses these links outright
+    assert 'href="javascript' not in html
+
+
+# --- stable prefix --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", 0),
+        ("para", 0),
+        ("para\n\n", 0),  # nothing has started after it yet
+        ("a\n\nb", 0),
+        ("a\n\nb\n", 0),  # the line after the new block's first line is not complete
+        ("a\n\nb\nc\n", 3),
+        ("# H\ntext\n\n", 4),
+        ("```\ncode\n\nmore\n\n\n", 0),  # blank lines inside an open fence
+        ("text\n\n```\ncode\n\nmore\n\n", 6),
+        ("```\ncode\n```\nafter\n\n", len("```\ncode\n```\n")),
+        ("- a\n\n- b\n\n- c\n\n", 0),  # a loose list goes on
+        ("- a\n\n  more\n\n", 0),
+        ("para\n| a | b |\n", 0),  # may still become a table
+    ],
+)
+def test_stable_prefix_length_cases(text: str, expected: int) -> None:
+    assert stable_prefix_length(text) == expected
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_every_stable_prefix_is_a_real_block_boundary(text: str) -> None:
+    previous = 0
+    for n in range(len(text) + 1):
+        p = stable_prefix_length(text[:n])
+        assert p >= previous, "stable text never becomes unstable again"
+        previous = p
+        if p:
+            assert render_markdown(text[:p]) + render_markdown(text[p:]) == render_markdown(text)
+
+
+# --- streaming ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("text", SAMPLES)
+def test_streaming_stable_html_equals_whole_render(text: str, seed: int) -> None:
+    stream, html = _stream_in_chunks(text, seed)
+    assert html == render_markdown(text)
+    assert stream.text == text
+
+
+_LINES = st.sampled_from(
+    [
+        "# heading", "para text", "more *words* and `code`", "- item", "  - nested", "1. one", "2) two",
+        "```", "```python", "~~~", "> quote", "", "", "    indented", "| a | b |", "|---|---|",
+        "***", "Setext", "===", "---", "[link](http://x.com)", "x = 1", "+ plus",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(_LINES, max_size=25), cuts=st.lists(st.integers(1, 15), min_size=1, max_size=40))
+def test_streaming_equals_whole_render_for_generated_markdown(lines: list[str], cuts: list[int]) -> None:
+    text = "\n".join(lines)
+    stream = StreamingMarkdown()
+    html: list[str] = []
+    i = k = 0
+    while i < len(text):
+        j = i + cuts[k % len(cuts)]
+        html.append(stream.append(text[i:j]).stable_html)
+        i, k = j, k + 1
+    html.append(stream.finish().stable_html)
+    assert "".join(html) == render_markdown(text)
+
+
+def test_tail_is_rerendered_until_blocks_finish() -> None:
+    stream = StreamingMarkdown()
+    update = stream.append("Hello *wor")
+    assert update.stable_html == "" and "Hello" in update.tail_html
+    update = stream.append("ld*\n\nNext\n\n")
+    assert update.stable_html == "<p>Hello <em>world</em></p>\n"
+    assert update.tail_html == "<p>Next</p>\n"
+    assert stream.tail_text == "Next\n\n"
+
+
+def test_crlf_split_across_deltas_is_one_newline() -> None:
+    stream = StreamingMarkdown()
+    for delta in ("a\r", "\n\r", "\nb\r"):
+        stream.feed(delta)
+    stream.finish()
+    assert stream.text == "a\n\nb\n"
+
+
+def test_reference_defined_after_shown_blocks_rerenders_once_at_finish() -> None:
+    text = "See [the docs][d].\n\nMore text.\n\nEven more.\n\n[d]: https://example.com\n"
+    stream = StreamingMarkdown()
+    for ch in text:
+        stream.append(ch)
+    final = stream.finish()
+    assert final.replace_all
+    assert final.stable_html == render_markdown(text)
+    assert '<a href="https://example.com">the docs</a>' in final.stable_html
+
+
+def test_parse_cost_per_render_does_not_grow_with_total_length() -> None:
+    stream = StreamingMarkdown()
+    costs: list[int] = []
+    paragraphs = 0
+    for i in range(2000):
+        before = stream.parsed_chars
+        paragraphs += stream.append(f"Paragraph {i} with some *emphasis* and `code`.\n\n").stable_html.count("<p>")
+        costs.append(stream.parsed_chars - before)
+    assert sum(costs[-10:]) <= 3 * sum(costs[:10])
+    assert len(stream.tail_text) < 200
+    paragraphs += stream.finish().stable_html.count("<p>")
+    assert paragraphs == 2000

@@ -1,0 +1,266 @@
+"""MarkdownView: safe display of model output, incremental streaming, links and sizing."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from PySide6.QtCore import QUrl, Qt
+from PySide6.QtGui import QTextCursor, QTextDocument
+from PySide6.QtNetwork import QNetworkAccessManager
+from PySide6.QtWidgets import QApplication, QFrame, QVBoxLayout, QWidget
+
+from app.ui.markdown_view import MarkdownView
+
+# Shown top-level windows on the offscreen platform warn about size hints; harmless here.
+shown = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+UNSAFE = (
+    'Look <img src="http://example.com/x.png"> and <script>alert(1)</script> here.\n\n'
+    "![x](http://evil/x.png)\n\n"
+    '<iframe src="http://example.com/"></iframe>\n'
+)
+
+TEXTS = [
+    "# Title\n\nSome *para* with `code` and **bold**.\n\n- one\n- two\n  - nested\n\n1. first\n2. second\n\n"
+    "```python\ndef f(x):\n    return x\n\n\nprint(f(1))\n```\n\n> quote\n> more\n\n---\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n\nEnd ![x](http://evil/x.png).\n",
+    "Para one\nstill one\n\nPara two\n# Heading right after\nText\n```\nunclosed fence\n\nwith blank\n",
+    "- a\n\n- b\n\n  continued\n\n- c\n\nafter list\n\n    indented code\n\n    more\n\ntext\n~~~\ntilde\n~~~\n***\n",
+    "Setext\n===\n\nAnother\n---\npara\n\n| x |\n|--|\n| y |\nlazy row\n\n## End",
+]
+
+
+def _blocks(doc: QTextDocument) -> list[tuple]:
+    """The document's block structure: text, heading level, list style and code-ness."""
+    out = []
+    block = doc.begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        text_list = block.textList()
+        out.append(
+            (
+                block.text(),
+                fmt.headingLevel(),
+                text_list.format().style() if text_list else None,
+                fmt.nonBreakableLines(),
+                fmt.leftMargin(),
+                fmt.topMargin(),
+            )
+        )
+        block = block.next()
+    return out
+
+
+def _has_images(doc: QTextDocument) -> bool:
+    block = doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            if it.fragment().charFormat().isImageFormat():
+                return True
+            it += 1
+        block = block.next()
+    return False
+
+
+@pytest.fixture
+def host(qtbot) -> QWidget:
+    widget = QWidget()
+    QVBoxLayout(widget)
+    qtbot.addWidget(widget)
+    widget.resize(600, 400)
+    return widget
+
+
+def _add_view(host: QWidget) -> MarkdownView:
+    view = MarkdownView()
+    host.layout().addWidget(view)
+    return view
+
+
+@pytest.fixture
+def view(host: QWidget) -> MarkdownView:
+    return _add_view(host)
+
+
+def _stream(view: MarkdownView, text: str, seed: int) -> None:
+    rnd = random.Random(seed)
+    i = 0
+    while i < len(text):
+        j = i + rnd.randint(1, 20)
+        view.append_text(text[i:j])
+        view.flush()
+        i = j
+    view.finish()
+
+
+def test_widget_is_a_frameless_read_only_selectable_view(view: MarkdownView) -> None:
+    assert view.isReadOnly()
+    assert view.frameShape() == QFrame.Shape.NoFrame
+    assert not view.openLinks() and not view.openExternalLinks()
+    assert view.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    assert view.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+
+
+def test_headings_lists_and_code_blocks(view: MarkdownView) -> None:
+    view.set_text("# Title\n\n- one\n- two\n\n```python\nx = 1\n```\n\nafter `inline`\n")
+    blocks = {b[0]: b for b in _blocks(view.document())}
+    assert blocks["Title"][1] == 1
+    assert blocks["one"][2] is not None and blocks["two"][2] is not None
+    assert blocks["x = 1"][3], "code keeps its line breaks (<pre>)"
+    doc = view.document()
+    for word in ("x = 1", "inline"):
+        cursor = QTextCursor(doc)
+        cursor.setPosition(doc.toPlainText().index(word) + 1)
+        assert "monospace" in cursor.charFormat().fontFamilies()
+    assert view.toPlainText() == "Title\none\ntwo\nx = 1\nafter inline"
+
+
+def test_model_html_and_images_are_text_and_nothing_is_loaded(host: QWidget) -> None:
+    whole = _add_view(host)
+    whole.set_text(UNSAFE)
+    streamed = _add_view(host)
+    _stream(streamed, UNSAFE, seed=1)
+    for view in (whole, streamed):
+        shown_text = view.toPlainText()
+        assert '<img src="http://example.com/x.png">' in shown_text
+        assert "<script>alert(1)</script>" in shown_text
+        assert '<iframe src="http://example.com/"></iframe>' in shown_text
+        assert "[image: x] (http://evil/x.png)" in shown_text
+        assert not _has_images(view.document())
+        view.grab()  # paint, which is when images would be fetched
+        assert view.blocked_resource_requests == 0
+        assert view.findChildren(QNetworkAccessManager) == []
+    assert QApplication.instance().findChildren(QNetworkAccessManager) == []
+
+
+def test_load_resource_refuses_everything_and_counts(view: MarkdownView) -> None:
+    doc = view.document()
+    result = doc.resource(QTextDocument.ResourceType.ImageResource, QUrl("http://evil/x.png"))
+    assert result is None
+    assert view.blocked_resource_requests == 1
+    doc.setHtml('<img src="file:///etc/hostname"><link rel="stylesheet" href="http://evil/s.css">')
+    view.grab()
+    assert view.blocked_resource_requests >= 2
+
+
+def test_the_view_never_imports_qt_network() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from app.ui.markdown_view import MarkdownView
+        view = MarkdownView()
+        view.set_text(sys.argv[1])
+        view.append_text("[a](https://example.com)")
+        view.flush()
+        view.finish()
+        view.grab()
+        print("PySide6.QtNetwork" in sys.modules, view.blocked_resource_requests)
+        """
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run(
+        [sys.executable, "-c", script, UNSAFE],
+        capture_output=True, text=True, timeout=120, env=env, cwd=os.getcwd(), check=True,
+    )
+    assert out.stdout.split() == ["False", "0"]
+
+
+@shown
+def test_clicking_a_link_emits_link_activated_and_opens_nothing(qtbot, host: QWidget, view: MarkdownView) -> None:
+    view.set_text("Click [here](https://example.com/a) now.")
+    host.show()
+    qtbot.waitExposed(host)
+    cursor = QTextCursor(view.document())
+    cursor.setPosition(view.toPlainText().index("here") + 2)
+    with qtbot.waitSignal(view.linkActivated, timeout=2000) as blocker:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.cursorRect(cursor).center())
+    assert blocker.args == [QUrl("https://example.com/a")]
+    assert view.source() == QUrl()
+    assert view.toPlainText() == "Click here now."
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+@pytest.mark.parametrize("text", TEXTS)
+def test_streaming_in_chunks_equals_loading_the_whole_text(host: QWidget, text: str, seed: int) -> None:
+    whole = _add_view(host)
+    whole.set_text(text)
+    streamed = _add_view(host)
+    _stream(streamed, text, seed)
+    assert streamed.toPlainText() == whole.toPlainText()
+    assert _blocks(streamed.document()) == _blocks(whole.document())
+    assert streamed.plain_text() == text
+
+
+def test_finished_blocks_are_inserted_once_and_the_tail_is_replaced(view: MarkdownView) -> None:
+    view.append_text("# Head\n\nfirst para")
+    view.flush()
+    assert view.toPlainText() == "Head\nfirst para"
+    view.append_text("graph\n\nsecond *it")
+    view.flush()
+    assert view.toPlainText() == "Head\nfirst paragraph\nsecond *it"
+    assert view.stream.tail_text.startswith("first paragraph")
+    view.append_text("*\n\nthird\n\n")
+    view.flush()
+    assert view.toPlainText() == "Head\nfirst paragraph\nsecond it\nthird"
+    assert view.stream.tail_text == "third\n\n"
+    before = view.stream.parsed_chars
+    view.flush()  # nothing new: no work
+    assert view.stream.parsed_chars == before
+    view.finish()
+    assert view.toPlainText() == "Head\nfirst paragraph\nsecond it\nthird"
+
+
+def test_rendering_cost_per_flush_does_not_grow_with_length(view: MarkdownView, monkeypatch) -> None:
+    inserted: list[int] = []
+    original = MarkdownView._insert_html
+
+    def counting(self: MarkdownView, cursor: QTextCursor, html: str) -> None:
+        inserted[-1] += len(html)
+        original(self, cursor, html)
+
+    monkeypatch.setattr(MarkdownView, "_insert_html", counting)
+    parsed: list[int] = []
+    for i in range(300):
+        view.append_text(f"Paragraph {i} with some *emphasis* and `code`.\n\n")
+        inserted.append(0)
+        before = view.stream.parsed_chars
+        view.flush()
+        parsed.append(view.stream.parsed_chars - before)
+    view.finish()
+    assert sum(parsed[-10:]) <= 3 * sum(parsed[:10])
+    assert sum(inserted[-10:]) <= 3 * sum(inserted[2:12])  # the first flushes fill an empty document
+    assert view.toPlainText().count("Paragraph") == 300
+
+
+@shown
+def test_height_follows_the_document_and_width_follows_the_parent(qtbot, host: QWidget, view: MarkdownView) -> None:
+    host.layout().addStretch(1)
+    host.show()
+    qtbot.waitExposed(host)
+    view.set_text("short")
+    qtbot.waitUntil(lambda: view.height() >= view.document().size().height())
+    short = view.height()
+    view.set_text("word " * 300)
+    qtbot.waitUntil(lambda: view.height() > short)
+    tall = view.height()
+    assert view.sizeHint().height() == tall
+    assert view.height() >= view.document().size().height()
+    assert view.width() == host.contentsRect().width() - host.layout().contentsMargins().left() * 2
+    host.resize(300, 400)
+    qtbot.waitUntil(lambda: view.height() > tall)
+    assert view.height() >= view.document().size().height()
+
+
+def test_set_text_replaces_and_plain_text_is_the_markdown_source(view: MarkdownView) -> None:
+    view.set_text("**one**")
+    view.set_text("# two")
+    assert view.toPlainText() == "two"
+    assert view.plain_text() == "# two"
