@@ -246,16 +246,21 @@ class LlamaBackend:
             return llm.generate(tokens, temp=temperature, top_k=40, top_p=0.95, min_p=0.05,
                                 repeat_penalty=1.0, reset=True)
 
+        def restart(old, extra: list[int]):
+            # generate()'s send() samples at every fed position, which needs logits for all
+            # of them; a fresh generator over context + extra evaluates extra in one batch
+            # (the cached prefix is reused) and samples after its last token.
+            old.close()
+            return generate(llm._input_ids[: llm.n_tokens].tolist() + extra)
+
         gen = generate(prompt)
-        send: list[int] | None = None
         unevaluated: list[int] = []  # shown tokens the context does not hold yet
         sampled = 0
         cut = False
         finish = "length"
         try:
             while True:
-                tok = next(gen) if send is None else gen.send(send)
-                send = None
+                tok = next(gen)
                 unevaluated = []
                 if stop.is_set():
                     finish = "cancelled"  # this token is neither shown nor evaluated
@@ -266,8 +271,7 @@ class LlamaBackend:
                         # inside the block: end the thinking instead and let it answer.
                         # The end-of-generation token is dropped, not evaluated.
                         cut = True
-                        gen.close()
-                        gen = generate(llm._input_ids[: llm.n_tokens].tolist() + self._end_ids)
+                        gen = restart(gen, self._end_ids)
                         yield from self._inject(tokens, setup)
                         continue
                     finish = "stop"
@@ -278,8 +282,8 @@ class LlamaBackend:
                 unevaluated = [tok]
                 if budget and not cut and parser.in_reasoning and tokens.reasoning >= budget:
                     cut = True
-                    send = self._end_ids
-                    unevaluated = [tok, *send]
+                    unevaluated = [tok, *self._end_ids]
+                    gen = restart(gen, unevaluated)
                     yield ev.BudgetCut(self.clock(), tokens.reasoning)
                     yield from self._inject(tokens, setup)
                 if sampled >= request.max_tokens or llm.n_tokens + len(unevaluated) + 1 > n_ctx:

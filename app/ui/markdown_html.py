@@ -30,6 +30,7 @@ HIGHLIGHT_MAX_CHARS = 20_000
 _MAX_SHOWN_URL = 200
 _HIGHLIGHT = "ponder_highlight"  # env key: highlight fenced code (finished blocks only)
 _REFS = "references"  # env key used by markdown-it for link reference definitions
+_NBSP = "\u00a0"
 
 
 # --- renderer rules ---------------------------------------------------------------------
@@ -59,6 +60,35 @@ def _drop_unsafe_links(state: StateCore) -> None:
                 continue
             kept.append(child)
         block.children = kept
+
+
+def _nbsp_paragraph(level: int, *, hidden: bool) -> list[Token]:
+    text = Token("text", "", 0, content=_NBSP)
+    inline = Token("inline", "", 0, content=_NBSP, level=level + 1, children=[text], block=True)
+    return [
+        Token("paragraph_open", "p", 1, level=level, hidden=hidden, block=True),
+        inline,
+        Token("paragraph_close", "p", -1, level=level, hidden=hidden, block=True),
+    ]
+
+
+_TEXT_CONTAINERS = frozenset({"heading_open", "th_open", "td_open"})
+
+
+def _fill_empty_blocks(state: StateCore) -> None:
+    """Core rule: give empty headings, table cells, list items and quotes a no-break space.
+
+    QTextDocument merges an empty block into its neighbour or keeps it depending on what
+    surrounds it, so the same HTML would look different whole and streamed.
+    """
+    out: list[Token] = []
+    for token in state.tokens:
+        if token.type == "inline" and out and out[-1].type in _TEXT_CONTAINERS and not token.content.strip():
+            token.children = [Token("text", "", 0, content=_NBSP)]
+        elif token.type in ("list_item_close", "blockquote_close") and out and out[-1].type == token.type[:-5] + "open":
+            out.extend(_nbsp_paragraph(token.level + 1, hidden=token.type == "list_item_close"))
+        out.append(token)
+    state.tokens = out
 
 
 def _shorten(url: str) -> str:
@@ -120,14 +150,13 @@ def _render_code_inline(self: Any, tokens: Sequence[Token], idx: int, options: A
 
 def _code_text(token: Token) -> str:
     # A trailing newline inside <pre> becomes an empty extra line in QTextDocument.
-    return token.content[:-1] if token.content.endswith("\n") else token.content
+    code = token.content[:-1] if token.content.endswith("\n") else token.content
+    return code if code.strip() else _NBSP
 
 
 def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
     code = _code_text(token)
-    if not code:
-        return ""  # QTextDocument keeps or drops an empty <pre> depending on its neighbours
     info = token.info.strip()
     lang = info.split(maxsplit=1)[0] if info else ""
     body = _highlight(code, lang) if env.get(_HIGHLIGHT, True) else None
@@ -135,8 +164,7 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
 
 
 def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    code = _code_text(tokens[idx])
-    return _pre(escapeHtml(code)) if code else ""
+    return _pre(escapeHtml(_code_text(tokens[idx])))
 
 
 def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -147,6 +175,7 @@ def make_parser() -> MarkdownIt:
     """A CommonMark parser (plus tables and strikethrough) configured for untrusted text."""
     md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
     md.core.ruler.push("ponder_drop_unsafe_links", _drop_unsafe_links)
+    md.core.ruler.push("ponder_fill_empty_blocks", _fill_empty_blocks)
     md.add_render_rule("image", _render_image)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_code_block)

@@ -1,8 +1,8 @@
 """Inline reasoning marker families: the one table of what models write around their thinking.
 
-Every family row of ``/shared/spec/reasoning-formats.md`` is here, together with the
-well-known model-name substrings that select a family when a chat template does not
-tell us (see :func:`family_for_name`).
+Every family row of the reasoning-formats spec (``shared/spec/reasoning-formats.md``)
+is here, together with the well-known model-name substrings that select a family when
+a chat template does not tell us (see :func:`family_for_name`).
 """
 
 from __future__ import annotations
