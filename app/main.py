@@ -62,10 +62,16 @@ def run_gui(argv: list[str]) -> int:
     session = ChatSession(config, max_tokens=settings.max_tokens)
     window = MainWindow(session, panel_default=settings.panel_default)
     window.show()
-    if "--print-startup" in argv:
-        QTimer.singleShot(0, lambda: (print(f"window ready after {time.perf_counter() - _T0:.3f} s", flush=True)))
-    session.preload()
+    if "--startup-probe" in argv:  # `ponder bench startup`: report when the window is ready, quit
+        def probe():
+            print(f"window ready after {time.perf_counter() - _T0:.3f} s", flush=True)
+            app.quit()
+
+        QTimer.singleShot(0, probe)
+    else:
+        session.preload()
     closed = asyncio.Event()
+    app.aboutToQuit.connect(session.shutdown)
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())

@@ -55,7 +55,9 @@ class LlamaBackend:
                  clock: Callable[[], float] = time.monotonic):
         self.profile = profile
         self.clock = clock
-        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        # llama-cpp-python's own default: half the logical cores (the physical ones on most
+        # machines), which also leaves the GUI thread a core of its own.
+        self.n_threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
         self.llm = None
         self.template: str | None = None
         self.bos_text = ""

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QPalette, QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument, QTextDocumentFragment
+from PySide6.QtGui import (
+    QPalette,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextDocumentFragment,
+)
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from app.ui.markdown_html import RenderUpdate, StreamingMarkdown
@@ -77,14 +84,14 @@ class MarkdownView(QTextBrowser):
     def finish(self) -> None:
         """The message is complete: render everything that is left as finished blocks.
 
-        Calling it again without new text does nothing.
+        Calling it again without new text does nothing; text appended later starts a new block.
         """
         if not self._finished:
             self._finished = True
             self._apply(self._stream.finish())
 
     def set_text(self, full: str) -> None:
-        """Show a finished message in one go."""
+        """Show a finished message in one go, replacing anything shown (`""` clears)."""
         self._stream = StreamingMarkdown()
         self._has_stable = False
         self._stable_end = 0

@@ -17,6 +17,7 @@ SAMPLES = [
     "Para one\nstill one\n\nPara two\n# Heading right after\nText\n```\nunclosed fence\n\nwith blank\n",
     "- a\n\n- b\n\n  continued\n\n- c\n\nafter list\n\n    indented code\n\n    more\n\ntext\n~~~\ntilde\n~~~\n***\n",
     "Setext\n===\n\nAnother\n---\npara\n\n| x |\n|--|\n| y |\nlazy row\n\nEnd.",
+    "#\n\n- \n- a\n\n> \n\n```\n```\n\n| a | b |\n|---|---|\n| c |\n\n---\nend\n",  # empty blocks
     "> quote\nlazy\n\n> ```\n> code\n\nout\n\n1) one\n2) two\n\n3. three\n\n+ plus\n\n* star\n",
 ]
 
@@ -218,3 +219,9 @@ def test_parse_cost_per_render_does_not_grow_with_total_length() -> None:
     assert len(stream.tail_text) < 200
     paragraphs += stream.finish().stable_html.count("<p>")
     assert paragraphs == 2000
+
+
+def test_empty_blocks_get_a_no_break_space() -> None:
+    html = render_markdown("#\n\n- \n- a\n\n> \n\n```\n```\n\n| a | b |\n|---|---|\n| c |\n")
+    for fragment in ("<h1>\u00a0</h1>", "<li>\u00a0</li>", "<p>\u00a0</p>", "<td>\u00a0</td>", ">\u00a0</code></pre>"):
+        assert fragment in html

@@ -32,6 +32,7 @@ TEXTS = [
     "Para one\nstill one\n\nPara two\n# Heading right after\nText\n```\nunclosed fence\n\nwith blank\n",
     "- a\n\n- b\n\n  continued\n\n- c\n\nafter list\n\n    indented code\n\n    more\n\ntext\n~~~\ntilde\n~~~\n***\n",
     "Setext\n===\n\nAnother\n---\npara\n\n| x |\n|--|\n| y |\nlazy row\n\n## End",
+    "#\n\n- \n- a\n\n> \n\n```\n```\n\n| a | b |\n|---|---|\n| c |\n\n---\nend\n",  # empty blocks
 ]
 
 

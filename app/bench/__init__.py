@@ -1,0 +1,24 @@
+"""``ponder bench``: the performance figures the issues ask for, measured on this machine."""
+
+from __future__ import annotations
+
+
+def run_bench(what: str, *, runs: int = 3, n_tokens: int = 256, model: str | None = None) -> dict:
+    from app.domain.reasoning.benchmark import parser_throughput
+
+    result: dict = {}
+    if what in ("throughput", "all"):
+        from app.bench.throughput import bench_throughput
+
+        result["throughput"] = bench_throughput(runs=runs, n_tokens=n_tokens, model=model)
+    if what in ("stop", "all"):
+        from app.bench.stop_latency import bench_stop
+
+        result["stop"] = bench_stop(runs=runs, model=model)
+    if what in ("startup", "all"):
+        from app.bench.startup import bench_startup
+
+        result["startup"] = bench_startup(runs=runs)
+    if what in ("parser", "all"):
+        result["parser"] = parser_throughput()
+    return result
