@@ -41,6 +41,7 @@ def run_gui(argv: list[str]) -> int:
     from app.domain.settings import load_settings
     from app.errors import PonderError
     from app.ui.main_window import MainWindow
+    from app.ui.warm_up import warm_up_rendering
     from app.version import __version__
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
@@ -70,6 +71,7 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(0, probe)
     else:
         session.preload()
+        QTimer.singleShot(0, warm_up_rendering)
     closed = asyncio.Event()
     app.aboutToQuit.connect(session.shutdown)
     app.aboutToQuit.connect(closed.set)

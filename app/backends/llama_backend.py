@@ -32,8 +32,9 @@ from app.domain.token_stream import TokenStream
 from app.errors import BackendError, ModelFileError
 
 GGUF_MAGIC = b"GGUF"
-# Prompt evaluation runs in slices this long so Stop is seen between them (~tens of ms each).
-PREFILL_SLICE = 64
+# Prompt evaluation runs in slices of about this many seconds, so Stop is seen between them.
+PREFILL_SLICE_S = 0.08
+PREFILL_FIRST_SLICE = 8
 DEFAULT_N_CTX = 8192
 
 
@@ -57,7 +58,7 @@ class LlamaBackend:
         self.clock = clock
         # llama-cpp-python's own default: half the logical cores (the physical ones on most
         # machines), which also leaves the GUI thread a core of its own.
-        self.n_threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
+        self.n_threads = n_threads or int(os.environ.get("PONDER_N_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         self.llm = None
         self.template: str | None = None
         self.bos_text = ""
@@ -205,7 +206,11 @@ class LlamaBackend:
         return len(self.tokenize(prompt[:at])) if at > 0 else 0
 
     def _prefill(self, prompt: list[int], stop: threading.Event) -> bool:
-        """Evaluate all but the last prompt token in short slices, reusing the cached prefix."""
+        """Evaluate all but the last prompt token, reusing the cached prefix.
+
+        Slices are sized to take about ``PREFILL_SLICE_S`` each (measured as it goes), so
+        Stop is seen within that time on any machine without starving a fast GPU.
+        """
         llm = self.llm
         cached = 0
         for a, b in zip(llm._input_ids[: llm.n_tokens], prompt):
@@ -215,10 +220,15 @@ class LlamaBackend:
         cached = min(cached, len(prompt) - 1)
         llm.n_tokens = cached  # eval() drops the KV cache past n_tokens
         todo = prompt[cached:-1]
-        for i in range(0, len(todo), PREFILL_SLICE):
+        i, size = 0, PREFILL_FIRST_SLICE
+        while i < len(todo):
             if stop.is_set():
                 return False
-            llm.eval(todo[i : i + PREFILL_SLICE])
+            t0 = time.perf_counter()
+            llm.eval(todo[i : i + size])
+            per_token = (time.perf_counter() - t0) / len(todo[i : i + size])
+            i += size
+            size = max(8, min(llm.n_batch, int(PREFILL_SLICE_S / max(per_token, 1e-6))))
         return not stop.is_set()
 
     def _inject(self, tokens: TokenStream, setup: ReasoningSetup) -> list[ev.TurnEvent]:

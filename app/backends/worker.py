@@ -30,6 +30,11 @@ from app.errors import PonderError
 BackendFactory = Callable[[ModelProfile], Backend]
 
 
+def _load_key(profile: ModelProfile) -> tuple:
+    """What a loaded model depends on; other profile fields apply per turn."""
+    return (profile.backend, profile.path, profile.n_ctx, profile.reasoning)
+
+
 class ModelWorker(QObject):
     """Holds the loaded local backends (least recently used first) and runs turns on them."""
 
@@ -48,10 +53,11 @@ class ModelWorker(QObject):
 
     def _backend(self, profile: ModelProfile) -> Backend:
         backend = self.backends.get(profile.id)
-        if backend is not None and backend.profile == profile:
+        if backend is not None and _load_key(backend.profile) == _load_key(profile):
+            backend.profile = profile  # per-turn settings changed at most: no reload
             self.backends.move_to_end(profile.id)
             return backend
-        if backend is not None:  # the profile was edited: reload
+        if backend is not None:  # the file or context size changed: reload
             self.backends.pop(profile.id).close()
         self.load_started.emit(profile.id)
         t0 = time.monotonic()

@@ -49,6 +49,9 @@ class Pipeline:
         self.session = ChatSession(config, factory=factory)
         self.window = MainWindow(self.session)
         self.window.show()
+        from app.ui.warm_up import warm_up_rendering
+
+        warm_up_rendering()  # as the app does right after its window shows
         self.recorder = ArrivalRecorder()
         self.session.worker.turn_events.connect(self.recorder.on_batch)
 
@@ -69,8 +72,6 @@ class Pipeline:
         """Run one turn to its end; optionally press Stop after a delay or a token count."""
         if max_tokens is not None:
             self.session.max_tokens = max_tokens
-            profile = self.session.profile
-            self.session.profile = replace(profile, max_tokens=max_tokens)
         self.recorder.times.clear()
         done: dict = {}
         loop = QEventLoop()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 
 
 class StallProbe(QObject):
@@ -21,7 +21,7 @@ class StallProbe(QObject):
         self.stalls_ms: list[float] = []
         self._last: float | None = None
         self._timer = QTimer(self)
-        self._timer.setTimerType(QTimer.PreciseTimer)
+        self._timer.setTimerType(Qt.PreciseTimer)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
 
