@@ -268,7 +268,8 @@ class LlamaBackend:
         gen = generate(prompt)
         unevaluated: list[int] = []  # shown tokens the context does not hold yet
         sampled = 0
-        cut = False
+        cut = False  # the thinking budget ended the reasoning
+        closed_on_eog = False
         finish = "length"
         try:
             while True:
@@ -278,11 +279,11 @@ class LlamaBackend:
                     finish = "cancelled"  # this token is neither shown nor evaluated
                     break
                 if llama_cpp.llama_vocab_is_eog(vocab, tok):
-                    if setup.close_on_eog and parser.in_reasoning and not cut:
+                    if setup.close_on_eog and parser.in_reasoning and not closed_on_eog:
                         # A model Ponder made think (it is not trained to) ends its turn
                         # inside the block: end the thinking instead and let it answer.
                         # The end-of-generation token is dropped, not evaluated.
-                        cut = True
+                        closed_on_eog = True
                         gen = restart(gen, self._end_ids)
                         yield from self._inject(tokens, setup)
                         continue
@@ -292,7 +293,7 @@ class LlamaBackend:
                 yield from tokens.token(text, special=self._is_special(tok))
                 sampled += 1
                 unevaluated = [tok]
-                if budget and not cut and parser.in_reasoning and tokens.reasoning >= budget:
+                if budget and not cut and not closed_on_eog and parser.in_reasoning and tokens.reasoning >= budget:
                     cut = True
                     unevaluated = [tok, *self._end_ids]
                     gen = restart(gen, unevaluated)

@@ -24,7 +24,8 @@ def thinking_header(*, live: bool, secs: float, n_tokens: int, n_ctx: int = 0,
         return f"Thinking… {seconds(secs)} · {tokens(n_tokens)}"
     text = f"Thought for {seconds(secs)} · {tokens(n_tokens)}"
     if n_ctx:
-        text += f" · {100 * n_tokens / n_ctx:.0f}% of context"
+        share = 100 * n_tokens / n_ctx
+        text += f" · {share:.0f}% of context" if share >= 1 or not n_tokens else " · <1% of context"
     if budget_cut:
         text += " · cut at the thinking budget"
     elif truncated:

@@ -19,6 +19,7 @@ from app.domain.messages import ReasoningBlock
 from app.ui import format as fmt
 
 PREVIEW_CHARS = 400
+BODY_MAX_PX = 360  # longer traces scroll inside the panel
 
 
 class ThinkingHeader(QLabel):
@@ -69,10 +70,11 @@ class ThinkingPanel(QFrame):
         self.body.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
         self.body.setFrameShape(QFrame.NoFrame)
         self.body.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
-        self.body.setMaximumHeight(360)
+        self.body.document().documentLayout().documentSizeChanged.connect(self._fit_body)
         mono = QFontDatabase.systemFont(QFontDatabase.FixedFont)
         mono.setPointSizeF(max(7.0, mono.pointSizeF() * 0.9))
         self.body.setFont(mono)
+        self._fit_body()
         self.collapse_button = QPushButton("Collapse thinking", self)
         self.collapse_button.setFlat(True)
         self.collapse_button.clicked.connect(lambda: self.set_expanded(False, by_user=True))
@@ -103,6 +105,17 @@ class ThinkingPanel(QFrame):
             self._apply_expanded()
             if by_user:
                 self.toggled.emit(expanded)
+
+    def _fit_body(self, *_args) -> None:
+        """Size the body to its text (plain-text layouts count lines), up to BODY_MAX_PX."""
+        lines = max(1.0, self.body.document().documentLayout().documentSize().height())
+        margin = 2 * self.body.document().documentMargin() + 2 * self.body.frameWidth()
+        spacing = self.body.fontMetrics().lineSpacing()
+        self.body.setFixedHeight(min(BODY_MAX_PX, int((lines + 0.5) * spacing + margin)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - a new width re-wraps the text
+        super().resizeEvent(event)
+        self._fit_body()
 
     def _on_header(self) -> None:
         self.set_expanded(not self._expanded, by_user=True)
