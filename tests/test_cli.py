@@ -62,3 +62,20 @@ def test_models_json_lists_builtin_entries(ponder_home):
     ids = {m["id"] for m in out["models"]}
     assert {"smollm2-135m", "smollm2-think"} <= ids and out["default"] == "smollm2-135m"
     assert (ponder_home / "config" / "models.toml").exists()
+
+
+@pytest.mark.model
+def test_ask_json_reasoning_fields(ponder_home):
+    result = ponder("ask", "Is 9 a prime number?", "--model", "smollm2-think", "--thinking-budget", "6",
+                    "--max-tokens", "40", "--temperature", "0", "--json", home=ponder_home)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    stats = out["stats"]
+    assert out["reasoning"].strip() and out["answer"].strip()
+    assert out["finish_reason"] in ("budget", "length")
+    assert stats["reasoning_tokens"] == 6  # the cut lands on the budget's token boundary
+    assert stats["injected_tokens"] > 0 and stats["answer_tokens"] > 0
+    assert 0 < stats["thinking_s"] <= stats["first_answer_s"] <= stats["total_s"]
+    assert out["reasoning_truncated"] is False and out["blocks"][0]["budget_cut"] is True
+    ctx = out["context"]
+    assert ctx["segments"]["reasoning"] == stats["reasoning_tokens"] + stats["injected_tokens"]

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 from app.domain import events as ev
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.markers import MarkerSpec
-from app.domain.reasoning.parser import ReasoningParser
+from app.domain.reasoning.parser import make_parser
 from app.domain.token_stream import TokenStream
 from app.domain.turn_request import TurnRequest
 
@@ -46,7 +46,7 @@ class FakeBackend:
 
     def stream(self, request: TurnRequest, stop: threading.Event) -> Iterator[ev.TurnEvent]:
         self.requests.append(request)
-        tokens = TokenStream(ReasoningParser(self.spec, forced_open=self.forced_open), self.clock)
+        tokens = TokenStream(make_parser(self.spec, forced_open=self.forced_open), self.clock)
         yield ev.TurnStarted(self.clock(), self.profile.id, self.prompt_tokens, self.n_ctx)
         finish = "stop"
         next_at = time.perf_counter()

@@ -27,7 +27,7 @@ from app.domain import events as ev
 from app.domain.chat_template import render_chat
 from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
 from app.domain.profiles import ModelProfile
-from app.domain.reasoning.parser import ReasoningParser
+from app.domain.reasoning.parser import make_parser
 from app.domain.token_stream import TokenStream
 from app.errors import BackendError, ModelFileError
 
@@ -244,7 +244,7 @@ class LlamaBackend:
 
         llm = self.llm
         setup = self.setup
-        parser = ReasoningParser(setup.spec, forced_open=setup.forced_open)
+        parser = make_parser(setup.spec, forced_open=setup.forced_open)
         tokens = TokenStream(parser, self.clock)
         budget = setup.budget if request.thinking_budget is None else request.thinking_budget
         temperature = request.temperature
@@ -254,9 +254,13 @@ class LlamaBackend:
         vocab = llm._model.vocab
         n_ctx = llm.n_ctx()
 
+        grammar = None
+        if request.grammar:
+            grammar = llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False)
+
         def generate(tokens: list[int]):
             return llm.generate(tokens, temp=temperature, top_k=40, top_p=0.95, min_p=0.05,
-                                repeat_penalty=1.0, reset=True)
+                                repeat_penalty=1.0, reset=True, grammar=grammar)
 
         def restart(old, extra: list[int]):
             # generate()'s send() samples at every fed position, which needs logits for all

@@ -36,15 +36,24 @@ class ArrivalRecorder(QObject):
 class Pipeline:
     """A ChatSession and MainWindow (offscreen) on a model, greedy unless told otherwise."""
 
-    def __init__(self, model_id: str | None = None, *, temperature: float | None = 0.0, factory=None):
+    def __init__(self, model_id: str | None = None, *, temperature: float | None = 0.0, factory=None,
+                 no_budget: bool = False):
         from app.controllers.chat_session import ChatSession
         from app.ui.main_window import MainWindow
 
         self.app = qt_app()
         config = load_user_models()
         model_id = model_id or config.default
-        profiles = tuple(replace(m, temperature=temperature) if m.id == model_id and temperature is not None else m
-                         for m in config.models)
+        def adjust(m):
+            if m.id != model_id:
+                return m
+            if temperature is not None:
+                m = replace(m, temperature=temperature)
+            if no_budget and m.reasoning:
+                m = replace(m, reasoning=replace(m.reasoning, budget=0))
+            return m
+
+        profiles = tuple(adjust(m) for m in config.models)
         config = replace(config, models=profiles, default=model_id)
         self.session = ChatSession(config, factory=factory)
         self.window = MainWindow(self.session)

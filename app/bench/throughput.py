@@ -13,7 +13,7 @@ import time
 
 from app.bench.harness import Pipeline
 from app.bench.probe import StallProbe
-from app.domain.conversation import Conversation
+from app.domain.reasoning.benchmark import parser_throughput
 
 PROMPT = "Write a long, detailed story about a dragon who learns to bake bread. Use many paragraphs."
 
@@ -40,7 +40,8 @@ def raw_generate(llm, prompt_tokens: list[int], n_tokens: int) -> tuple[float, i
 def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = None) -> dict:
     import llama_cpp
 
-    pipe = Pipeline(model, temperature=0.0)
+    # No thinking budget: the pipeline must generate the same greedy tokens as the raw loop.
+    pipe = Pipeline(model, temperature=0.0, no_budget=True)
     pipe.load()
     backend = pipe.session.worker.backends[pipe.session.profile.id]
     raw = llama_cpp.Llama(model_path=backend.llm.model_path, n_ctx=backend.llm.n_ctx(), n_batch=512,
@@ -65,6 +66,8 @@ def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = Non
                      **probe.summary()})
     raw.close()
     pipe.close()
+    parser = parser_throughput(total_bytes=200_000, chunk_chars=4)
+    decode_us = 1e6 / statistics.median(r["pipeline_tps"] for r in rows)
     ratios = [r["ratio"] for r in rows]
     return {
         "model": pipe.session.profile.id,
@@ -79,4 +82,7 @@ def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = Non
         "max_gui_stall_ms": max(r["max_stall_ms"] for r in rows),
         "first_turn_max_stall_ms": first.summary()["max_stall_ms"],
         "cpu_count": os.cpu_count(),
+        "reasoning_parser": backend.setup.spec.family if backend.setup.spec else None,
+        "parser_us_per_token": parser["us_per_chunk"],
+        "parser_share_of_decode_pct": round(100 * parser["us_per_chunk"] / decode_us, 4),
     }

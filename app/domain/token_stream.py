@@ -13,13 +13,13 @@ import time
 from typing import Callable
 
 from app.domain import events as ev
-from app.domain.reasoning.parser import ReasoningParser
+from app.domain.reasoning.parser import PassThroughParser, ReasoningParser
 
 
 class TokenStream:
-    """Feeds token texts through a :class:`ReasoningParser` and counts tokens per segment."""
+    """Feeds token texts through a reasoning parser and counts tokens per segment."""
 
-    def __init__(self, parser: ReasoningParser, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, parser: ReasoningParser | PassThroughParser, clock: Callable[[], float] = time.monotonic):
         self.parser = parser
         self.clock = clock
         self.reasoning = 0

@@ -23,6 +23,7 @@ class TurnRequest:
     max_tokens: int = DEFAULT_MAX_TOKENS
     temperature: float | None = None  # None: the profile's, else the backend's default
     thinking_budget: int | None = None  # None: the profile's budget; 0: no limit
+    grammar: str | None = None  # GBNF that constrains the output (local models)
     extra: dict = field(default_factory=dict)
 
 
