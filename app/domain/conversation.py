@@ -7,6 +7,7 @@ model's markers).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from app.domain.messages import AssistantMessage, Message, UserMessage
@@ -20,6 +21,7 @@ class Conversation:
 
     messages: list[Message] = field(default_factory=list)
     title: str = ""
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def add_user(self, text: str) -> UserMessage:
         msg = UserMessage(text)

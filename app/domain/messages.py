@@ -7,6 +7,7 @@ output and the statistics of the turn; the views and the store read it, never th
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from app.domain import events as ev
@@ -24,6 +25,9 @@ class ReasoningBlock:
     hidden_tokens: int = 0  # provider reasoned but sent no text (count only)
     redacted: bool = False
     budget_cut: bool = False  # Ponder ended it by feeding the end marker
+    signature: str = ""  # provider signature (Anthropic), sent back unmodified when required
+    redacted_data: str = ""  # provider's opaque redacted-thinking payload
+    expanded: bool | None = None  # the user's choice for this block's panel (None: default)
 
     @property
     def seconds(self) -> float:
@@ -58,6 +62,8 @@ class TurnStats:
     t_first_answer: float | None = None
     t_end: float | None = None
     estimated: bool = False
+    # arrival time of every generated token, in order (the trace viewer's timeline)
+    token_times: list[float] = field(default_factory=list)
 
     @property
     def generated_tokens(self) -> int:
@@ -92,6 +98,7 @@ class UserMessage:
 
     text: str
     role: str = "user"
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass
@@ -106,6 +113,7 @@ class AssistantMessage:
     finish_reason: str | None = None
     error: str | None = None
     role: str = "assistant"
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -204,6 +212,9 @@ class AssistantMessage:
 
     def _count(self, counts: ev.TokenCounts) -> None:
         stats = self.stats
+        new = counts.reasoning + counts.answer - stats.reasoning_tokens - stats.answer_tokens
+        if new > 0:
+            stats.token_times.extend([counts.t] * new)
         if stats.t_first_token is None and (counts.reasoning or counts.answer):
             stats.t_first_token = counts.t
         if stats.t_first_answer is None and counts.answer:
