@@ -4,7 +4,11 @@ import os
 import sys
 from pathlib import Path
 
+import tempfile
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Also for module- and session-scoped fixtures, which run before the per-test fixture below.
+os.environ["PONDER_HOME"] = tempfile.mkdtemp(prefix="ponder-tests-")
 sys.path.insert(0, str(Path(__file__).parent))  # for `helpers`
 
 import pytest

@@ -247,6 +247,10 @@ class LlamaBackend:
         parser = make_parser(setup.spec, forced_open=setup.forced_open)
         tokens = TokenStream(parser, self.clock)
         budget = setup.budget if request.thinking_budget is None else request.thinking_budget
+        # A grammar defines the whole output; Ponder's own interventions (budget cut, ending
+        # the thinking on end-of-generation) would restart the grammar, so they are off then.
+        steer = not request.grammar
+        budget = budget if steer else 0
         temperature = request.temperature
         if temperature is None:
             temperature = self.profile.temperature if self.profile.temperature is not None else 0.7
@@ -283,7 +287,7 @@ class LlamaBackend:
                     finish = "cancelled"  # this token is neither shown nor evaluated
                     break
                 if llama_cpp.llama_vocab_is_eog(vocab, tok):
-                    if setup.close_on_eog and parser.in_reasoning and not closed_on_eog:
+                    if steer and setup.close_on_eog and parser.in_reasoning and not closed_on_eog:
                         # A model Ponder made think (it is not trained to) ends its turn
                         # inside the block: end the thinking instead and let it answer.
                         # The end-of-generation token is dropped, not evaluated.
