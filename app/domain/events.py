@@ -124,3 +124,42 @@ TurnEvent = Union[
     Usage,
     TurnFinished,
 ]
+
+
+# -- Cloud additions (appended; the types above are unchanged) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BlockSignature:
+    """The provider's signature of the current (or latest) reasoning block (Anthropic).
+
+    Kept with the block in the stored message so it can be sent back unmodified where a
+    provider requires earlier reasoning (tool-call turns).
+    """
+
+    t: float
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedBlock:
+    """A reasoning block the provider redacted: no text, only an opaque ``data`` payload."""
+
+    t: float
+    data: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryWait:
+    """The provider asked Ponder to wait (HTTP 429); ``seconds`` left before retry ``attempt``.
+
+    Emitted once a second as a countdown; ``seconds == 0`` means the retry starts now.
+    """
+
+    t: float
+    seconds: float
+    attempt: int
+    max_attempts: int = 3
+
+
+TurnEvent = Union[TurnEvent, BlockSignature, RedactedBlock, RetryWait]  # type: ignore[misc]

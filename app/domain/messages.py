@@ -11,13 +11,45 @@ import uuid
 from dataclasses import dataclass, field
 
 from app.domain import events as ev
+from app.domain.growing_text import GrowingText
+
+
+class _TextReads:
+    """Cheap reads of a streamed ``text``: views ask only for what is new."""
+
+    def text_since(self, offset: int) -> str:
+        return self._text.since(offset)
+
+    def text_tail(self, n: int) -> str:
+        return self._text.tail(n)
+
+    @property
+    def text_length(self) -> int:
+        return len(self._text)
+
+
+def _streamed(name: str) -> property:
+    """A text attribute stored in a :class:`GrowingText` (O(1) streaming appends).
+
+    Installed on a dataclass after it is created, so the generated ``__init__`` goes through
+    the setter; the buffer itself is ``_<name>``.
+    """
+    slot = "_" + name
+
+    def get(self) -> str:
+        return str(getattr(self, slot))
+
+    def set_(self, value: str) -> None:
+        setattr(self, slot, GrowingText(value))
+
+    return property(get, set_)
 
 
 @dataclass
-class ReasoningBlock:
+class ReasoningBlock(_TextReads):
     """One reasoning block of an assistant message."""
 
-    text: str = ""
+    text: str = ""  # stored in a GrowingText (see _streamed)
     start: float = 0.0
     end: float | None = None
     tokens: int = 0
@@ -40,10 +72,10 @@ class ReasoningBlock:
 
 
 @dataclass
-class AnswerPart:
+class AnswerPart(_TextReads):
     """A run of answer text between reasoning blocks (interleaved thinking has several)."""
 
-    text: str = ""
+    text: str = ""  # stored in a GrowingText (see _streamed)
 
 
 @dataclass
@@ -108,12 +140,14 @@ class AssistantMessage:
     model_id: str = ""
     where: str = "local"
     parts: list[ReasoningBlock | AnswerPart] = field(default_factory=list)
-    raw: str = ""
+    raw: str = ""  # stored in a GrowingText (see _streamed)
     stats: TurnStats = field(default_factory=TurnStats)
     finish_reason: str | None = None
     error: str | None = None
     role: str = "assistant"
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    retry_in: float | None = None  # seconds until a rate-limited request is retried (429)
+    retry_attempt: int = 0  # which retry that is (1-based), 0 when none happened
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -152,31 +186,31 @@ class AssistantMessage:
         """Fold one turn event into the message."""
         kind = type(event)
         if kind is ev.AnswerDelta:
-            self.raw += event.text
+            self._raw.append(event.text)
             if self.parts and isinstance(self.parts[-1], AnswerPart):
-                self.parts[-1].text += event.text
+                self.parts[-1]._text.append(event.text)
             else:
                 self.parts.append(AnswerPart(event.text))
         elif kind is ev.ReasoningDelta:
-            self.raw += event.text
+            self._raw.append(event.text)
             block = self.open_block
             if block is None:  # reasoning without an explicit start (field-shaped)
                 block = ReasoningBlock(start=self.stats.t_first_token or self.stats.t_start)
                 self.parts.append(block)
-            block.text += event.text
+            block._text.append(event.text)
         elif kind is ev.TokenCounts:
             self._count(event)
         elif kind is ev.BlockStart:
-            self.raw += event.marker
+            self._raw.append(event.marker)
             self.parts.append(ReasoningBlock(start=event.t))
         elif kind is ev.BlockEnd:
-            self.raw += event.marker
+            self._raw.append(event.marker)
             block = self.open_block
             if block is not None:
                 block.end = event.t
                 block.truncated = event.truncated
         elif kind is ev.MarkupText:
-            self.raw += event.text
+            self._raw.append(event.text)
         elif kind is ev.TurnStarted:
             self.model_id = event.model_id
             self.where = event.where
@@ -209,6 +243,17 @@ class AssistantMessage:
             if block is not None:  # the stream ended while thinking
                 block.end = event.t
                 block.truncated = True
+        elif kind is ev.BlockSignature:
+            block = self.open_block or (self.blocks[-1] if self.blocks else None)
+            if block is None:  # a signed block without text (the provider omitted it)
+                block = ReasoningBlock(start=event.t, end=event.t)
+                self.parts.append(block)
+            block.signature += event.signature
+        elif kind is ev.RedactedBlock:
+            self.parts.append(ReasoningBlock(start=event.t, end=event.t, redacted=True, redacted_data=event.data))
+        elif kind is ev.RetryWait:
+            self.retry_in = event.seconds if event.seconds > 0 else None
+            self.retry_attempt = event.attempt
 
     def _count(self, counts: ev.TokenCounts) -> None:
         stats = self.stats
@@ -231,3 +276,8 @@ class AssistantMessage:
 
 
 Message = UserMessage | AssistantMessage
+
+
+ReasoningBlock.text = _streamed("text")  # type: ignore[assignment]
+AnswerPart.text = _streamed("text")  # type: ignore[assignment]
+AssistantMessage.raw = _streamed("raw")  # type: ignore[assignment]

@@ -103,9 +103,9 @@ class AssistantMessageWidget(QFrame):
                     view = MarkdownView(self)
                     self._insert(view)
                     self._views[i] = view
-                if len(part.text) > self._shown[i]:
-                    view.append_text(part.text[self._shown[i]:])
-                    self._shown[i] = len(part.text)
+                if part.text_length > self._shown[i]:
+                    view.append_text(part.text_since(self._shown[i]))
+                    self._shown[i] = part.text_length
                 view.flush()
         self._refresh_status()
 

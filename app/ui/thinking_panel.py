@@ -55,7 +55,8 @@ class ThinkingPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("thinkingPanel")
         self.user_touched = False
-        self._shown = 0  # characters of the block's (display-trimmed) text already in the body
+        self._consumed = 0  # characters of the block's text already taken (shown or trimmed)
+        self._shown = 0  # characters put into the body
         self._live = True
 
         self.header = ThinkingHeader(self)
@@ -129,12 +130,16 @@ class ThinkingPanel(QFrame):
     # -- content ---------------------------------------------------------------------------
     def update_from(self, block: ReasoningBlock, *, n_ctx: int = 0, now: float | None = None) -> None:
         """Show the block's current state; appends only the text not shown yet."""
-        text = block.text.lstrip()
-        if len(text) > self._shown:
-            cursor = self.body.textCursor()
-            cursor.movePosition(QTextCursor.End)
-            cursor.insertText(text[self._shown:])
-            self._shown = len(text)
+        if block.text_length > self._consumed:
+            delta = block.text_since(self._consumed)
+            self._consumed = block.text_length
+            if not self._shown:
+                delta = delta.lstrip()  # whitespace after the marker is not shown
+            if delta:
+                cursor = self.body.textCursor()
+                cursor.movePosition(QTextCursor.End)
+                cursor.insertText(delta)
+                self._shown += len(delta)
         live = block.end is None
         secs = (now - block.start) if (live and now is not None) else block.seconds
         self.header.setText(fmt.thinking_header(
@@ -142,7 +147,7 @@ class ThinkingPanel(QFrame):
             hidden_tokens=block.hidden_tokens, redacted=block.redacted,
             truncated=block.truncated, budget_cut=block.budget_cut))
         if live:
-            tail = text[-PREVIEW_CHARS:].rstrip().splitlines()
+            tail = block.text_tail(PREVIEW_CHARS).rstrip().splitlines()
             self.preview.setText("\n".join(tail[-2:]))
         if live != self._live:
             self._live = live

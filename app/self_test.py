@@ -1,0 +1,123 @@
+"""``ponder --self-test``: prove that this installation (or packaged app) starts and answers.
+
+Starts the real window offscreen (``QT_QPA_PLATFORM=offscreen`` unless already set), loads
+the default local model (the bundled one unless models.toml says otherwise), answers one
+prompt through the full pipeline (chat session, model worker thread, reasoning parser,
+message view) and prints one line::
+
+    Ponder 0.1.0 self-test OK: model smollm2-135m, 24 tokens, 181.2 tokens/s, 0.18 s (load 0.41 s, total 2.35 s)
+
+It returns 0 then. On failure it prints ``Ponder <version> self-test FAILED: <reason>`` on
+stderr and returns non-zero: 2 setup (config, resources, no local model), 3 model load,
+4 turn failed or empty answer, 5 timeout. ``PONDER_HOME`` is honoured like everywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+PROMPT = "What is the capital of France? Answer in one short sentence."
+MAX_TOKENS = 48
+LOAD_TIMEOUT_S = float(os.environ.get("PONDER_SELF_TEST_LOAD_TIMEOUT", 120))
+TURN_TIMEOUT_S = float(os.environ.get("PONDER_SELF_TEST_TURN_TIMEOUT", 120))
+EXIT_SETUP, EXIT_LOAD, EXIT_TURN, EXIT_TIMEOUT = 2, 3, 4, 5
+
+
+class SelfTestFailure(Exception):
+    def __init__(self, code: int, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def run_self_test() -> int:
+    """Run the self-test; 0 on success, non-zero (with the reason on stderr) on failure."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    t0 = time.perf_counter()
+    from app.version import __version__
+
+    pipe = None
+    try:
+        pipe = _start()
+        line = _answer_one(pipe, t0)
+    except SelfTestFailure as failure:
+        print(f"Ponder {__version__} self-test FAILED: {failure.reason}", file=sys.stderr, flush=True)
+        _close(pipe, stuck=failure.code == EXIT_TIMEOUT, code=failure.code)
+        return failure.code
+    print(f"Ponder {__version__} self-test OK: {line}", flush=True)
+    _close(pipe)
+    return 0
+
+
+def _start():
+    """QApplication with Ponder's identity and style, then the window on the default local model."""
+    from app import paths
+    from app.bench.harness import Pipeline, qt_app
+    from app.domain.config import load_user_models
+    from app.errors import PonderError
+    from app.ui.app_identity import apply_identity
+
+    app = qt_app()
+    if apply_identity(app).isNull():
+        raise SelfTestFailure(EXIT_SETUP, f"the app icon is missing from {paths.resources_dir() / 'icons'}")
+    style = paths.resources_dir() / "style.qss"
+    if not style.is_file():
+        raise SelfTestFailure(EXIT_SETUP, f"the style sheet {style} is missing")
+    app.setStyleSheet(style.read_text(encoding="utf-8"))
+    try:
+        config = load_user_models()
+    except PonderError as exc:
+        raise SelfTestFailure(EXIT_SETUP, str(exc)) from exc
+    local = [m for m in config.models if m.is_local]
+    chosen = config.get(config.default) if config.get(config.default).is_local else (local[0] if local else None)
+    if chosen is None:
+        raise SelfTestFailure(EXIT_SETUP, f"no local model in {paths.models_toml()} to test with")
+    try:
+        return Pipeline(chosen.id, temperature=0.0)
+    except PonderError as exc:
+        raise SelfTestFailure(EXIT_SETUP, str(exc)) from exc
+
+
+def _answer_one(pipe, t0: float) -> str:
+    session = pipe.session
+    failed: list[str] = []
+    ready: list[float] = []
+    session.model_failed.connect(lambda _mid, message: failed.append(message))
+    session.model_ready.connect(lambda _mid, seconds: ready.append(seconds))
+    waited = pipe.load(timeout_s=LOAD_TIMEOUT_S)
+    if failed:
+        raise SelfTestFailure(EXIT_LOAD, f"model {session.profile.id} did not load: {failed[0]}")
+    if not ready:
+        raise SelfTestFailure(EXIT_TIMEOUT, f"model {session.profile.id} did not load within {waited:.0f} s")
+    msg, timing = pipe.turn(PROMPT, max_tokens=MAX_TOKENS, timeout_s=TURN_TIMEOUT_S)
+    if timing["t_done"] is None:
+        raise SelfTestFailure(EXIT_TIMEOUT, f"no answer within {TURN_TIMEOUT_S:.0f} s")
+    if msg.finish_reason == "error" or msg.error:
+        raise SelfTestFailure(EXIT_TURN, f"the turn failed: {msg.error or 'finish reason error'}")
+    if not msg.answer.strip():
+        raise SelfTestFailure(EXIT_TURN, f"the model gave an empty answer (finish reason {msg.finish_reason})")
+    widget = pipe.window.chat.widget_for(msg)
+    if widget is None or not widget.answer_text().strip():
+        raise SelfTestFailure(EXIT_TURN, "the answer did not reach the window's message view")
+    stats = msg.stats
+    rate = stats.tokens_per_s
+    return (
+        f"model {msg.model_id}, {stats.generated_tokens} tokens, "
+        f"{rate:.1f} tokens/s, " if rate is not None else f"model {msg.model_id}, {stats.generated_tokens} tokens, n/a tokens/s, "
+    ) + f"{stats.total_s:.2f} s (load {ready[0]:.2f} s, total {time.perf_counter() - t0:.2f} s)"
+
+
+def _close(pipe, *, stuck: bool = False, code: int = 0) -> None:
+    """Stop the worker and close the window; if the worker hangs, exit hard after 15 s."""
+    if pipe is None:
+        return
+    if stuck:
+        # A model call that never returns would block the worker thread's join forever.
+        watchdog = threading.Timer(15.0, lambda: os._exit(code))
+        watchdog.daemon = True
+        watchdog.start()
+    pipe.session.shutdown()
+    pipe.close()
