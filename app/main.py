@@ -16,6 +16,10 @@ CLI_COMMANDS = {"ask", "models", "bench"}
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in argv:  # packaged-app smoke test: window offscreen, bundled model, one turn
+        from app.self_test import run_self_test
+
+        return run_self_test()
     if argv and (argv[0] in CLI_COMMANDS or argv[0] in ("-h", "--help", "--version")):
         if argv[0] == "--version":
             from app.version import __version__

@@ -103,12 +103,9 @@ def _answer_one(pipe, t0: float) -> str:
     if widget is None or not widget.answer_text().strip():
         raise SelfTestFailure(EXIT_TURN, "the answer did not reach the window's message view")
     stats = msg.stats
-    rate = stats.tokens_per_s
-    return (
-        f"model {msg.model_id}, {stats.generated_tokens} tokens, "
-        f"{rate:.1f} tokens/s, " if rate is not None else f"model {msg.model_id}, {stats.generated_tokens} tokens, n/a tokens/s, "
-    ) + f"{stats.total_s:.2f} s (load {ready[0]:.2f} s, total {time.perf_counter() - t0:.2f} s)"
-
+    rate = "n/a" if stats.tokens_per_s is None else f"{stats.tokens_per_s:.1f}"
+    return (f"model {msg.model_id}, {stats.generated_tokens} tokens, {rate} tokens/s, {stats.total_s:.2f} s "
+            f"(load {ready[0]:.2f} s, total {time.perf_counter() - t0:.2f} s)")
 
 def _close(pipe, *, stuck: bool = False, code: int = 0) -> None:
     """Stop the worker and close the window; if the worker hangs, exit hard after 15 s."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
@@ -68,6 +68,10 @@ class AssistantMessageWidget(QFrame):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self._layout.addWidget(self.status)
+        # The live header's clock ticks on its own while thinking, even between tokens.
+        self._clock = QTimer(self)
+        self._clock.setInterval(100)
+        self._clock.timeout.connect(self._tick)
 
     # -- reading (for tests and the trace viewer) ------------------------------------------
     @property
@@ -107,16 +111,36 @@ class AssistantMessageWidget(QFrame):
                     view.append_text(part.text_since(self._shown[i]))
                     self._shown[i] = part.text_length
                 view.flush()
+        if msg.open_block is not None and not self._clock.isActive():
+            self._clock.start()
+        elif msg.open_block is None and self._clock.isActive():
+            self._clock.stop()
         self._refresh_status()
 
     def _add_panel(self, index: int, block: ReasoningBlock) -> ThinkingPanel:
-        expanded = self.panel_default == "expanded" or (self.panel_default == "auto" and block.end is None)
+        if block.expanded is not None:  # the user's earlier choice (e.g. a stored message)
+            expanded = block.expanded
+        else:
+            expanded = self.panel_default == "expanded" or (self.panel_default == "auto" and block.end is None)
         panel = ThinkingPanel(expanded=expanded, parent=self)
-        block_index = sum(1 for v in self._views[:index] if isinstance(v, ThinkingPanel))
-        panel.toggled.connect(lambda on, b=block_index: self.panel_toggled.emit(b, on))
+        panel.user_touched = block.expanded is not None
+        panel.toggled.connect(lambda on, b=block: self._on_panel_toggled(b, on))
         self._insert(panel)
         self._views[index] = panel
         return panel
+
+    def _on_panel_toggled(self, block: ReasoningBlock, expanded: bool) -> None:
+        block.expanded = expanded  # remembered with the message (and stored with it)
+        index = next(i for i, b in enumerate(self.message.blocks) if b is block)
+        self.panel_toggled.emit(index, expanded)
+
+    def _tick(self) -> None:
+        block = self.message.open_block
+        view = self._views[len(self.message.parts) - 1] if block is not None and self._views else None
+        if isinstance(view, ThinkingPanel):
+            view.update_from(block, n_ctx=self.message.stats.n_ctx, now=time.monotonic())
+        elif self.message.finished:
+            self._clock.stop()
 
     def _insert(self, widget: QWidget) -> None:
         self._layout.insertWidget(self._layout.count() - 1, widget)  # above the status line

@@ -152,7 +152,7 @@ class ThinkingPanel(QFrame):
         if live != self._live:
             self._live = live
             self._apply_expanded()
-        elif self._expanded and not self.collapse_button.isVisible() and self.body.blockCount() > 20:
+        elif self._expanded and self.collapse_button.isHidden() and self.body.blockCount() > 20:
             self.collapse_button.setVisible(True)
 
     def plain_text(self) -> str:
