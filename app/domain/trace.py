@@ -192,6 +192,8 @@ def message_summary(message: AssistantMessage) -> dict[str, Any]:
         "thinking_s": message.thinking_s,
         "ttft_s": s.ttft_s,
         "first_answer_s": s.first_answer_s,
+        "answer_s": (s.t_end - s.t_first_answer
+                     if s.t_end is not None and s.t_first_answer is not None else None),
         "total_s": s.total_s,
         "tokens_per_s": s.tokens_per_s,
     }

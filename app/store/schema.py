@@ -1,0 +1,143 @@
+"""The SQLite schema of the conversation database, as a list of migrations.
+
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1`` (``PRAGMA user_version``);
+version 1 is the first schema Ponder shipped. Add a step at the end to change the schema;
+never edit a step that has shipped.
+
+Tables (version 2):
+
+- ``conversations``: uid, title, created, updated (unix seconds).
+- ``messages``: one row per message *version*. ``parent`` is the uid of the previous message
+  of the thread (NULL for the first); messages with the same parent are siblings (the
+  versions made by regenerating an answer or editing a user message), numbered by
+  ``version``; exactly one sibling is ``active`` and the shown thread follows the active
+  ones. ``text`` is the user's text or the assistant's answer (all answer runs joined);
+  ``layout`` is the order of the parts, a JSON list where ``"r"`` stands for the next
+  reasoning block and an integer for an answer run of that many characters. ``stats`` is
+  :class:`~app.domain.messages.TurnStats` as JSON without ``token_times``, which is a BLOB
+  of float64 (little-endian). ``partial`` is 1 while the message is being streamed;
+  ``interrupted`` is set at the next start when the process died meanwhile.
+- ``reasoning_blocks``: the blocks of a message by ``idx`` with their timings, token counts,
+  provider signature / redacted payload and the panel's ``expanded`` state (NULL: default).
+- ``message_fts`` / ``reasoning_fts`` (version 2): FTS5 indexes over ``messages.text`` and
+  ``reasoning_blocks.text`` (external content, kept in step by triggers).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+V1 = """
+CREATE TABLE conversations (
+    uid TEXT PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,  -- explicit, so VACUUM keeps it (the FTS index refers to it)
+    uid TEXT NOT NULL UNIQUE,
+    conversation TEXT NOT NULL REFERENCES conversations(uid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    parent TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    active INTEGER NOT NULL DEFAULT 1,
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    text TEXT NOT NULL DEFAULT '',
+    layout TEXT NOT NULL DEFAULT '[]',
+    model_id TEXT NOT NULL DEFAULT '',
+    location TEXT NOT NULL DEFAULT '',
+    raw TEXT NOT NULL DEFAULT '',
+    finish_reason TEXT,
+    error TEXT,
+    stats TEXT NOT NULL DEFAULT '{}',
+    token_times BLOB,
+    partial INTEGER NOT NULL DEFAULT 0,
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+
+CREATE TABLE reasoning_blocks (
+    id INTEGER PRIMARY KEY,
+    message TEXT NOT NULL REFERENCES messages(uid) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    t_start REAL NOT NULL DEFAULT 0,
+    t_end REAL,
+    tokens INTEGER NOT NULL DEFAULT 0,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    budget_cut INTEGER NOT NULL DEFAULT 0,
+    hidden_tokens INTEGER NOT NULL DEFAULT 0,
+    redacted INTEGER NOT NULL DEFAULT 0,
+    signature TEXT NOT NULL DEFAULT '',
+    redacted_data TEXT NOT NULL DEFAULT '',
+    expanded INTEGER,
+    UNIQUE (message, idx)
+);
+"""
+
+_TOKENIZE = "tokenize = 'unicode61 remove_diacritics 2'"
+
+V2 = f"""
+CREATE INDEX messages_by_conversation ON messages(conversation, position);
+CREATE INDEX messages_by_parent ON messages(parent);
+CREATE INDEX conversations_by_updated ON conversations(updated);
+
+CREATE VIRTUAL TABLE message_fts USING fts5(
+    text, content = 'messages', content_rowid = 'id', {_TOKENIZE}
+);
+CREATE TRIGGER message_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER message_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER message_fts_update AFTER UPDATE OF text ON messages WHEN old.text IS NOT new.text BEGIN
+    INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text);
+END;
+
+CREATE VIRTUAL TABLE reasoning_fts USING fts5(
+    text, content = 'reasoning_blocks', content_rowid = 'id', {_TOKENIZE}
+);
+CREATE TRIGGER reasoning_fts_insert AFTER INSERT ON reasoning_blocks BEGIN
+    INSERT INTO reasoning_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER reasoning_fts_delete AFTER DELETE ON reasoning_blocks BEGIN
+    INSERT INTO reasoning_fts(reasoning_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER reasoning_fts_update AFTER UPDATE OF text ON reasoning_blocks
+WHEN old.text IS NOT new.text BEGIN
+    INSERT INTO reasoning_fts(reasoning_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO reasoning_fts(rowid, text) VALUES (new.id, new.text);
+END;
+
+INSERT INTO message_fts(message_fts) VALUES ('rebuild');
+INSERT INTO reasoning_fts(reasoning_fts) VALUES ('rebuild');
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
+"""``MIGRATIONS[i]`` upgrades a database from version ``i`` to ``i + 1``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def statements(script: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies keep their semicolons).
+
+    Needed because ``executescript`` commits first, and a migration must run inside one
+    transaction together with its ``PRAGMA user_version``.
+    """
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

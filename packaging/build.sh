@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the one-folder app for this platform with PyInstaller (packaging/ponder.spec).
+#
+#     packaging/build.sh                 # uses .venv/bin/python (make package creates it)
+#     PYTHON=/path/to/python packaging/build.sh
+#
+# Output: dist/ponder/ponder (+ dist/Ponder.app on macOS). Prints the build time and size.
+# Work files go to build/pyinstaller/; both folders are replaced on every build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-.venv/bin/python}"
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+    echo "PyInstaller is missing: run 'make package' or '$PYTHON -m pip install -e .[package]'" >&2
+    exit 2
+fi
+
+start=$(date +%s)
+# PyInstaller's isolated subprocesses import Qt; give them a platform that needs no display.
+QT_QPA_PLATFORM=offscreen "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+    --distpath dist --workpath build/pyinstaller packaging/ponder.spec
+seconds=$(( $(date +%s) - start ))
+
+app_dir=dist/ponder
+if [ ! -x "$app_dir/ponder" ] && [ ! -x "$app_dir/ponder.exe" ]; then
+    echo "build failed: no executable in $app_dir" >&2
+    exit 1
+fi
+size=$(du -sh "$app_dir" | cut -f1)
+echo "built $app_dir in ${seconds} s, size ${size}"
