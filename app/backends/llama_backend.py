@@ -25,6 +25,7 @@ from app import paths
 from app.backends.base import TurnRequest
 from app.domain import events as ev
 from app.domain.chat_template import render_chat
+from app.domain.context_budget import ContextUsage
 from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.parser import make_parser
@@ -184,11 +185,10 @@ class LlamaBackend:
             raise BackendError("The model is not loaded yet.")
         t0 = self.clock()
         llm = self.llm
-        text = self.render_prompt(request.messages)
-        prompt = self.tokenize(text)
-        n_ctx = llm.n_ctx()
-        yield ev.TurnStarted(t0, self.profile.id, len(prompt), n_ctx,
-                             system_tokens=self._system_tokens(text, request.messages))
+        prompt, usage = self.measure_prompt(request)
+        n_ctx = usage.n_ctx
+        yield ev.TurnStarted(t0, self.profile.id, len(prompt), n_ctx, system_tokens=usage.system,
+                             carried_tokens=usage.carried_reasoning)
         if len(prompt) >= n_ctx:
             yield ev.TurnFinished(self.clock(), "error",
                                   f"The prompt needs {len(prompt):,} tokens but the context holds {n_ctx:,}. "
@@ -198,6 +198,22 @@ class LlamaBackend:
             yield ev.TurnFinished(self.clock(), "cancelled")
             return
         yield from self._decode(prompt, request, stop)
+
+    def measure_prompt(self, request: TurnRequest) -> tuple[list[int], ContextUsage]:
+        """The prompt's tokens and how they split the window (exact: own template, tokenizer).
+
+        Carried reasoning is the difference between rendering the chat with the earlier
+        reasoning the policy keeps and rendering it stripped.
+        """
+        text = self.render_prompt(request.messages)
+        prompt = self.tokenize(text)
+        carried = 0
+        if request.stripped_messages is not None and request.stripped_messages != request.messages:
+            carried = max(0, len(prompt) - len(self.tokenize(self.render_prompt(request.stripped_messages))))
+        system = self._system_tokens(text, request.messages)
+        usage = ContextUsage(n_ctx=self.llm.n_ctx(), system=system, carried_reasoning=carried,
+                             history=max(0, len(prompt) - system - carried))
+        return prompt, usage
 
     def _system_tokens(self, prompt: str, messages) -> int:
         """Tokens before the first user message's text: template preamble and system prompt."""

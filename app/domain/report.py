@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.accounting import context_segments
+from app.domain.context_budget import ContextUsage
 from app.domain.messages import AssistantMessage
 
 
@@ -31,7 +31,7 @@ def turn_report(msg: AssistantMessage) -> dict:
             "total_s": _round(s.total_s),
             "tokens_per_s": _round(s.tokens_per_s, 1),
         },
-        "context": context_segments(s),
+        "context": ContextUsage.from_stats(s).as_dict(),
         "blocks": [
             {"tokens": b.tokens, "seconds": _round(b.seconds), "truncated": b.truncated,
              "budget_cut": b.budget_cut, "chars": len(b.text)}

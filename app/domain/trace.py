@@ -44,8 +44,9 @@ class CourseChange:
 
     offset: int
     line_no: int  # 1-based
-    phrase: str
-    snippet: str  # the rest of the line, shortened
+    phrase: str  # the entry of COURSE_CHANGE_PHRASES that matched
+    snippet: str  # the line from the phrase on, shortened
+    length: int = 0  # characters of the phrase as written ("double check" for "double-check")
 
 
 def _phrase_regex(phrase: str) -> str:
@@ -85,7 +86,8 @@ def course_changes(text: str) -> list[CourseChange]:
         line = text[start: end_of_line if end_of_line >= 0 else len(text)].rstrip()
         if len(line) > SNIPPET_CHARS:
             line = line[: SNIPPET_CHARS - 1].rstrip() + "…"
-        out.append(CourseChange(start, line_no, COURSE_CHANGE_PHRASES[int(name[1:])], line))
+        out.append(CourseChange(start, line_no, COURSE_CHANGE_PHRASES[int(name[1:])], line,
+                                m.end(name) - start))
     return out
 
 

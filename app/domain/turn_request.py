@@ -24,23 +24,33 @@ class TurnRequest:
     temperature: float | None = None  # None: the profile's, else the backend's default
     thinking_budget: int | None = None  # None: the profile's budget; 0: no limit
     grammar: str | None = None  # GBNF that constrains the output (local models)
+    # The same chat with earlier reasoning stripped, when the carry policy keeps some: the
+    # backend renders both to count the carried reasoning exactly (never assumed).
+    stripped_messages: tuple[dict, ...] | None = None
     extra: dict = field(default_factory=dict)
 
 
 def build_request(messages: list[Message], profile: ModelProfile, *, system_prompt: str | None = None,
                   max_tokens: int | None = None, thinking_budget: int | None = None,
-                  temperature: float | None = None) -> TurnRequest:
-    """The request for the next assistant turn after ``messages``."""
+                  temperature: float | None = None, carry: str | None = None,
+                  markers: tuple[str, str] | None = None) -> TurnRequest:
+    """The request for the next assistant turn after ``messages``.
+
+    ``carry`` overrides the profile's policy (a per-conversation choice); ``markers`` wrap
+    carried reasoning when the profile names none (e.g. markers detected from the template).
+    """
     reasoning = profile.reasoning
-    markers = (reasoning.start, reasoning.end) if reasoning and reasoning.start and reasoning.end else None
-    chat = chat_messages(
-        messages,
-        system_prompt=system_prompt if system_prompt is not None else profile.system_prompt,
-        carry=reasoning.carry if reasoning else "strip",
-        markers=markers,
-    )
+    if reasoning and reasoning.start and reasoning.end:
+        markers = (reasoning.start, reasoning.end)
+    carry = carry or (reasoning.carry if reasoning else "strip")
+    system = system_prompt if system_prompt is not None else profile.system_prompt
+    chat = chat_messages(messages, system_prompt=system, carry=carry, markers=markers)
+    stripped = None
+    if carry != "strip" and markers:
+        stripped = tuple(chat_messages(messages, system_prompt=system, carry="strip"))
     return TurnRequest(
         messages=tuple(chat),
+        stripped_messages=stripped,
         max_tokens=max_tokens or profile.max_tokens or DEFAULT_MAX_TOKENS,
         temperature=temperature if temperature is not None else profile.temperature,
         thinking_budget=thinking_budget,

@@ -1,7 +1,7 @@
 """AssistantMessage folds turn events into blocks, answer, raw text and stats."""
 
 from app.domain import events as ev
-from app.domain.accounting import context_segments
+from app.domain.context_budget import ContextUsage
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock
 from app.domain.report import turn_report
 
@@ -85,5 +85,5 @@ def test_budget_cut_and_injected_tokens_count_as_reasoning_context():
     m.apply(ev.TokenCounts(16, 2, 3, 0.6))
     m.apply(ev.TurnFinished(0.7, "budget"))
     assert m.blocks[0].budget_cut and m.blocks[0].tokens == 16
-    seg = context_segments(m.stats)
+    seg = ContextUsage.from_stats(m.stats).as_dict()
     assert seg["used"] == 10 + 16 + 3 + 2 and seg["segments"]["reasoning"] == 19

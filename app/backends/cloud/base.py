@@ -1,0 +1,305 @@
+"""What every cloud backend shares: one HTTP streaming request per turn, read as SSE events.
+
+A provider module supplies the request (URL, headers, JSON body) and a :class:`TurnReader`
+that maps the provider's events onto turn events; :class:`CloudBackend` does the rest, the
+same way for every provider:
+
+* ``TurnStarted(where=host)`` with an estimated prompt size and ``Usage(estimated=True)``
+  first; estimated ``TokenCounts`` after every piece of text; the provider's usage
+  (``estimated=False``) at the end, or the estimate again when none came;
+* HTTP 429: waits ``Retry-After`` (at most :attr:`CloudBackend.max_retries` times),
+  emitting a ``RetryWait`` countdown once a second;
+* every fault ends the turn with ``TurnFinished("error", message)``, keeping what streamed;
+  the API key is removed from any text first;
+* exactly one ``TurnFinished``. Cancelling the task that iterates :meth:`CloudBackend.stream`
+  closes the connection at once (the ``CancelledError`` propagates; the caller reports the
+  turn as cancelled, see :mod:`app.backends.cloud_runner`).
+
+Earlier turns' reasoning is never sent back: requests carry the conversation's template
+dicts, whose assistant turns hold the answer only. Providers require it back only on
+tool-call turns (Anthropic thinking blocks with their signature, DeepSeek's
+``reasoning_content``), and Ponder has no tools; the signatures are kept with the stored
+blocks (``ReasoningBlock.signature`` / ``redacted_data``) for when it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
+
+from app.backends.cloud.faults import (
+    CloudFault,
+    provider_detail,
+    redact,
+    retry_after_seconds,
+    status_fault,
+    transport_fault,
+)
+from app.backends.cloud.keys import require_key
+from app.backends.cloud.tally import Tally, estimate_prompt
+from app.domain import events as ev
+from app.domain.profiles import ModelProfile
+from app.domain.reasoning.fields import FieldReasoningAdapter
+from app.domain.turn_request import TurnRequest
+from app.errors import PonderError
+
+log = logging.getLogger(__name__)
+
+ERROR_BODY_LIMIT = 8192
+
+
+class MalformedEvent(Exception):
+    """An event whose data is not what the provider documents (carries a short excerpt)."""
+
+
+class ProviderStreamError(Exception):
+    """The provider reported an error inside the event stream (its own sentence)."""
+
+
+def host_of(base_url: str | None) -> str:
+    """``host[:port]`` of a base URL, without any user info (what ``TurnStarted.where`` says)."""
+    parts = urlsplit(base_url or "")
+    host = parts.hostname or "the server"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+class TurnReader(ABC):
+    """The state of one provider stream: SSE events in, turn events out.
+
+    ``done`` stops reading at once (the provider's end event); :meth:`complete` says whether
+    the stream ended properly (else the connection dropped); ``finish_reason`` and ``error``
+    end the turn; :meth:`usage` is the provider's report, if any.
+    """
+
+    def __init__(self, profile: ModelProfile, clock: Callable[[], float]) -> None:
+        self.profile = profile
+        self.clock = clock
+        self.fields = FieldReasoningAdapter(clock)
+        self.done = False
+        self.finish_reason: str | None = None
+        self.error: str | None = None
+
+    @abstractmethod
+    def feed(self, sse: ServerSentEvent) -> list[ev.TurnEvent]:
+        """Turn events for one SSE event; raises MalformedEvent or ProviderStreamError."""
+
+    def complete(self) -> bool:
+        """The stream carried the provider's end (or finish reason), so nothing was cut off."""
+        return self.done
+
+    def close(self, truncated: bool) -> list[ev.TurnEvent]:
+        """Events that end the turn's text (an open block closes; ``truncated`` if cut off)."""
+        return self.fields.finish(truncated)
+
+    def usage(self, tally: Tally) -> ev.Usage | None:
+        """The provider's usage for the turn (``estimated=False`` when exact), or None."""
+        return None
+
+    @staticmethod
+    def load(sse: ServerSentEvent) -> dict[str, Any] | None:
+        """The JSON object of an event; None for an empty data line."""
+        data = sse.data.strip()
+        if not data:
+            return None
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise MalformedEvent(data) from None
+        if not isinstance(obj, dict):
+            raise MalformedEvent(data)
+        return obj
+
+
+class CloudBackend(ABC):
+    """One cloud model: streams turns as turn events over ``httpx`` (see module docstring)."""
+
+    max_retries = 3
+    reader_class: type[TurnReader]
+
+    def __init__(self, profile: ModelProfile, *, key: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, read_timeout: float = 300.0,
+                 connect_timeout: float = 10.0, max_retry_wait: float = 60.0, default_retry_wait: float = 2.0):
+        self.profile = profile
+        self.clock = clock
+        self.host = host_of(profile.base_url)
+        self.read_timeout = read_timeout
+        self.timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=connect_timeout)
+        self.max_retry_wait = max_retry_wait
+        self.default_retry_wait = default_retry_wait
+        self._key = key  # None: looked up (keyring, then api_key_env) at every turn
+
+    # -- what each provider supplies ---------------------------------------------------------
+    @abstractmethod
+    def url(self, request: TurnRequest) -> str:
+        """The streaming endpoint."""
+
+    @abstractmethod
+    def headers(self, key: str | None) -> dict[str, str]:
+        """Request headers, the key included (never in the URL)."""
+
+    @abstractmethod
+    def payload(self, request: TurnRequest) -> dict[str, Any]:
+        """The JSON body."""
+
+    def auth_error(self, status: int, body: bytes) -> bool:
+        """True when an error status other than 401/403 means a bad key (Gemini: 400)."""
+        return False
+
+    @property
+    def api_model(self) -> str:
+        """The provider's model name."""
+        return self.profile.model or self.profile.id
+
+    @property
+    def base(self) -> str:
+        return (self.profile.base_url or "").rstrip("/")
+
+    # -- Backend protocol compatibility ------------------------------------------------------
+    def load(self, progress: Callable[[str], None] | None = None) -> None:
+        """Nothing to load for a cloud model."""
+
+    def close(self) -> None:
+        """Nothing to free (connections close with each turn)."""
+
+    # -- the turn ----------------------------------------------------------------------------
+    async def stream(self, request: TurnRequest, *,
+                     client: httpx.AsyncClient | None = None) -> AsyncIterator[ev.TurnEvent]:
+        """Run one turn, yielding turn events; ends with exactly one ``TurnFinished``."""
+        clock = self.clock
+        prompt, system = estimate_prompt(request.messages)
+        yield ev.TurnStarted(clock(), self.profile.id, prompt, self.profile.context_window or 0,
+                             where=self.host, system_tokens=system)
+        yield ev.Usage(prompt, 0, 0, estimated=True)
+        tally = Tally(clock)
+        reader = self.reader_class(self.profile, clock)
+        key: str | None = self._key
+        finish, error = "stop", None
+        try:
+            if key is None:
+                key = require_key(self.profile)
+            async with _client_scope(client, self.timeout) as http:
+                async for batch in self._exchange(http, request, key, reader):
+                    for event in tally.counted(batch):
+                        yield event
+            finish = reader.finish_reason or "stop"
+            if reader.error:
+                finish, error = "error", reader.error
+        except PonderError as exc:
+            finish, error = "error", str(exc)
+        for event in tally.counted(reader.close(truncated=finish in ("length", "error"))):
+            yield event
+        usage = reader.usage(tally)
+        if usage is not None and usage.reasoning_tokens > 0 and not tally.saw_reasoning:
+            yield ev.HiddenReasoning(usage.reasoning_tokens)
+        if usage is None:
+            usage = ev.Usage(prompt, tally.reasoning_tokens, tally.answer_tokens, estimated=True)
+        yield usage
+        if error:
+            log.info("Cloud turn of %s failed: %s", self.profile.id, redact(error, key))
+        yield ev.TurnFinished(clock(), finish, redact(error, key))
+
+    async def _exchange(self, http: httpx.AsyncClient, request: TurnRequest, key: str | None,
+                        reader: TurnReader) -> AsyncIterator[list[ev.TurnEvent]]:
+        """POST the request (retrying on 429) and yield the reader's events per SSE event."""
+        url, body = self.url(request), self.payload(request)
+        headers = {"accept": "text/event-stream", "cache-control": "no-store", **self.headers(key)}
+        for attempt in range(self.max_retries + 1):
+            wait: float | None = None
+            streaming = False
+            try:
+                async with http.stream("POST", url, json=body, headers=headers, timeout=self.timeout) as response:
+                    status = response.status_code
+                    log.debug("%s answered HTTP %s for %s", self.host, status, self.profile.id)
+                    if status == 429 and attempt < self.max_retries:
+                        wait = retry_after_seconds(response.headers, self.default_retry_wait * 2**attempt)
+                    elif not 200 <= status < 300:
+                        head = await _read_head(response)
+                        detail = redact(provider_detail(head), key) or ""
+                        raise status_fault(self.profile, self.host, status, detail,
+                                           auth=self.auth_error(status, head))
+                    else:
+                        streaming = True
+                        async for sse in EventSource(response).aiter_sse():
+                            batch = self._read(reader, sse, key)
+                            if batch:
+                                yield batch
+                            if reader.done:
+                                break
+                        if not reader.complete():
+                            raise CloudFault(f"The connection to {self.host} ended before the answer of "
+                                             f'"{self.profile.id}" was complete; what arrived is kept. Try again.',
+                                             model_id=self.profile.id)
+                        return
+            except httpx.HTTPError as exc:
+                raise transport_fault(self.profile, self.host, exc, streaming=streaming,
+                                      read_timeout=self.read_timeout) from exc
+            except SSEError:
+                raise CloudFault(f'{self.host} did not answer "{self.profile.id}" with an event stream '
+                                 f"(content type {response.headers.get('content-type', 'none')!r}). Check the "
+                                 '"base_url" in models.toml.', model_id=self.profile.id) from None
+            assert wait is not None
+            if wait > self.max_retry_wait:
+                raise CloudFault(f'{self.host} is rate-limiting "{self.profile.id}" (HTTP 429) and asks to wait '
+                                 f"{wait:.0f} s. Try again later.", model_id=self.profile.id, status=429)
+            async for batch in self._countdown(wait, attempt + 1):
+                yield batch
+
+    def _read(self, reader: TurnReader, sse: ServerSentEvent, key: str | None) -> list[ev.TurnEvent]:
+        try:
+            return reader.feed(sse)
+        except MalformedEvent as exc:
+            excerpt = redact(str(exc), key) or ""
+            excerpt = excerpt[:80] + ("…" if len(excerpt) > 80 else "")
+            message = (f'{self.host} sent an event Ponder cannot read ({excerpt!r}) in the answer of '
+                       f'"{self.profile.id}"; the answer stops there, with what had arrived.')
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+            message = (f'{self.host} sent an event of an unexpected shape in the answer of "{self.profile.id}" '
+                       f"({type(exc).__name__}); the answer stops there, with what had arrived.")
+        except ProviderStreamError as exc:
+            message = (f'{self.host} reported an error in the middle of the answer of "{self.profile.id}": '
+                       f"{redact(str(exc), key)}. What arrived is kept; try again.")
+        raise CloudFault(message, model_id=self.profile.id)
+
+    async def _countdown(self, wait: float, attempt: int) -> AsyncIterator[list[ev.TurnEvent]]:
+        """``RetryWait`` once a second until ``wait`` has passed, then ``RetryWait(0)``."""
+        remaining = round(wait, 6)
+        while remaining > 0:
+            whole = math.ceil(remaining)
+            yield [ev.RetryWait(self.clock(), float(whole), attempt, self.max_retries)]
+            step = remaining - (whole - 1)
+            await asyncio.sleep(step)
+            remaining = round(remaining - step, 6)
+        yield [ev.RetryWait(self.clock(), 0.0, attempt, self.max_retries)]
+
+
+@asynccontextmanager
+async def _client_scope(client: httpx.AsyncClient | None, timeout: httpx.Timeout) -> AsyncIterator[httpx.AsyncClient]:
+    """The caller's client as is, or a fresh one closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    async with httpx.AsyncClient(timeout=timeout) as own:
+        yield own
+
+
+async def _read_head(response: httpx.Response) -> bytes:
+    """At most :data:`ERROR_BODY_LIMIT` bytes of an error response's body."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= ERROR_BODY_LIMIT:
+            break
+    return b"".join(chunks)[:ERROR_BODY_LIMIT]

@@ -1,0 +1,495 @@
+"""The conversation store: domain conversations in and out of SQLite (no Qt).
+
+A :class:`Store` is one connection; it may be used from any one thread at a time (it holds
+a lock). The persistence controller writes through its own :meth:`Store.clone` on a writer
+thread while the GUI thread reads through the main one (WAL lets both run at once).
+
+Branches: every message row knows its ``parent`` (the previous message of the thread).
+Saving a *new* message at a position whose parent already has a child makes it a new
+version of that child (regenerate an answer, edit a user message) and the active one; the
+old versions and everything after them stay in the database (:meth:`Store.versions_of`,
+:meth:`Store.set_active_version`). :meth:`Store.load_conversation` follows the active versions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import sys
+import time
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import NamedTuple
+
+from app.domain.conversation import Conversation
+from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, TurnStats, UserMessage
+from app.store.db import MEMORY, ConversationNotFound, Database, StoreError, describe, open_database
+
+INTERRUPTED = "interrupted"
+"""``finish_reason`` of a message that was being streamed when Ponder died."""
+
+INTERRUPTED_NOTE = "Interrupted: Ponder closed before this answer was finished."
+"""What a view may show under an interrupted message."""
+
+_AUTO = object()
+_HL_OPEN, _HL_CLOSE = "\x02", "\x03"
+_STAT_FIELDS = tuple(f.name for f in fields(TurnStats) if f.name != "token_times")
+_BLOCK_COLUMNS = ("idx", "text", "t_start", "t_end", "tokens", "truncated", "budget_cut", "hidden_tokens",
+                  "redacted", "signature", "redacted_data", "expanded")
+_MESSAGE_COLUMNS = ("uid", "role", "text", "layout", "model_id", "location", "raw", "finish_reason", "error",
+                    "stats", "token_times", "partial", "interrupted")
+
+
+class ConversationInfo(NamedTuple):
+    """One row of the history list."""
+
+    uid: str
+    title: str
+    updated: float  # unix seconds
+
+
+class Version(NamedTuple):
+    """One version of a message (see :meth:`Store.versions_of`)."""
+
+    uid: str
+    version: int  # 1, 2, ... in the order they were made
+    active: bool
+    role: str
+    model_id: str
+    preview: str  # the first line of the text, shortened
+    created: float
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A message that matches a search: ``snippet`` with the matches at ``ranges`` (start, end)."""
+
+    conversation_uid: str
+    title: str
+    message_uid: str
+    kind: str  # "user" | "answer" | "reasoning"
+    snippet: str
+    ranges: tuple[tuple[int, int], ...]
+    updated: float
+
+
+class Store:
+    """Conversations, their messages (all versions) and reasoning blocks in one SQLite file."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    @property
+    def path(self) -> Path | None:
+        """The database file (None for the in-memory fallback)."""
+        return self.db.path
+
+    def clone(self) -> Store:
+        """Another connection to the same file, for another thread (self when in memory)."""
+        if self.db.path is None:
+            return self
+        return Store(Database(self.db.path))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -----------------------------------------------------------------------------
+    def save_conversation(self, conv: Conversation) -> None:
+        """Write the title and every message of ``conv`` (the active thread), in one transaction."""
+        with self._writing("save the conversation") as conn:
+            now = time.time()
+            conn.execute(
+                "INSERT INTO conversations (uid, title, created, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(uid) DO UPDATE SET title = excluded.title, updated = excluded.updated",
+                (conv.uid, conv.title, now, now),
+            )
+            parent = None
+            for position, msg in enumerate(conv.messages):
+                partial = isinstance(msg, AssistantMessage) and not msg.finished
+                self._save_message(conn, conv.uid, position, msg, partial=partial, parent_uid=parent, now=now)
+                parent = msg.uid
+
+    def save_message(self, conv_uid: str, position: int, msg: Message, *, partial: bool,
+                     parent_uid: str | None | object = _AUTO, title: str = "") -> None:
+        """Insert or update one message (cheap; used while streaming).
+
+        ``parent_uid`` is the previous message of the thread; by default the active message
+        at ``position - 1``. A message new to the database whose parent already has children
+        becomes their newest, active version. The conversation row is created when missing,
+        with ``title``. ``partial`` marks a message still being streamed.
+        """
+        with self._writing("save the message") as conn:
+            now = time.time()
+            conn.execute(
+                "INSERT INTO conversations (uid, title, created, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(uid) DO UPDATE SET updated = excluded.updated",
+                (conv_uid, title, now, now),
+            )
+            if parent_uid is _AUTO:
+                parent_uid = self._active_at(conn, conv_uid, position - 1) if position > 0 else None
+            self._save_message(conn, conv_uid, position, msg, partial=partial, parent_uid=parent_uid, now=now)
+
+    def rename(self, uid: str, title: str) -> None:
+        with self._writing("rename the conversation") as conn:
+            if conn.execute("UPDATE conversations SET title = ? WHERE uid = ?", (title, uid)).rowcount == 0:
+                raise ConversationNotFound(f"The conversation to rename is no longer in the database ({uid}).")
+
+    def delete(self, uid: str) -> None:
+        """Delete a conversation with all its messages and versions (no error if already gone)."""
+        with self._writing("delete the conversation") as conn:
+            conn.execute("DELETE FROM conversations WHERE uid = ?", (uid,))
+
+    def set_active_version(self, message_uid: str) -> None:
+        """Make this version the one its thread follows (reload the conversation to see it)."""
+        with self._writing("switch the message version") as conn:
+            row = conn.execute("SELECT conversation, parent FROM messages WHERE uid = ?", (message_uid,)).fetchone()
+            if row is None:
+                raise ConversationNotFound(f"That message version is no longer in the database ({message_uid}).")
+            conn.execute("UPDATE messages SET active = (uid = ?) WHERE conversation = ? AND parent IS ?",
+                         (message_uid, row[0], row[1]))
+
+    def mark_interrupted_on_startup(self) -> int:
+        """Flag messages left partial by a process that died; returns how many.
+
+        Call once at start, before anything streams. Their ``finish_reason`` becomes
+        ``"interrupted"`` (see :data:`INTERRUPTED_NOTE`).
+        """
+        with self._writing("mark interrupted messages") as conn:
+            return conn.execute(
+                "UPDATE messages SET partial = 0, interrupted = 1, "
+                "finish_reason = CASE WHEN role = 'assistant' THEN ? ELSE finish_reason END WHERE partial = 1",
+                (INTERRUPTED,),
+            ).rowcount
+
+    # -- reading -----------------------------------------------------------------------------
+    def list_conversations(self) -> list[ConversationInfo]:
+        """All conversations, most recently updated first."""
+        rows = self._read("list the conversations",
+                          "SELECT uid, title, updated FROM conversations ORDER BY updated DESC, rowid DESC")
+        return [ConversationInfo(*r) for r in rows]
+
+    def load_conversation(self, uid: str) -> Conversation:
+        """The conversation with its active thread rebuilt as domain messages."""
+        head = self._read("load the conversation", "SELECT title FROM conversations WHERE uid = ?", (uid,))
+        if not head:
+            raise ConversationNotFound(f"The conversation is no longer in the database ({uid}).")
+        cols = ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
+        rows = self._read("load the conversation", f"""
+            WITH RECURSIVE thread(uid) AS (
+                SELECT uid FROM messages WHERE conversation = ?1 AND parent IS NULL AND active = 1
+                UNION
+                SELECT m.uid FROM messages m JOIN thread t ON m.parent = t.uid
+                WHERE m.active = 1 AND m.conversation = ?1
+            )
+            SELECT m.position, {cols} FROM messages m JOIN thread USING (uid) ORDER BY m.position, m.version DESC
+        """, (uid,))
+        seen: set[int] = set()
+        thread = []
+        for position, *row in rows:
+            if position not in seen:  # defensive: one message per position
+                seen.add(position)
+                thread.append(dict(zip(_MESSAGE_COLUMNS, row)))
+        blocks = self._blocks([r["uid"] for r in thread if r["role"] == "assistant"])
+        messages = [_message_from_row(r, blocks.get(r["uid"], [])) for r in thread]
+        return Conversation(messages=messages, title=head[0][0], uid=uid)
+
+    def versions_of(self, message_uid: str) -> list[Version]:
+        """All versions of a message (itself and its siblings), oldest first."""
+        rows = self._read("list the message versions", """
+            SELECT s.uid, s.version, s.active, s.role, s.model_id, substr(s.text, 1, 200), s.created
+            FROM messages m JOIN messages s ON s.conversation = m.conversation AND s.parent IS m.parent
+            WHERE m.uid = ? ORDER BY s.version
+        """, (message_uid,))
+        if not rows:
+            raise ConversationNotFound(f"That message is no longer in the database ({message_uid}).")
+        return [Version(u, v, bool(a), role, model, _preview(text), created)
+                for u, v, a, role, model, text, created in rows]
+
+    def search(self, query: str, include_reasoning: bool = False, limit: int = 50) -> list[SearchHit]:
+        """Messages matching every word of ``query`` (the last word as a prefix), best first."""
+        match = fts_query(query)
+        if not match:
+            return []
+        snip = f"snippet({{t}}, 0, '{_HL_OPEN}', '{_HL_CLOSE}', '…', 16)"
+        parts = [f"""
+            SELECT m.conversation, c.title, m.uid, m.role, {snip.format(t='message_fts')}, c.updated,
+                   bm25(message_fts) AS score
+            FROM message_fts JOIN messages m ON m.id = message_fts.rowid JOIN conversations c ON c.uid = m.conversation
+            WHERE message_fts MATCH ?1"""]
+        if include_reasoning:
+            parts.append(f"""
+            SELECT m.conversation, c.title, m.uid, 'reasoning', {snip.format(t='reasoning_fts')}, c.updated,
+                   bm25(reasoning_fts) AS score
+            FROM reasoning_fts JOIN reasoning_blocks b ON b.id = reasoning_fts.rowid
+                 JOIN messages m ON m.uid = b.message JOIN conversations c ON c.uid = m.conversation
+            WHERE reasoning_fts MATCH ?1""")
+        sql = " UNION ALL ".join(parts) + " ORDER BY score LIMIT ?2"
+        rows = self._read("search the conversations", sql, (match, limit))
+        hits = []
+        for conv, title, msg_uid, kind, raw_snippet, updated, _score in rows:
+            text, ranges = split_highlights(raw_snippet)
+            kind = "answer" if kind == "assistant" else kind
+            hits.append(SearchHit(conv, title, msg_uid, kind, text, ranges, updated))
+        return hits
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check``: "ok" when the file is sound."""
+        rows = self._read("check the database", "PRAGMA integrity_check")
+        return "\n".join(str(r[0]) for r in rows)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _writing(self, action: str):
+        return _Guard(self.db, action)
+
+    def _read(self, action: str, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self.db.lock:
+            try:
+                return self.db.conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(describe(exc, action, self.db.path)) from exc
+
+    def _blocks(self, message_uids: list[str]) -> dict[str, list[ReasoningBlock]]:
+        out: dict[str, list[ReasoningBlock]] = {}
+        cols = ", ".join(_BLOCK_COLUMNS)
+        for i in range(0, len(message_uids), 500):
+            chunk = message_uids[i:i + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._read("load the reasoning", f"SELECT message, {cols} FROM reasoning_blocks "
+                              f"WHERE message IN ({marks}) ORDER BY message, idx", chunk)
+            for message, *row in rows:
+                out.setdefault(message, []).append(_block_from_row(dict(zip(_BLOCK_COLUMNS, row))))
+        return out
+
+    @staticmethod
+    def _active_at(conn: sqlite3.Connection, conv_uid: str, position: int) -> str | None:
+        """The active thread's message at ``position`` (walks the thread from the start)."""
+        parent = None
+        for _ in range(position + 1):
+            row = conn.execute("SELECT uid FROM messages WHERE conversation = ? AND parent IS ? AND active = 1 "
+                               "ORDER BY version DESC LIMIT 1", (conv_uid, parent)).fetchone()
+            if row is None:
+                raise StoreError(f"Could not save the message: the conversation has no message at position "
+                                 f"{position} to continue from.")
+            parent = row[0]
+        return parent
+
+    @staticmethod
+    def _save_message(conn: sqlite3.Connection, conv_uid: str, position: int, msg: Message, *, partial: bool,
+                      parent_uid: str | None, now: float) -> None:
+        values = _row_from_message(msg)
+        values.update(partial=int(partial))
+        existing = conn.execute("SELECT conversation FROM messages WHERE uid = ?", (msg.uid,)).fetchone()
+        if existing is not None:
+            if existing[0] != conv_uid:
+                raise StoreError(f"Could not save the message: it belongs to another conversation ({existing[0]}).")
+            sets = ", ".join(f"{k} = :{k}" for k in values if k != "uid")
+            conn.execute(f"UPDATE messages SET {sets}, updated = :updated WHERE uid = :uid",
+                         {**values, "updated": now})
+        else:
+            version = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM messages "
+                                   "WHERE conversation = ? AND parent IS ?", (conv_uid, parent_uid)).fetchone()[0]
+            if version > 1:
+                conn.execute("UPDATE messages SET active = 0 WHERE conversation = ? AND parent IS ?",
+                             (conv_uid, parent_uid))
+            values.update(conversation=conv_uid, position=position, parent=parent_uid, version=version,
+                          active=1, created=now, updated=now)
+            names = ", ".join(values)
+            conn.execute(f"INSERT INTO messages ({names}) VALUES ({', '.join(':' + k for k in values)})", values)
+        if isinstance(msg, AssistantMessage):
+            blocks = msg.blocks
+            for idx, block in enumerate(blocks):
+                row = _row_from_block(idx, block)
+                sets = ", ".join(f"{k} = excluded.{k}" for k in row if k != "idx")
+                conn.execute(
+                    f"INSERT INTO reasoning_blocks (message, {', '.join(row)}) "
+                    f"VALUES (:message, {', '.join(':' + k for k in row)}) "
+                    f"ON CONFLICT(message, idx) DO UPDATE SET {sets}",
+                    {**row, "message": msg.uid},
+                )
+            conn.execute("DELETE FROM reasoning_blocks WHERE message = ? AND idx >= ?", (msg.uid, len(blocks)))
+
+
+class _Guard:
+    """A write transaction whose sqlite3 errors become StoreError (PonderErrors pass through)."""
+
+    def __init__(self, db: Database, action: str):
+        self.db, self.action = db, action
+        self._tx = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._tx = self.db.transaction()
+        try:
+            return self._tx.__enter__()
+        except sqlite3.Error as exc:
+            raise StoreError(describe(exc, self.action, self.db.path)) from exc
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        try:
+            self._tx.__exit__(kind, exc, tb)
+        except sqlite3.Error as err:
+            raise StoreError(describe(err, self.action, self.db.path)) from err
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(describe(exc, self.action, self.db.path)) from exc
+        return False
+
+
+def open_store(path: Path | None = None, *, mark_interrupted: bool = True) -> tuple[Store, str | None]:
+    """The store at ``path`` (default: the data folder); never raises.
+
+    Returns ``(store, notice)``: ``notice`` is a sentence for the UI when the database was
+    damaged (moved aside, a fresh one started) or could not be used, else None. Messages left
+    partial by a process that died are flagged interrupted unless ``mark_interrupted`` is False.
+    """
+    db, notice = open_database(path)
+    store = Store(db)
+    if mark_interrupted:
+        try:
+            store.mark_interrupted_on_startup()
+        except StoreError as exc:
+            notice = f"{notice} {exc}" if notice else str(exc)
+    return store, notice
+
+
+def memory_store() -> Store:
+    """An empty store in memory (tests, and sessions that must not save)."""
+    return Store(Database(MEMORY).migrated())
+
+
+# -- search helpers ----------------------------------------------------------------------------
+def fts_query(text: str) -> str:
+    """An FTS5 query matching all words of ``text``, the last one as a prefix; "" if no words.
+
+    Words are quoted, so operators and punctuation a user types are taken literally.
+    """
+    words = re.findall(r"\w+", text)
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    if not text[-1:].isspace():
+        quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def split_highlights(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Plain text and (start, end) ranges from a snippet with the highlight marker characters."""
+    out: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    length, start = 0, None
+    for piece in re.split(f"([{_HL_OPEN}{_HL_CLOSE}])", marked):
+        if piece == _HL_OPEN:
+            start = length
+        elif piece == _HL_CLOSE:
+            if start is not None and length > start:
+                ranges.append((start, length))
+            start = None
+        else:
+            out.append(piece)
+            length += len(piece)
+    return "".join(out), tuple(ranges)
+
+
+# -- rows <-> domain ---------------------------------------------------------------------------
+def _preview(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= 80 else first[:79] + "…"
+
+
+def _pack_times(times: list[float]) -> bytes | None:
+    if not times:
+        return None
+    data = array("d", times)
+    if sys.byteorder == "big":
+        data.byteswap()
+    return data.tobytes()
+
+
+def _unpack_times(blob: bytes | None) -> list[float]:
+    if not blob:
+        return []
+    data = array("d")
+    data.frombytes(blob)
+    if sys.byteorder == "big":
+        data.byteswap()
+    return data.tolist()
+
+
+def _row_from_message(msg: Message) -> dict:
+    if isinstance(msg, UserMessage):
+        return {"uid": msg.uid, "role": "user", "text": msg.text, "layout": "[]", "model_id": "", "location": "",
+                "raw": "", "finish_reason": None, "error": None, "stats": "{}", "token_times": None,
+                "interrupted": 0}
+    layout: list = []
+    answer: list[str] = []
+    for part in msg.parts:
+        if isinstance(part, ReasoningBlock):
+            layout.append("r")
+        else:
+            text = part.text
+            layout.append(len(text))
+            answer.append(text)
+    stats = msg.stats
+    return {
+        "uid": msg.uid, "role": "assistant", "text": "".join(answer), "layout": json.dumps(layout),
+        "model_id": msg.model_id, "location": msg.where, "raw": msg.raw, "finish_reason": msg.finish_reason,
+        "error": msg.error, "stats": json.dumps({k: getattr(stats, k) for k in _STAT_FIELDS}),
+        "token_times": _pack_times(stats.token_times), "interrupted": int(msg.finish_reason == INTERRUPTED),
+    }
+
+
+def _row_from_block(idx: int, b: ReasoningBlock) -> dict:
+    return {"idx": idx, "text": b.text, "t_start": b.start, "t_end": b.end, "tokens": b.tokens,
+            "truncated": int(b.truncated), "budget_cut": int(b.budget_cut), "hidden_tokens": b.hidden_tokens,
+            "redacted": int(b.redacted), "signature": b.signature, "redacted_data": b.redacted_data,
+            "expanded": None if b.expanded is None else int(b.expanded)}
+
+
+def _block_from_row(r: dict) -> ReasoningBlock:
+    return ReasoningBlock(text=r["text"], start=r["t_start"], end=r["t_end"], tokens=r["tokens"],
+                          truncated=bool(r["truncated"]), hidden_tokens=r["hidden_tokens"],
+                          redacted=bool(r["redacted"]), budget_cut=bool(r["budget_cut"]),
+                          signature=r["signature"], redacted_data=r["redacted_data"],
+                          expanded=None if r["expanded"] is None else bool(r["expanded"]))
+
+
+def _message_from_row(r: dict, blocks: list[ReasoningBlock]) -> Message:
+    if r["role"] == "user":
+        return UserMessage(r["text"], uid=r["uid"])
+    known = json.loads(r["stats"] or "{}")
+    stats = TurnStats(**{k: v for k, v in known.items() if k in _STAT_FIELDS},
+                      token_times=_unpack_times(r["token_times"]))
+    parts: list[ReasoningBlock | AnswerPart] = []
+    pending = iter(blocks)
+    answer, offset = r["text"], 0
+    for item in json.loads(r["layout"] or "[]"):
+        if item == "r":
+            block = next(pending, None)
+            if block is not None:
+                parts.append(block)
+        else:
+            parts.append(AnswerPart(answer[offset:offset + int(item)]))
+            offset += int(item)
+    parts.extend(pending)  # blocks the layout did not mention (never expected)
+    if offset < len(answer):
+        parts.append(AnswerPart(answer[offset:]))
+    msg = AssistantMessage(model_id=r["model_id"], where=r["location"], parts=parts, raw=r["raw"], stats=stats,
+                           finish_reason=r["finish_reason"], error=r["error"], uid=r["uid"])
+    if r["interrupted"] or r["finish_reason"] == INTERRUPTED:
+        _close_interrupted(msg)
+    return msg
+
+
+def _close_interrupted(msg: AssistantMessage) -> None:
+    """An interrupted message ends where its last token arrived; an open block is cut there."""
+    stats = msg.stats
+    last = stats.token_times[-1] if stats.token_times else (stats.t_first_token or stats.t_start)
+    if msg.finish_reason is None:
+        msg.finish_reason = INTERRUPTED
+    if stats.t_end is None:
+        stats.t_end = last
+    for block in msg.blocks:
+        if block.end is None:
+            block.end = max(last, block.start)
+            block.truncated = True

@@ -1,0 +1,411 @@
+"""A window for studying one assistant message's trace.
+
+It shows the full reasoning (all blocks) with search — every match highlighted, next and
+previous with wrap-around (buttons, Enter / Shift+Enter, F3 / Shift+F3), "n of m" — the
+token-rate timeline, a clickable list of the places where the model changes course, the
+per-block figures with the message summary ("reasoning was 14× the answer"), and export of
+the trace as Markdown or JSON.
+
+Open it with ``TraceViewer.open_for(message, parent)`` (non-modal, deleted on close).
+
+Signals:
+    marker_activated(int position) — the text cursor moved to a change of course
+        (position in the document, in Qt's UTF-16 units)
+    exported(str path, str fmt) — a trace was written ("markdown" or "json")
+    export_failed(str message) — writing failed; the message says what to do
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from bisect import bisect_left
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase, QKeyEvent, QKeySequence, QPalette, QShortcut, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain import trace
+from app.domain.messages import AssistantMessage
+from app.ui import format as ui_format
+from app.ui.timeline_widget import TimelineWidget
+
+REASONING_COLOUR = QColor("#5f5a73")
+MATCH_COLOUR = QColor("#fff1a8")
+CURRENT_MATCH_COLOUR = QColor("#ffb938")
+MARKER_COLOUR = QColor("#8a3ffc")
+FORMATS = {"markdown": ".md", "md": ".md", "json": ".json"}
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def qt_positions(text: str, offsets: list[int]) -> list[int]:
+    """Python string offsets as QTextDocument positions (UTF-16: astral characters count 2)."""
+    astral = [m.start() for m in _ASTRAL.finditer(text)]
+    return [off + bisect_left(astral, off) for off in offsets] if astral else list(offsets)
+
+
+class SearchBox(QLineEdit):
+    """The search field: Enter asks for the next match, Shift+Enter for the previous one."""
+
+    next_requested = Signal()
+    previous_requested = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt naming)
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            if event.modifiers() & Qt.ShiftModifier:
+                self.previous_requested.emit()
+            else:
+                self.next_requested.emit()
+            event.accept()  # not the dialog's default button
+            return
+        super().keyPressEvent(event)
+
+
+class TraceViewer(QDialog):
+    """The trace of one assistant message: reasoning, search, timeline, markers, figures."""
+
+    marker_activated = Signal(int)
+    exported = Signal(str, str)
+    export_failed = Signal(str)
+
+    def __init__(self, message: AssistantMessage, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("traceViewer")
+        self.setModal(False)
+        self.setWindowFlags(Qt.Window | Qt.WindowMinMaxButtonsHint | Qt.WindowCloseButtonHint)
+        self.resize(1040, 720)
+        self.message = message
+        self.matches: list[tuple[int, int]] = []  # (start, end) document positions
+        self.current_match = -1
+        self.changes: list[trace.CourseChange] = []
+        self.change_positions: list[int] = []
+        self._match_selections: list[QTextEdit.ExtraSelection] = []
+        self._marker_selections: list[QTextEdit.ExtraSelection] = []
+        self._build()
+        self.set_message(message)
+
+    @classmethod
+    def open_for(cls, message: AssistantMessage, parent: QWidget | None = None) -> TraceViewer:
+        """Create, show and return a viewer that deletes itself when closed."""
+        viewer = cls(message, parent)
+        viewer.setAttribute(Qt.WA_DeleteOnClose, True)
+        viewer.show()
+        viewer.raise_()
+        return viewer
+
+    # -- building --------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.summary_label = QLabel(self)
+        self.summary_label.setObjectName("traceSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.timings_label = QLabel(self)
+        self.timings_label.setObjectName("traceTimings")
+        self.timeline = TimelineWidget(self)
+
+        self.search_box = SearchBox(self)
+        self.search_box.setObjectName("traceSearch")
+        self.search_box.setPlaceholderText("Search the reasoning")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.textChanged.connect(self.search)
+        self.search_box.next_requested.connect(self.find_next)
+        self.search_box.previous_requested.connect(self.find_previous)
+        self.prev_button = self._button("Previous", self.find_previous)
+        self.next_button = self._button("Next", self.find_next)
+        self.match_label = QLabel(self)
+        self.match_label.setObjectName("traceMatchCount")
+        self.match_label.setMinimumWidth(80)
+        search_row = QHBoxLayout()
+        search_row.setSpacing(4)
+        search_row.addWidget(self.search_box, 1)
+        search_row.addWidget(self.prev_button)
+        search_row.addWidget(self.next_button)
+        search_row.addWidget(self.match_label)
+
+        self.text_view = QPlainTextEdit(self)
+        self.text_view.setObjectName("traceText")
+        self.text_view.setReadOnly(True)
+        self.text_view.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        mono = QFontDatabase.systemFont(QFontDatabase.FixedFont)
+        mono.setPointSizeF(max(7.0, mono.pointSizeF() * 0.95))
+        self.text_view.setFont(mono)
+        palette = self.text_view.palette()
+        palette.setColor(QPalette.Text, REASONING_COLOUR)
+        self.text_view.setPalette(palette)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(search_row)
+        left_layout.addWidget(self.text_view, 1)
+
+        self.markers_title = QLabel(self)
+        self.markers_title.setObjectName("traceSectionTitle")
+        self.markers = QListWidget(self)
+        self.markers.setObjectName("traceMarkers")
+        self.markers.setToolTip("Where the model changes course; click to jump there")
+        self.markers.itemClicked.connect(lambda item: self.jump_to_marker(self.markers.row(item)))
+        self.markers.currentRowChanged.connect(self._on_marker_row)
+        self.blocks_title = QLabel("Blocks", self)
+        self.blocks_title.setObjectName("traceSectionTitle")
+        self.stats_table = QTableWidget(0, 5, self)
+        self.stats_table.setObjectName("traceStats")
+        self.stats_table.setHorizontalHeaderLabels(["", "Tokens", "Seconds", "Tokens/s", "Notes"])
+        self.stats_table.verticalHeader().setVisible(False)
+        self.stats_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.stats_table.setSelectionMode(QAbstractItemView.NoSelection)
+        self.stats_table.setFocusPolicy(Qt.NoFocus)
+        header = self.stats_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.markers_title)
+        right_layout.addWidget(self.markers, 3)
+        right_layout.addWidget(self.blocks_title)
+        right_layout.addWidget(self.stats_table, 2)
+
+        splitter = QSplitter(Qt.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("traceStatus")
+        self.export_md_button = self._button("Export Markdown…", lambda: self._export_dialog("markdown"))
+        self.export_json_button = self._button("Export JSON…", lambda: self._export_dialog("json"))
+        close_button = self._button("Close", self.close)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.export_md_button)
+        bottom.addWidget(self.export_json_button)
+        bottom.addWidget(close_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.timings_label)
+        layout.addWidget(self.timeline)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+        QShortcut(QKeySequence.Find, self, self._focus_search)
+        QShortcut(QKeySequence.FindNext, self, self.find_next)
+        QShortcut(QKeySequence.FindPrevious, self, self.find_previous)
+
+    def _button(self, text: str, slot) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setAutoDefault(False)  # Enter belongs to the search box
+        button.clicked.connect(slot)
+        return button
+
+    def _focus_search(self) -> None:
+        self.search_box.setFocus(Qt.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    # -- content ---------------------------------------------------------------------------
+    def set_message(self, message: AssistantMessage) -> None:
+        """Show ``message`` (call again to refresh a message that was still streaming)."""
+        self.message = message
+        self.setWindowTitle(f"Trace · {message.model_id or 'assistant'}")
+        doc = trace.reasoning_document(message)
+        self.text_view.setPlainText(doc.text or "(no reasoning in this message)")
+        self.changes = trace.course_changes(doc.text)
+        self.change_positions = qt_positions(doc.text, [c.offset for c in self.changes])
+        self._fill_markers()
+        summary = trace.message_summary(message)
+        self.summary_label.setText(trace.summary_line(summary))
+        self.timings_label.setText(self._timings_text(summary))
+        self._fill_stats(summary)
+        self.timeline.set_message(message)
+        self.search(self.search_box.text())
+
+    @staticmethod
+    def _timings_text(summary: dict) -> str:
+        parts = []
+        for key, label in (("ttft_s", "first token after"), ("first_answer_s", "first answer token after"),
+                           ("total_s", "total")):
+            if summary[key] is not None:
+                parts.append(f"{label} {ui_format.seconds(summary[key])}")
+        if summary["tokens_per_s"]:
+            parts.append(f"{summary['tokens_per_s']:.0f} tok/s")
+        return " · ".join(parts).capitalize()
+
+    def _fill_markers(self) -> None:
+        self.markers.blockSignals(True)
+        self.markers.clear()
+        for change in self.changes:
+            item = QListWidgetItem(f"line {change.line_no} · {change.snippet}")
+            item.setToolTip(change.snippet)
+            self.markers.addItem(item)
+        self.markers.blockSignals(False)
+        n = len(self.changes)
+        self.markers_title.setText(f"Changes of course ({n})" if n else "No changes of course found")
+        fmt_marker = QTextCharFormat()
+        fmt_marker.setForeground(MARKER_COLOUR)
+        fmt_marker.setFontWeight(700)
+        self._marker_selections = []
+        for change, pos in zip(self.changes, self.change_positions):
+            sel = QTextEdit.ExtraSelection()
+            sel.cursor = self._cursor(pos, pos + change.length)  # phrases are ASCII
+            sel.format = fmt_marker
+            self._marker_selections.append(sel)
+
+    def _fill_stats(self, summary: dict) -> None:
+        rows = []
+        for b in trace.block_stats(self.message):
+            notes = []
+            if b.hidden_tokens:
+                notes.append(f"{b.hidden_tokens:,} hidden by the provider")
+            if b.budget_cut:
+                notes.append("cut at the thinking budget")
+            elif b.truncated:
+                notes.append("truncated")
+            rows.append((f"Thinking {b.index + 1}", b.tokens, b.seconds, b.tokens_per_s, ", ".join(notes)))
+        answer_s = summary["answer_s"]
+        answer_tps = summary["answer_tokens"] / answer_s if answer_s else None
+        rows.append(("Answer", summary["answer_tokens"], answer_s, answer_tps, ""))
+        self.stats_table.setRowCount(len(rows))
+        for r, (name, tokens, secs, tps, notes) in enumerate(rows):
+            cells = [name, f"{tokens:,}", "–" if secs is None else f"{secs:.1f}",
+                     "–" if tps is None else f"{tps:.1f}", notes]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c in (1, 2, 3):
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.stats_table.setItem(r, c, item)
+
+    def _cursor(self, start: int, end: int) -> QTextCursor:
+        cursor = QTextCursor(self.text_view.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.KeepAnchor)
+        return cursor
+
+    # -- search ----------------------------------------------------------------------------
+    def search(self, query: str) -> int:
+        """Highlight every (case-insensitive) match of ``query``; select the first. Returns the count."""
+        doc = self.text_view.document()
+        self.matches = []
+        if query:
+            cursor = doc.find(query, 0)
+            while not cursor.isNull():
+                self.matches.append((cursor.selectionStart(), cursor.selectionEnd()))
+                cursor = doc.find(query, cursor.selectionEnd())
+        fmt_all = QTextCharFormat()
+        fmt_all.setBackground(MATCH_COLOUR)
+        self._match_selections = []
+        for start, end in self.matches:
+            sel = QTextEdit.ExtraSelection()
+            sel.cursor = self._cursor(start, end)
+            sel.format = fmt_all
+            self._match_selections.append(sel)
+        self.current_match = 0 if self.matches else -1
+        self._show_current()
+        return len(self.matches)
+
+    def find_next(self) -> None:
+        if self.matches:
+            self.current_match = (self.current_match + 1) % len(self.matches)
+            self._show_current()
+
+    def find_previous(self) -> None:
+        if self.matches:
+            self.current_match = (self.current_match - 1) % len(self.matches)
+            self._show_current()
+
+    def _show_current(self) -> None:
+        selections = self._marker_selections + self._match_selections
+        if self.current_match >= 0:
+            start, end = self.matches[self.current_match]
+            current = QTextEdit.ExtraSelection()
+            current.cursor = self._cursor(start, end)
+            current.format = QTextCharFormat()
+            current.format.setBackground(CURRENT_MATCH_COLOUR)
+            selections.append(current)
+            self.text_view.setTextCursor(self._cursor(start, end))
+            self.text_view.centerCursor()
+            self.match_label.setText(f"{self.current_match + 1} of {len(self.matches)}")
+        else:
+            self.match_label.setText("No matches" if self.search_box.text() else "")
+        self.text_view.setExtraSelections(selections)
+        self.prev_button.setEnabled(len(self.matches) > 1)
+        self.next_button.setEnabled(len(self.matches) > 1)
+
+    # -- markers ---------------------------------------------------------------------------
+    def _on_marker_row(self, row: int) -> None:
+        if row >= 0:
+            self.jump_to_marker(row)
+
+    def jump_to_marker(self, row: int) -> None:
+        """Select change of course ``row`` in the text and scroll it into the middle."""
+        if not 0 <= row < len(self.changes):
+            return
+        pos = self.change_positions[row]
+        self.text_view.setTextCursor(self._cursor(pos, pos + self.changes[row].length))
+        self.text_view.centerCursor()
+        self.marker_activated.emit(pos)
+
+    # -- export ----------------------------------------------------------------------------
+    def export_to(self, path: Path, fmt: str) -> Path:
+        """Write the trace to ``path`` ("markdown" or "json"), atomically. Raises OSError."""
+        if fmt not in FORMATS:
+            raise ValueError(f"Unknown export format {fmt!r}; use markdown or json.")
+        path = Path(path)
+        if fmt == "json":
+            text = json.dumps(trace.trace_json(self.message), ensure_ascii=False, indent=1)
+        else:
+            text = trace.trace_markdown(self.message)
+        tmp = path.with_name(path.name + ".part")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self.exported.emit(str(path), "json" if fmt == "json" else "markdown")
+        return path
+
+    def _export_dialog(self, fmt_name: str) -> None:
+        ext = FORMATS[fmt_name]
+        folder = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+        name = f"ponder-trace-{self.message.uid[:8]}{ext}"
+        filters = "Markdown (*.md)" if ext == ".md" else "JSON (*.json)"
+        chosen, _ = QFileDialog.getSaveFileName(self, "Export trace", str(Path(folder) / name), filters)
+        if not chosen:
+            return
+        path = Path(chosen)
+        if not path.suffix:
+            path = path.with_suffix(ext)
+        try:
+            self.export_to(path, fmt_name)
+        except OSError as e:
+            text = (f"Could not write {path}: {e.strerror or e}. "
+                    "Choose a folder you can write to, or free some disk space.")
+            self.status_label.setText(text)
+            self.status_label.setProperty("error", True)
+            self.export_failed.emit(text)
+            return
+        self.status_label.setProperty("error", False)
+        self.status_label.setText(f"Saved {path.name} to {path.parent}")
