@@ -101,24 +101,32 @@ def cmd_ask(args) -> int:
 
     config = load_user_models()
     profile = config.get(args.model or config.default)
-    backend = create_backend(profile)
-    backend.load()
+    backend = None if profile.is_cloud else create_backend(profile)
+    if backend is not None:
+        backend.load()
     conversation = Conversation()
     conversation.add_user(args.prompt)
     request = build_request(conversation.messages, profile, system_prompt=args.system, max_tokens=args.max_tokens,
                             thinking_budget=args.thinking_budget, temperature=args.temperature)
     message = conversation.add_assistant(profile.id)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     printer = None if args.json else _Printer()
-    try:
-        for event in backend.stream(request, stop):
-            message.apply(event)
-            if printer:
-                printer.event(event)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        backend.close()
+
+    def fold(event: ev.TurnEvent) -> None:
+        message.apply(event)
+        if printer:
+            printer.event(event)
+
+    if backend is None:
+        _ask_cloud(profile, request, fold)
+    else:
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            for event in backend.stream(request, stop):
+                fold(event)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            backend.close()
     if printer:
         printer.done()
     if args.json:
@@ -127,6 +135,26 @@ def cmd_ask(args) -> int:
         print(f"ponder: {message.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _ask_cloud(profile, request, fold) -> None:
+    """One cloud turn on a fresh asyncio loop; Ctrl-C cancels it (the turn ends "cancelled")."""
+    import asyncio
+    import time
+
+    from app.backends.registry import create_cloud_backend
+
+    async def run() -> None:
+        finished = False
+        try:
+            async for event in create_cloud_backend(profile).stream(request):
+                finished = finished or type(event) is ev.TurnFinished
+                fold(event)
+        except asyncio.CancelledError:  # asyncio.run cancels the task on Ctrl-C
+            if not finished:
+                fold(ev.TurnFinished(time.monotonic(), "cancelled"))
+
+    asyncio.run(run())
 
 
 def cmd_models(args) -> int:

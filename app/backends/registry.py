@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from app.backends.base import Backend
 from app.domain.profiles import ModelProfile
 from app.errors import BackendError
+
+if TYPE_CHECKING:
+    from app.backends.cloud.base import CloudBackend
 
 
 def create_backend(profile: ModelProfile) -> Backend:
@@ -17,3 +22,14 @@ def create_backend(profile: ModelProfile) -> Backend:
         f"{profile.label}: the {profile.backend!r} cloud backend is not available in this version of Ponder yet. "
         "Pick a local model in the switcher."
     )
+
+
+def create_cloud_backend(profile: ModelProfile, **options: Any) -> CloudBackend:
+    """A cloud backend for ``profile`` (``options``: key, read_timeout, ... for tests and tools)."""
+    from app.backends.cloud import backend_class
+
+    cls = backend_class(profile.backend)
+    if cls is None:
+        raise BackendError(f"{profile.label}: {profile.backend!r} is not a cloud backend; "
+                           "use create_backend for local models.", model_id=profile.id)
+    return cls(profile, **options)

@@ -11,6 +11,7 @@ Signals:
     load_failed(str model_id, str message)
     turn_events(object list_of_events)
     turn_done()
+    measured(object tag, object context_usage)   the prompt cost of a request (no generation)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ModelWorker(QObject):
     load_failed = Signal(str, str)
     turn_events = Signal(object)
     turn_done = Signal()
+    measured = Signal(object, object)
 
     def __init__(self, factory: BackendFactory, max_resident: int = 2):
         super().__init__()
@@ -100,6 +102,18 @@ class ModelWorker(QObject):
         if batch:
             self.turn_events.emit(batch)
         self.turn_done.emit()
+
+    @Slot(object, object, object)
+    def measure(self, profile: ModelProfile, request: TurnRequest, tag: object) -> None:
+        """What ``request``'s prompt would cost, if the model is loaded (never loads for it)."""
+        backend = self.backends.get(profile.id)
+        if backend is None or not hasattr(backend, "measure_prompt") or not getattr(backend, "loaded", False):
+            return
+        try:
+            _, usage = backend.measure_prompt(request)
+        except PonderError:
+            return
+        self.measured.emit(tag, usage)
 
     @Slot()
     def close_all(self) -> None:

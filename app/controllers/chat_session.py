@@ -13,6 +13,7 @@ Signals:
     model_ready(str model_id, float seconds)
     model_failed(str model_id, str message)
     chat_reset()                     a new, empty conversation started
+    prompt_measured(object usage)    what the next prompt (composer text included) will cost
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ class ChatSession(QObject):
     model_ready = Signal(str, float)
     model_failed = Signal(str, str)
     chat_reset = Signal()
+    prompt_measured = Signal(object)
 
     _load_requested = Signal(object)
     _turn_requested = Signal(object, object)
+    _measure_requested = Signal(object, object, object)
 
     def __init__(self, config: ModelsConfig, factory: BackendFactory | None = None,
                  max_tokens: int = 1024, parent: QObject | None = None):
@@ -61,6 +64,8 @@ class ChatSession(QObject):
         self.conversation = Conversation()
         self.current: AssistantMessage | None = None
         self.events_received = 0
+        self.carry: str | None = None  # this conversation's policy for earlier reasoning
+        self._measure_tag = 0
 
         self._thread = QThread()
         self._thread.setObjectName("model-worker")
@@ -68,6 +73,8 @@ class ChatSession(QObject):
         self.worker.moveToThread(self._thread)
         self._load_requested.connect(self.worker.load)
         self._turn_requested.connect(self.worker.run_turn)
+        self._measure_requested.connect(self.worker.measure)
+        self.worker.measured.connect(self._on_measured)
         self.worker.turn_events.connect(self._on_events)
         self.worker.turn_done.connect(self._on_turn_done)
         self.worker.load_started.connect(self.model_loading)
@@ -100,7 +107,7 @@ class ChatSession(QObject):
             return False
         self.message_added.emit(self.conversation.add_user(text))
         profile = self.profile
-        request = build_request(self.conversation.messages, profile, max_tokens=profile.max_tokens or self.max_tokens)
+        request = self._request(self.conversation.messages)
         self.current = self.conversation.add_assistant(profile.id)
         self.current.stats.t_start = time.monotonic()
         self.worker.stop_event.clear()
@@ -109,10 +116,55 @@ class ChatSession(QObject):
         self._turn_requested.emit(profile, request)
         return True
 
+    def _request(self, messages, **overrides):
+        profile = self.profile
+        return build_request(messages, profile, max_tokens=profile.max_tokens or self.max_tokens,
+                             carry=self.carry, **overrides)
+
+    @property
+    def effective_carry(self) -> str:
+        """The policy in force: this conversation's choice, else the model's."""
+        reasoning = self.profile.reasoning
+        return self.carry or (reasoning.carry if reasoning else "strip")
+
+    def set_carry(self, policy: str) -> None:
+        """This conversation's policy for earlier reasoning in later prompts."""
+        self.carry = policy
+
+    def live_usage(self, message: AssistantMessage, now: float | None = None):
+        """The gauge's numbers for a streaming or finished message, with the thinking forecast."""
+        from app.domain.context_budget import ContextUsage, Forecast, thinking_forecast
+
+        usage = ContextUsage.from_stats(message.stats)
+        block = message.open_block
+        if block is None or message.finished:
+            return usage, Forecast(False)
+        now = time.monotonic() if now is None else now
+        limit = self.profile.max_tokens or self.max_tokens
+        return usage, thinking_forecast(usage, thinking_s=now - block.start,
+                                        reasoning_tokens=message.stats.reasoning_tokens,
+                                        max_tokens_left=limit - message.stats.generated_tokens)
+
+    def measure_next_prompt(self, draft: str = "") -> None:
+        """Ask what the next prompt (with ``draft`` as the user's message) would cost."""
+        from app.domain.messages import UserMessage
+
+        messages = list(self.conversation.messages)
+        if draft.strip():
+            messages.append(UserMessage(draft.strip()))
+        self._measure_tag += 1
+        self._measure_requested.emit(self.profile, self._request(messages), self._measure_tag)
+
+    @Slot(object, object)
+    def _on_measured(self, tag, usage) -> None:
+        if tag == self._measure_tag:  # only the latest draft counts
+            self.prompt_measured.emit(usage)
+
     def new_chat(self) -> None:
         """Start an empty conversation (the running turn, if any, is stopped first)."""
         self.stop()
         self.conversation = Conversation()
+        self.carry = None
         self.chat_reset.emit()
 
     def stop(self) -> None:

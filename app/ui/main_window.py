@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -10,6 +10,7 @@ from app.controllers.chat_session import ChatSession
 from app.domain.messages import AssistantMessage
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
+from app.ui.context_gauge import ContextGauge
 from app.ui.model_switcher import ModelSwitcher
 from app.ui.status_line import ModelStatus
 
@@ -29,6 +30,10 @@ class MainWindow(QMainWindow):
         self.chat.panel_default = panel_default
         self.chat.model_labels = {m.id: m.label for m in config.models}
         self.composer = Composer(self)
+        self.gauge = ContextGauge(self)
+        self._measure_debounce = QTimer(self)
+        self._measure_debounce.setSingleShot(True)
+        self._measure_debounce.setInterval(300)
         self.model_status = ModelStatus(self)
         self.errors = QLabel(self)
         self.errors.setObjectName("errorBanner")
@@ -47,12 +52,14 @@ class MainWindow(QMainWindow):
         layout.addLayout(top)
         layout.addWidget(self.chat, 1)
         layout.addWidget(self.errors)
+        layout.addWidget(self.gauge)
         layout.addWidget(self.composer)
         self.setCentralWidget(central)
         self.statusBar().addWidget(self.model_status, 1)
         self.switcher.select(session.profile.id)
 
         self._wire()
+        self._sync_carry()
         self.composer.edit.setFocus()
 
     def _wire(self) -> None:
@@ -61,15 +68,45 @@ class MainWindow(QMainWindow):
         self.composer.stop_requested.connect(s.stop)
         QShortcut(QKeySequence(Qt.Key_Escape), self, activated=s.stop)
         self.switcher.model_chosen.connect(s.set_model)
+        self.switcher.model_chosen.connect(lambda _id: (self._sync_carry(), self._measure_debounce.start()))
         s.message_added.connect(self.chat.add_message)
         s.message_changed.connect(self.chat.update_message)
+        s.message_changed.connect(self._show_live_usage)
+        s.prompt_measured.connect(self._show_prompt_usage)
+        s.model_ready.connect(lambda *_: self._measure_debounce.start())
+        self.composer.edit.textChanged.connect(self._measure_debounce.start)
+        self._measure_debounce.timeout.connect(self._measure_draft)
+        self.gauge.carry_changed.connect(self._on_carry_changed)
         s.chat_reset.connect(self.chat.clear)
+        s.chat_reset.connect(lambda: (self._sync_carry(), self._measure_debounce.start()))
         QShortcut(QKeySequence.New, self, activated=s.new_chat)
         s.busy_changed.connect(self.composer.set_busy)
         s.turn_finished.connect(self._on_turn_finished)
         s.model_loading.connect(lambda mid: self.model_status.loading(self._label(mid)))
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
+
+    def _sync_carry(self) -> None:
+        self.gauge.set_carry(self.session.effective_carry)
+
+    def _measure_draft(self) -> None:
+        if not self.session.busy:
+            self.session.measure_next_prompt(self.composer.edit.toPlainText())
+
+    def _show_prompt_usage(self, usage) -> None:
+        if self.session.busy:
+            return
+        note = (f"dropping earlier thinking saves {usage.carried_reasoning:,} tokens"
+                if usage.carried_reasoning else "")
+        self.gauge.set_saving_note(note)
+        self.gauge.set_usage(usage, preview=True)
+
+    def _show_live_usage(self, message: AssistantMessage) -> None:
+        self.gauge.set_usage(*self.session.live_usage(message))
+
+    def _on_carry_changed(self, policy: str) -> None:
+        self.session.set_carry(policy)
+        self._measure_draft()
 
     def _label(self, model_id: str) -> str:
         return self.chat.model_labels.get(model_id, model_id)

@@ -171,12 +171,12 @@ class TimelineWidget(QWidget):
             if x is None:
                 continue
             width = fm.horizontalAdvance(text) + 4
-            left = max(x - width / 2, 2.0, taken + 8)
+            left = max(x - width / 2, float(MARGIN_LEFT), taken + 8)  # clear of "tok/s"
             left = min(left, right_edge - width)
             rect = QRectF(left, 2, width, fm.height())
             if taken and left < taken + 8:  # no room beside the first: use a second row
-                rect = QRectF(min(max(x - width / 2, 2.0), right_edge - width), 2 + fm.height(), width,
-                              fm.height())
+                rect = QRectF(min(max(x - width / 2, float(MARGIN_LEFT)), right_edge - width),
+                              2 + fm.height(), width, fm.height())
             self._labels.append((rect, text, colour))
             taken = rect.right()
 

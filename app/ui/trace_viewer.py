@@ -119,6 +119,9 @@ class TraceViewer(QDialog):
         self.summary_label.setObjectName("traceSummary")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        bold = self.summary_label.font()
+        bold.setBold(True)
+        self.summary_label.setFont(bold)
         self.timings_label = QLabel(self)
         self.timings_label.setObjectName("traceTimings")
         self.timeline = TimelineWidget(self)
@@ -163,6 +166,8 @@ class TraceViewer(QDialog):
         self.markers = QListWidget(self)
         self.markers.setObjectName("traceMarkers")
         self.markers.setToolTip("Where the model changes course; click to jump there")
+        self.markers.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.markers.setTextElideMode(Qt.ElideRight)
         self.markers.itemClicked.connect(lambda item: self.jump_to_marker(self.markers.row(item)))
         self.markers.currentRowChanged.connect(self._on_marker_row)
         self.blocks_title = QLabel("Blocks", self)
@@ -174,6 +179,11 @@ class TraceViewer(QDialog):
         self.stats_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.stats_table.setSelectionMode(QAbstractItemView.NoSelection)
         self.stats_table.setFocusPolicy(Qt.NoFocus)
+        self.stats_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.stats_table.setWordWrap(False)
+        rows = self.stats_table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.stats_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setStretchLastSection(True)
@@ -183,7 +193,7 @@ class TraceViewer(QDialog):
         right_layout.addWidget(self.markers_title)
         right_layout.addWidget(self.markers, 3)
         right_layout.addWidget(self.blocks_title)
-        right_layout.addWidget(self.stats_table, 2)
+        right_layout.addWidget(self.stats_table)
 
         splitter = QSplitter(Qt.Horizontal, self)
         splitter.addWidget(left)
@@ -191,6 +201,7 @@ class TraceViewer(QDialog):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([620, 400])
 
         self.status_label = QLabel(self)
         self.status_label.setObjectName("traceStatus")
@@ -289,6 +300,10 @@ class TraceViewer(QDialog):
         answer_tps = summary["answer_tokens"] / answer_s if answer_s else None
         rows.append(("Answer", summary["answer_tokens"], answer_s, answer_tps, ""))
         self.stats_table.setRowCount(len(rows))
+        shown = min(len(rows), 6)  # more blocks scroll
+        self.stats_table.setFixedHeight(self.stats_table.horizontalHeader().sizeHint().height()
+                                        + shown * self.stats_table.verticalHeader().defaultSectionSize()
+                                        + 2 * self.stats_table.frameWidth())
         for r, (name, tokens, secs, tps, notes) in enumerate(rows):
             cells = [name, f"{tokens:,}", "–" if secs is None else f"{secs:.1f}",
                      "–" if tps is None else f"{tps:.1f}", notes]
@@ -345,7 +360,7 @@ class TraceViewer(QDialog):
             current.format = QTextCharFormat()
             current.format.setBackground(CURRENT_MATCH_COLOUR)
             selections.append(current)
-            self.text_view.setTextCursor(self._cursor(start, end))
+            self.text_view.setTextCursor(self._cursor(start, start))  # no selection: orange shows
             self.text_view.centerCursor()
             self.match_label.setText(f"{self.current_match + 1} of {len(self.matches)}")
         else:
@@ -364,6 +379,10 @@ class TraceViewer(QDialog):
         if not 0 <= row < len(self.changes):
             return
         pos = self.change_positions[row]
+        if self.markers.currentRow() != row:
+            self.markers.blockSignals(True)
+            self.markers.setCurrentRow(row)
+            self.markers.blockSignals(False)
         self.text_view.setTextCursor(self._cursor(pos, pos + self.changes[row].length))
         self.text_view.centerCursor()
         self.marker_activated.emit(pos)

@@ -1,0 +1,116 @@
+"""The context gauge in the window: live values, forecast warning, preview, equality with ask --json."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from app.backends.fake import FakeBackend
+from app.controllers.chat_session import ChatSession
+from app.domain.config import load_user_models
+from app.domain.context_budget import ContextUsage
+from app.domain.reasoning.markers import FAMILIES
+from app.ui.context_gauge import ContextGauge
+from app.ui.main_window import MainWindow
+
+
+def _window(qtbot, factory, **kw):
+    session = ChatSession(load_user_models(), factory=factory, **kw)
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_gauge_values_after_a_scripted_turn(qtbot):
+    script = ["<think>", "a", "b", "c", "</think>", "\n\n", "x", "y"]
+    win = _window(qtbot, lambda p: FakeBackend(p, script, spec=FAMILIES["think"], prompt_tokens=40, n_ctx=1000))
+    with qtbot.waitSignal(win.session.turn_finished, timeout=5000):
+        win.session.send("hi")
+    usage = win.gauge.usage
+    assert (usage.history, usage.reasoning, usage.answer, usage.free) == (40, 5, 3, 952)
+    assert win.gauge.label.text() == "48 / 1,000 tokens"
+    assert "reasoning this turn: 5 tokens, 0% of 1,000" in win.gauge.toolTip()
+    widths = win.gauge.bar.segment_widths()
+    assert widths["history"] == pytest.approx(win.gauge.bar.width() * 40 / 1000)
+    assert sum(widths.values()) == pytest.approx(win.gauge.bar.width())
+    win.session.shutdown()
+
+
+def test_forecast_warns_when_thinking_will_fill_the_window(qtbot):
+    script = ["<think>"] + [" step"] * 3000
+    win = _window(qtbot, lambda p: FakeBackend(p, script, spec=FAMILIES["think"], prompt_tokens=10,
+                                                n_ctx=2048, delay_s=0.002))
+    win.session.send("think hard")
+    qtbot.waitUntil(lambda: win.gauge.forecast.warning, timeout=10_000)
+    assert "at this rate, thinking will fill the context in ~" in win.gauge.label.text()
+    assert win.gauge.bar.warning
+    win.session.stop()
+    qtbot.waitUntil(lambda: not win.session.busy, timeout=5000)
+    win.session.shutdown()
+
+
+def test_no_warning_when_there_is_room(qtbot):
+    script = ["<think>"] + [" step"] * 200 + ["</think>", "ok"]
+    win = _window(qtbot, lambda p: FakeBackend(p, script, spec=FAMILIES["think"], n_ctx=100_000, delay_s=0.002))
+    seen = []
+    win.session.message_changed.connect(lambda m: seen.append(win.gauge.forecast.warning))
+    with qtbot.waitSignal(win.session.turn_finished, timeout=10_000):
+        win.session.send("think a little")
+    assert seen and not any(seen)
+    win.session.shutdown()
+
+
+def test_gauge_widget_legend_lines():
+    gauge = ContextGauge()
+    usage = ContextUsage(n_ctx=8192, system=30, history=100, carried_reasoning=50, reasoning=1804, answer=20)
+    gauge.set_usage(usage)
+    assert "reasoning this turn: 1,804 tokens, 22% of 8,192" in gauge.toolTip()
+    assert "reasoning carried from earlier turns: 50 tokens, 1% of 8,192" in gauge.toolTip()
+    assert gauge.label.text() == "2,004 / 8,192 tokens"
+
+
+@pytest.mark.model
+def test_preview_counts_the_draft_and_matches_the_turn(qtbot):
+    session = ChatSession(load_user_models())
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(session.model_ready, timeout=60_000):
+        session.preload()
+    with qtbot.waitSignal(session.prompt_measured, timeout=10_000) as empty:
+        session.measure_next_prompt("")
+    with qtbot.waitSignal(session.prompt_measured, timeout=10_000) as drafted:
+        session.measure_next_prompt("Tell me about the history of Rome in detail please")
+    assert drafted.args[0].used > empty.args[0].used
+    preview = drafted.args[0]
+    with qtbot.waitSignal(session.turn_finished, timeout=60_000) as done:
+        session.max_tokens = 8
+        session.send("Tell me about the history of Rome in detail please")
+    assert done.args[0].stats.prompt_tokens == preview.used  # the preview was the real prompt
+    session.shutdown()
+
+
+@pytest.mark.model
+def test_ask_json_context_equals_the_gauge(qtbot, ponder_home):
+    args = ["ask", "What is 3 plus 4?", "--model", "smollm2-think", "--max-tokens", "40", "--temperature", "0",
+            "--json"]
+    out = subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PONDER_HOME": str(ponder_home)})
+    assert out.returncode == 0, out.stderr
+    cli_context = json.loads(out.stdout)["context"]
+
+    config = load_user_models()
+    config = replace(config, default="smollm2-think",
+                     models=tuple(replace(m, temperature=0.0) for m in config.models))
+    session = ChatSession(config, max_tokens=40)
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(session.turn_finished, timeout=60_000):
+        session.send("What is 3 plus 4?")
+    assert win.gauge.usage.as_dict() == cli_context
+    session.shutdown()
