@@ -26,5 +26,13 @@ if [ ! -x "$app_dir/ponder" ] && [ ! -x "$app_dir/ponder.exe" ]; then
     echo "build failed: no executable in $app_dir" >&2
     exit 1
 fi
+# Linux: Python builds such as pyenv's ship libpython and its extension modules with debug
+# symbols (~25 MB); drop them. Only these files: wheels' libraries (Qt, numpy) are left as
+# they are, since stripping libraries patched by auditwheel can break them.
+if [ "$(uname -s)" = Linux ] && command -v strip >/dev/null; then
+    find "$app_dir/_internal" -maxdepth 1 -type f -name 'libpython*.so*' -exec strip --strip-debug {} +
+    find "$app_dir/_internal" -path '*/lib-dynload/*.so' -type f -exec strip --strip-debug {} +
+fi
+
 size=$(du -sh "$app_dir" | cut -f1)
 echo "built $app_dir in ${seconds} s, size ${size}"

@@ -25,7 +25,8 @@ from app import paths
 from app.backends.base import TurnRequest
 from app.domain import events as ev
 from app.domain.chat_template import render_chat
-from app.domain.context_budget import ContextUsage
+from app.domain.context_budget import ContextUsage, answer_reserve
+from app.domain.conversation import drop_oldest_turns
 from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.parser import make_parser
@@ -189,10 +190,13 @@ class LlamaBackend:
         n_ctx = usage.n_ctx
         yield ev.TurnStarted(t0, self.profile.id, len(prompt), n_ctx, system_tokens=usage.system,
                              carried_tokens=usage.carried_reasoning)
-        if len(prompt) >= n_ctx:
+        reserve = answer_reserve(n_ctx)
+        if len(prompt) + reserve > n_ctx:
+            yield self._overflow_plan(request, len(prompt), n_ctx, reserve)
             yield ev.TurnFinished(self.clock(), "error",
-                                  f"The prompt needs {len(prompt):,} tokens but the context holds {n_ctx:,}. "
-                                  "Start a new chat or raise n_ctx for this model.")
+                                  f"The prompt needs {len(prompt):,} tokens and the answer {reserve:,} more, but the "
+                                  f"context holds {n_ctx:,}. Nothing was cut: strip earlier thinking, leave out the "
+                                  "oldest turns, start a new chat, or raise n_ctx for this model.")
             return
         if not self._prefill(prompt, stop):
             yield ev.TurnFinished(self.clock(), "cancelled")
@@ -214,6 +218,21 @@ class LlamaBackend:
         usage = ContextUsage(n_ctx=self.llm.n_ctx(), system=system, carried_reasoning=carried,
                              history=max(0, len(prompt) - system - carried))
         return prompt, usage
+
+    def _overflow_plan(self, request: TurnRequest, needed: int, n_ctx: int, reserve: int) -> ev.ContextOverflow:
+        """What would make the prompt fit: stripping earlier reasoning, then leaving out turns."""
+        def fits(chat) -> bool:
+            return len(self.tokenize(self.render_prompt(chat))) + reserve <= n_ctx
+
+        base = request.stripped_messages or request.messages
+        strip_fits = request.stripped_messages is not None and fits(request.stripped_messages)
+        drop = 0
+        users = sum(1 for m in base if m["role"] == "user")
+        for k in range(1, users):
+            if fits(drop_oldest_turns(base, k)):
+                drop = k
+                break
+        return ev.ContextOverflow(needed, n_ctx, reserve, strip_fits, drop)
 
     def _system_tokens(self, prompt: str, messages) -> int:
         """Tokens before the first user message's text: template preamble and system prompt."""

@@ -14,11 +14,13 @@ Signals:
     model_failed(str model_id, str message)
     chat_reset()                     a new, empty conversation started
     prompt_measured(object usage)    what the next prompt (composer text included) will cost
+    message_removed(object message)  a failed answer was replaced by a retry
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -49,6 +51,7 @@ class ChatSession(QObject):
     model_ready = Signal(str, float)
     model_failed = Signal(str, str)
     chat_reset = Signal()
+    message_removed = Signal(object)
     prompt_measured = Signal(object)
 
     _load_requested = Signal(object)
@@ -106,15 +109,58 @@ class ChatSession(QObject):
         if not text or self.busy:
             return False
         self.message_added.emit(self.conversation.add_user(text))
+        self._start_turn(self._request(self.conversation.messages))
+        return True
+
+    def retry(self, *, note: str = "", drop_turns: int = 0, carry: str | None = None,
+              thinking_budget: int | None = None, max_tokens: int | None = None, n_ctx: int | None = None) -> bool:
+        """Run the last turn again in place of its answer, changed as the user chose
+        (after an overflow, or a turn whose thinking used up the budget)."""
+        last = self.conversation.messages[-1] if self.conversation.messages else None
+        if self.busy or not isinstance(last, AssistantMessage):
+            return False
+        self.conversation.messages.pop()
+        self.message_removed.emit(last)
+        if carry:
+            self.carry = carry
+        if n_ctx:
+            self.profile = replace(self.profile, n_ctx=n_ctx)  # the worker reloads with it
+        request = self._request(self.conversation.messages, drop_turns=drop_turns, thinking_budget=thinking_budget)
+        if max_tokens:
+            request = replace(request, max_tokens=max_tokens)
+        self._start_turn(request, notes=[note] if note else [])
+        return True
+
+    def choose(self, message: AssistantMessage, action: str) -> bool:
+        """The user's answer to an overflow or out-of-budget message (see the message's buttons)."""
+        limit = self.profile.max_tokens or self.max_tokens
+        if action == "strip":
+            return self.retry(carry="strip", note="Earlier thinking was left out so the prompt fits the context.")
+        if action == "drop" and message.overflow and message.overflow.drop_turns:
+            n = message.overflow.drop_turns
+            return self.retry(carry="strip", drop_turns=n,
+                              note=f"The {n} oldest turn{'s' if n > 1 else ''} (and earlier thinking) were left "
+                                   "out so the prompt fits the context.")
+        if action == "larger":
+            if message.stats.generated_tokens >= limit:
+                return self.retry(max_tokens=2 * limit, note=f"Continued with a larger token limit ({2 * limit:,}).")
+            n_ctx = 2 * (message.stats.n_ctx or self.profile.n_ctx or 8192)
+            return self.retry(n_ctx=n_ctx, note=f"Continued with a larger context ({n_ctx:,} tokens).")
+        if action == "answer":
+            budget = max(16, int(message.stats.reasoning_tokens * 0.75))
+            return self.retry(thinking_budget=budget,
+                              note=f"Thinking was limited to {budget:,} tokens so that an answer fits.")
+        return False
+
+    def _start_turn(self, request, notes: list[str] | None = None) -> None:
         profile = self.profile
-        request = self._request(self.conversation.messages)
         self.current = self.conversation.add_assistant(profile.id)
+        self.current.notes = list(notes or [])
         self.current.stats.t_start = time.monotonic()
         self.worker.stop_event.clear()
         self.message_added.emit(self.current)
         self.busy_changed.emit(True)
         self._turn_requested.emit(profile, request)
-        return True
 
     def _request(self, messages, **overrides):
         profile = self.profile

@@ -65,3 +65,17 @@ def chat_messages(
                 content = f"{markers[0]}\n{msg.reasoning}\n{markers[1]}\n\n{content}"
             out.append({"role": "assistant", "content": content})
     return out
+
+
+def drop_oldest_turns(chat: list[dict] | tuple[dict, ...], n: int) -> list[dict]:
+    """``chat`` without its ``n`` oldest exchanges (a user message and the replies after it).
+
+    System messages and the last user message always stay.
+    """
+    out = list(chat)
+    users = [i for i, m in enumerate(out) if m["role"] == "user"]
+    n = min(n, max(0, len(users) - 1))
+    if n <= 0:
+        return out
+    cut_from, cut_to = users[0], users[n]
+    return out[:cut_from] + out[cut_to:]

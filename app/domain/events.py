@@ -163,3 +163,24 @@ class RetryWait:
 
 
 TurnEvent = Union[TurnEvent, BlockSignature, RedactedBlock, RetryWait]  # type: ignore[misc]
+
+
+# -- Context overflow ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContextOverflow:
+    """The next prompt plus the answer reserve does not fit; nothing was truncated.
+
+    ``strip_fits``: leaving out earlier reasoning would make it fit; ``drop_turns``: how many
+    of the oldest exchanges must be left out (after stripping) to fit, 0 if none can help.
+    """
+
+    needed: int
+    n_ctx: int
+    reserve: int
+    strip_fits: bool
+    drop_turns: int
+
+
+TurnEvent = Union[TurnEvent, ContextOverflow]  # type: ignore[misc]

@@ -146,6 +146,8 @@ class AssistantMessage:
     error: str | None = None
     role: str = "assistant"
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    overflow: "ev.ContextOverflow | None" = None  # set when the prompt did not fit
+    notes: list[str] = field(default_factory=list)  # e.g. how the prompt was made to fit
     retry_in: float | None = None  # seconds until a rate-limited request is retried (429)
     retry_attempt: int = 0  # which retry that is (1-based), 0 when none happened
 
@@ -174,6 +176,11 @@ class AssistantMessage:
     @property
     def finished(self) -> bool:
         return self.finish_reason is not None
+
+    @property
+    def out_of_budget_while_thinking(self) -> bool:
+        """The turn hit the window or max-tokens limit before an answer started."""
+        return self.finish_reason == "length" and self.reasoning_truncated and not self.answer.strip()
 
     @property
     def open_block(self) -> ReasoningBlock | None:
@@ -235,6 +242,8 @@ class AssistantMessage:
             self.stats.reasoning_tokens = event.reasoning_tokens
             self.stats.answer_tokens = event.answer_tokens
             self.stats.estimated = event.estimated
+        elif kind is ev.ContextOverflow:
+            self.overflow = event
         elif kind is ev.TurnFinished:
             self.finish_reason = event.finish_reason
             self.error = event.error

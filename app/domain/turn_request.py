@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.domain.conversation import chat_messages
+from app.domain.conversation import chat_messages, drop_oldest_turns
 from app.domain.messages import Message
 from app.domain.profiles import ModelProfile
 
@@ -33,21 +33,24 @@ class TurnRequest:
 def build_request(messages: list[Message], profile: ModelProfile, *, system_prompt: str | None = None,
                   max_tokens: int | None = None, thinking_budget: int | None = None,
                   temperature: float | None = None, carry: str | None = None,
-                  markers: tuple[str, str] | None = None) -> TurnRequest:
+                  markers: tuple[str, str] | None = None, drop_turns: int = 0) -> TurnRequest:
     """The request for the next assistant turn after ``messages``.
 
     ``carry`` overrides the profile's policy (a per-conversation choice); ``markers`` wrap
-    carried reasoning when the profile names none (e.g. markers detected from the template).
+    carried reasoning when the profile names none (e.g. markers detected from the template);
+    ``drop_turns`` leaves out that many of the oldest exchanges (a choice made on overflow).
     """
     reasoning = profile.reasoning
     if reasoning and reasoning.start and reasoning.end:
         markers = (reasoning.start, reasoning.end)
     carry = carry or (reasoning.carry if reasoning else "strip")
     system = system_prompt if system_prompt is not None else profile.system_prompt
-    chat = chat_messages(messages, system_prompt=system, carry=carry, markers=markers)
+    chat = drop_oldest_turns(chat_messages(messages, system_prompt=system, carry=carry, markers=markers),
+                             drop_turns)
     stripped = None
     if carry != "strip" and markers:
-        stripped = tuple(chat_messages(messages, system_prompt=system, carry="strip"))
+        stripped = tuple(drop_oldest_turns(chat_messages(messages, system_prompt=system, carry="strip"),
+                                           drop_turns))
     return TurnRequest(
         messages=tuple(chat),
         stripped_messages=stripped,

@@ -6,7 +6,7 @@ up to read; it never re-renders finished messages.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from app.domain.messages import AssistantMessage, UserMessage
@@ -14,7 +14,13 @@ from app.ui.message_widget import AssistantMessageWidget, UserMessageWidget
 
 
 class ChatView(QScrollArea):
-    """Message widgets stacked vertically inside a scroll area."""
+    """Message widgets stacked vertically inside a scroll area.
+
+    Signals:
+        action_requested(object message, str action) — from a message's choice buttons
+    """
+
+    action_requested = Signal(object, str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,6 +50,7 @@ class ChatView(QScrollArea):
             label = self.model_labels.get(message.model_id, message.model_id)
             widget = AssistantMessageWidget(message, model_label=label, panel_default=self.panel_default,
                                             parent=self.widget())
+            widget.action_requested.connect(lambda action, m=message: self.action_requested.emit(m, action))
         self._layout.addWidget(widget)
         self.widgets[id(message)] = widget
         self._pinned = True
@@ -53,6 +60,11 @@ class ChatView(QScrollArea):
         widget = self.widgets.get(id(message))
         if isinstance(widget, AssistantMessageWidget):
             widget.refresh()
+
+    def remove_message(self, message) -> None:
+        widget = self.widgets.pop(id(message), None)
+        if widget is not None:
+            widget.deleteLater()
 
     def widget_for(self, message) -> QWidget | None:
         return self.widgets.get(id(message))

@@ -152,7 +152,10 @@ class HistorySidebar(QWidget):
         self._current = uid
         item = self._item(uid) if uid else None
         self.list.blockSignals(True)
-        self.list.setCurrentItem(item) if item else self.list.clearSelection()
+        if item is not None:
+            self.list.setCurrentItem(item)
+        else:
+            self.list.clearSelection()
         self.list.blockSignals(False)
 
     def start_rename(self, uid: str) -> None:
@@ -258,4 +261,6 @@ class HistorySidebar(QWidget):
         item = self.list.itemAt(pos)
         if item is None or self.searching:
             return
-        self.context_menu(item.data(UID_ROLE)).exec(self.list.viewport().mapToGlobal(pos))
+        menu = self.context_menu(item.data(UID_ROLE))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
+        menu.deleteLater()

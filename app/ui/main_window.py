@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
         self._measure_debounce.timeout.connect(self._measure_draft)
         self.gauge.carry_changed.connect(self._on_carry_changed)
         s.chat_reset.connect(self.chat.clear)
+        s.message_removed.connect(self.chat.remove_message)
+        self.chat.action_requested.connect(s.choose)
         s.chat_reset.connect(lambda: (self._sync_carry(), self._measure_debounce.start()))
         QShortcut(QKeySequence.New, self, activated=s.new_chat)
         s.busy_changed.connect(self.composer.set_busy)

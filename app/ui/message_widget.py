@@ -6,6 +6,9 @@ appear, and appends only what each part gained since the last refresh.
 
 Signals (AssistantMessageWidget):
     panel_toggled(int block_index, bool expanded)
+    action_requested(str action)   the user chose how to go on after an overflow or a turn
+                                   whose thinking used up the budget ("strip", "drop",
+                                   "larger", "answer")
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
 from app.ui.markdown_view import MarkdownView
@@ -47,6 +50,7 @@ class AssistantMessageWidget(QFrame):
     """An assistant message: thinking panels and answer runs in order, then a footer."""
 
     panel_toggled = Signal(int, bool)
+    action_requested = Signal(str)
 
     def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
                  parent: QWidget | None = None):
@@ -68,6 +72,7 @@ class AssistantMessageWidget(QFrame):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self._layout.addWidget(self.status)
+        self.actions: dict[str, QPushButton] = {}
         # The live header's clock ticks on its own while thinking, even between tokens.
         self._clock = QTimer(self)
         self._clock.setInterval(100)
@@ -155,7 +160,9 @@ class AssistantMessageWidget(QFrame):
         for view in self.answer_views:
             view.finish()
         stats = msg.stats
-        notes = []
+        notes = list(msg.notes)
+        if msg.out_of_budget_while_thinking:
+            notes.append("Reasoning used up the token budget before an answer could start.")
         if msg.error:
             notes.append(msg.error)
         elif FINISH_NOTES.get(msg.finish_reason or "", ""):
@@ -172,3 +179,35 @@ class AssistantMessageWidget(QFrame):
         self.status.setText("  ".join(notes))
         self.status.setProperty("finish", msg.finish_reason or "")
         self.status.show()
+        self._offer_actions()
+
+    def _offer_actions(self) -> None:
+        """Buttons for the ways on after an overflow or thinking that used up the budget."""
+        msg = self.message
+        choices: list[tuple[str, str]] = []
+        if msg.overflow:
+            if msg.overflow.strip_fits:
+                choices.append(("strip", "Strip earlier thinking"))
+            if msg.overflow.drop_turns:
+                n = msg.overflow.drop_turns
+                choices.append(("drop", f"Leave out the {n} oldest turn{'s' if n > 1 else ''}"))
+            choices.append(("cancel", "Cancel"))
+        elif msg.out_of_budget_while_thinking:
+            choices = [("larger", "Continue with a larger context"), ("answer", "Stop thinking and answer"),
+                       ("cancel", "Cancel")]
+        if not choices or self.actions:
+            return
+        row = QHBoxLayout()
+        for action, text in choices:
+            button = QPushButton(text, self)
+            button.clicked.connect(lambda _=False, a=action: self._on_action(a))
+            row.addWidget(button)
+            self.actions[action] = button
+        row.addStretch(1)
+        self._layout.addLayout(row)
+
+    def _on_action(self, action: str) -> None:
+        for button in self.actions.values():
+            button.setEnabled(False)
+        if action != "cancel":
+            self.action_requested.emit(action)

@@ -23,8 +23,19 @@ import re
 from bisect import bisect_left
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtGui import QColor, QFontDatabase, QKeyEvent, QKeySequence, QPalette, QShortcut, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QKeyEvent,
+    QKeySequence,
+    QPalette,
+    QShortcut,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -54,6 +65,7 @@ REASONING_COLOUR = QColor("#5f5a73")
 MATCH_COLOUR = QColor("#fff1a8")
 CURRENT_MATCH_COLOUR = QColor("#ffb938")
 MARKER_COLOUR = QColor("#8a3ffc")
+SEARCH_DELAY_MS = 120  # typing pauses this long before a search over a long trace runs
 FORMATS = {"markdown": ".md", "md": ".md", "json": ".json"}
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
@@ -62,6 +74,24 @@ def qt_positions(text: str, offsets: list[int]) -> list[int]:
     """Python string offsets as QTextDocument positions (UTF-16: astral characters count 2)."""
     astral = [m.start() for m in _ASTRAL.finditer(text)]
     return [off + bisect_left(astral, off) for off in offsets] if astral else list(offsets)
+
+
+class CourseChangeHighlighter(QSyntaxHighlighter):
+    """Shows the course-change phrases in the text (matches never span lines, so per-line
+    matching finds exactly what :func:`trace.course_changes` finds in the whole text)."""
+
+    def __init__(self, document) -> None:
+        super().__init__(document)
+        self.format = QTextCharFormat()
+        self.format.setForeground(MARKER_COLOUR)
+        self.format.setFontWeight(QFont.Bold)
+
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt naming)
+        changes = trace.course_changes(text)
+        if changes:
+            starts = qt_positions(text, [c.offset for c in changes])
+            for change, start in zip(changes, starts):
+                self.setFormat(start, change.length, self.format)
 
 
 class SearchBox(QLineEdit):
@@ -97,10 +127,9 @@ class TraceViewer(QDialog):
         self.message = message
         self.matches: list[tuple[int, int]] = []  # (start, end) document positions
         self.current_match = -1
+        self.query = ""
         self.changes: list[trace.CourseChange] = []
         self.change_positions: list[int] = []
-        self._match_selections: list[QTextEdit.ExtraSelection] = []
-        self._marker_selections: list[QTextEdit.ExtraSelection] = []
         self._build()
         self.set_message(message)
 
@@ -130,9 +159,13 @@ class TraceViewer(QDialog):
         self.search_box.setObjectName("traceSearch")
         self.search_box.setPlaceholderText("Search the reasoning")
         self.search_box.setClearButtonEnabled(True)
-        self.search_box.textChanged.connect(self.search)
-        self.search_box.next_requested.connect(self.find_next)
-        self.search_box.previous_requested.connect(self.find_previous)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(lambda: self.search(self.search_box.text()))
+        self.search_box.textChanged.connect(self._on_search_text)
+        self.search_box.next_requested.connect(self._on_search_next)
+        self.search_box.previous_requested.connect(self._on_search_previous)
         self.prev_button = self._button("Previous", self.find_previous)
         self.next_button = self._button("Next", self.find_next)
         self.match_label = QLabel(self)
@@ -154,7 +187,10 @@ class TraceViewer(QDialog):
         self.text_view.setFont(mono)
         palette = self.text_view.palette()
         palette.setColor(QPalette.Text, REASONING_COLOUR)
+        palette.setColor(QPalette.Highlight, CURRENT_MATCH_COLOUR)  # the current match or marker
+        palette.setColor(QPalette.HighlightedText, QColor("#1f1d29"))
         self.text_view.setPalette(palette)
+        self.highlighter = CourseChangeHighlighter(self.text_view.document())
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -252,7 +288,7 @@ class TraceViewer(QDialog):
         self.timings_label.setText(self._timings_text(summary))
         self._fill_stats(summary)
         self.timeline.set_message(message)
-        self.search(self.search_box.text())
+        self.search(self.query)
 
     @staticmethod
     def _timings_text(summary: dict) -> str:
@@ -275,15 +311,6 @@ class TraceViewer(QDialog):
         self.markers.blockSignals(False)
         n = len(self.changes)
         self.markers_title.setText(f"Changes of course ({n})" if n else "No changes of course found")
-        fmt_marker = QTextCharFormat()
-        fmt_marker.setForeground(MARKER_COLOUR)
-        fmt_marker.setFontWeight(700)
-        self._marker_selections = []
-        for change, pos in zip(self.changes, self.change_positions):
-            sel = QTextEdit.ExtraSelection()
-            sel.cursor = self._cursor(pos, pos + change.length)  # phrases are ASCII
-            sel.format = fmt_marker
-            self._marker_selections.append(sel)
 
     def _fill_stats(self, summary: dict) -> None:
         rows = []
@@ -322,24 +349,49 @@ class TraceViewer(QDialog):
     # -- search ----------------------------------------------------------------------------
     def search(self, query: str) -> int:
         """Highlight every (case-insensitive) match of ``query``; select the first. Returns the count."""
+        self._search_timer.stop()
         doc = self.text_view.document()
+        self.query = query
+        if self.search_box.text() != query:  # called directly, not from typing
+            self.search_box.blockSignals(True)
+            self.search_box.setText(query)
+            self.search_box.blockSignals(False)
         self.matches = []
+        selections = []
         if query:
+            found = QTextCharFormat()
+            found.setBackground(MATCH_COLOUR)
             cursor = doc.find(query, 0)
             while not cursor.isNull():
                 self.matches.append((cursor.selectionStart(), cursor.selectionEnd()))
+                sel = QTextEdit.ExtraSelection()
+                sel.cursor = cursor
+                sel.format = found
+                selections.append(sel)
                 cursor = doc.find(query, cursor.selectionEnd())
-        fmt_all = QTextCharFormat()
-        fmt_all.setBackground(MATCH_COLOUR)
-        self._match_selections = []
-        for start, end in self.matches:
-            sel = QTextEdit.ExtraSelection()
-            sel.cursor = self._cursor(start, end)
-            sel.format = fmt_all
-            self._match_selections.append(sel)
+        # set once per query: the current match is the text cursor's selection, so stepping
+        # through matches does not re-submit thousands of selections
+        self.text_view.setExtraSelections(selections)
         self.current_match = 0 if self.matches else -1
         self._show_current()
         return len(self.matches)
+
+    def _on_search_text(self, text: str) -> None:
+        if text:
+            self._search_timer.start()
+        else:
+            self.search("")  # clearing is instant
+
+    def _on_search_next(self) -> None:
+        if self._search_timer.isActive():  # typed and pressed Enter at once: search first
+            self.search(self.search_box.text())
+        else:
+            self.find_next()
+
+    def _on_search_previous(self) -> None:
+        if self._search_timer.isActive():
+            self.search(self.search_box.text())
+        self.find_previous()
 
     def find_next(self) -> None:
         if self.matches:
@@ -352,20 +404,13 @@ class TraceViewer(QDialog):
             self._show_current()
 
     def _show_current(self) -> None:
-        selections = self._marker_selections + self._match_selections
         if self.current_match >= 0:
             start, end = self.matches[self.current_match]
-            current = QTextEdit.ExtraSelection()
-            current.cursor = self._cursor(start, end)
-            current.format = QTextCharFormat()
-            current.format.setBackground(CURRENT_MATCH_COLOUR)
-            selections.append(current)
-            self.text_view.setTextCursor(self._cursor(start, start))  # no selection: orange shows
+            self.text_view.setTextCursor(self._cursor(start, end))
             self.text_view.centerCursor()
             self.match_label.setText(f"{self.current_match + 1} of {len(self.matches)}")
         else:
-            self.match_label.setText("No matches" if self.search_box.text() else "")
-        self.text_view.setExtraSelections(selections)
+            self.match_label.setText("No matches" if self.query else "")
         self.prev_button.setEnabled(len(self.matches) > 1)
         self.next_button.setEnabled(len(self.matches) > 1)
 

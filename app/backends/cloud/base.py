@@ -241,13 +241,13 @@ class CloudBackend(ABC):
                                              f'"{self.profile.id}" was complete; what arrived is kept. Try again.',
                                              model_id=self.profile.id)
                         return
-            except httpx.HTTPError as exc:
-                raise transport_fault(self.profile, self.host, exc, streaming=streaming,
-                                      read_timeout=self.read_timeout) from exc
-            except SSEError:
+            except SSEError:  # (an httpx.TransportError: first)
                 raise CloudFault(f'{self.host} did not answer "{self.profile.id}" with an event stream '
                                  f"(content type {response.headers.get('content-type', 'none')!r}). Check the "
                                  '"base_url" in models.toml.', model_id=self.profile.id) from None
+            except httpx.HTTPError as exc:
+                raise transport_fault(self.profile, self.host, exc, streaming=streaming,
+                                      read_timeout=self.read_timeout) from exc
             assert wait is not None
             if wait > self.max_retry_wait:
                 raise CloudFault(f'{self.host} is rate-limiting "{self.profile.id}" (HTTP 429) and asks to wait '

@@ -250,7 +250,8 @@ class Cloud:
 
     @staticmethod
     def request(text: str = "What is 2 + 2?", **changes: Any) -> TurnRequest:
-        return TurnRequest(messages=({"role": "user", "content": text},), **{"max_tokens": 64, **changes})
+        fields: dict[str, Any] = {"messages": ({"role": "user", "content": text},), "max_tokens": 64, **changes}
+        return TurnRequest(**fields)
 
     def run(self, profile: ModelProfile, request: TurnRequest | None = None, **options: Any) -> Turn:
         """Run one turn to the end on a fresh asyncio loop."""

@@ -1,0 +1,66 @@
+"""A database made with schema version 1 is upgraded on open, its data intact and searchable."""
+
+import sqlite3
+
+from app import paths
+from app.domain.messages import UserMessage
+from app.store.conversations import open_store
+from app.store.db import migrate
+from app.store.schema import SCHEMA_VERSION
+
+
+def _make_v1(path):
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=1) == 1
+    conn.execute("INSERT INTO conversations VALUES ('c1', 'Old chat', 1.0, 2.0)")
+    conn.execute("INSERT INTO messages (uid, conversation, position, role, text, created, updated) "
+                 "VALUES ('u1', 'c1', 0, 'user', 'What is a quasar?', 1.0, 1.0)")
+    conn.execute("INSERT INTO messages (uid, conversation, position, parent, role, text, layout, model_id, location, "
+                 "finish_reason, stats, created, updated) VALUES ('a1', 'c1', 1, 'u1', 'assistant', "
+                 "'A very bright galactic nucleus.', '[\"r\", 31]', 'm1', 'local', 'stop', "
+                 "'{\"answer_tokens\": 6}', 2.0, 2.0)")
+    conn.execute("INSERT INTO reasoning_blocks (message, idx, text, t_start, t_end, tokens, expanded) "
+                 "VALUES ('a1', 0, 'Recall accretion disks.', 1.5, 1.9, 4, 1)")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "message_fts" not in tables  # version 1 has no search index
+    conn.close()
+
+
+def test_version_1_is_upgraded_with_data_intact():
+    path = paths.data_dir() / "ponder.sqlite3"
+    _make_v1(path)
+    store, notice = open_store()
+    assert notice is None
+    conn = store.db.conn
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conv = store.load_conversation("c1")
+    assert conv.title == "Old chat"
+    user, answer = conv.messages
+    assert user.text == "What is a quasar?"
+    assert answer.blocks[0].text == "Recall accretion disks." and answer.blocks[0].expanded is True
+    assert answer.answer == "A very bright galactic nucleus." and answer.stats.answer_tokens == 6
+    # the v2 index was built from the old rows
+    assert [h.message_uid for h in store.search("quasar")] == ["u1"]
+    assert [h.kind for h in store.search("accretion", include_reasoning=True)] == ["reasoning"]
+    assert store.integrity_check() == "ok"
+    store.close()
+
+
+def test_a_newer_schema_is_left_alone_with_a_notice():
+    path = paths.data_dir() / "ponder.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE future (x)")
+    conn.execute("INSERT INTO future VALUES (42)")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    store, notice = open_store()
+    assert "newer version of Ponder" in notice and "will not be saved" in notice
+    assert store.path is None  # an in-memory session store
+    store.save_message("c", 0, UserMessage("hi"), partial=False)
+    store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 5
+    assert conn.execute("SELECT x FROM future").fetchall() == [(42,)]
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 1  # nothing of ours added
+    conn.close()
+    assert not list(path.parent.glob("*.corrupt-*"))
