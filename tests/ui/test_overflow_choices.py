@@ -91,3 +91,21 @@ def test_leave_out_the_oldest_turns(qtbot):
     fewer = drop_oldest_turns(chat_messages(session.conversation.messages[:-1]), n - 1)
     assert _count(session, fewer) + msg.overflow.reserve > 1024
     session.shutdown()
+
+
+def test_thinking_that_used_up_the_budget_offers_an_answer(qtbot):
+    win, session = _window(qtbot, "strip")
+    session.profile = replace(session.profile, reasoning=replace(session.profile.reasoning, budget=0))
+    with qtbot.waitSignal(session.turn_finished, timeout=60_000) as done:
+        session.send("Think about the number seven.")
+    msg = done.args[0]
+    assert msg.out_of_budget_while_thinking
+    widget = win.chat.widget_for(msg)
+    assert "Reasoning used up the token budget" in widget.status.text()
+    assert set(widget.actions) == {"larger", "answer", "cancel"}
+    with qtbot.waitSignal(session.turn_finished, timeout=60_000) as again:
+        widget.actions["answer"].click()
+    retried = again.args[0]
+    assert 0 < retried.stats.reasoning_tokens <= 18 and retried.answer.strip()
+    assert "Thinking was limited to 18 tokens" in retried.notes[0]
+    session.shutdown()

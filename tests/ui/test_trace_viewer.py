@@ -85,12 +85,12 @@ def test_next_and_previous_wrap_with_buttons_and_keys(viewer, qtbot):
     assert viewer.search("prime") == 5
     assert viewer.search_box.text() == "prime"
     first, last = viewer.matches[0][0], viewer.matches[-1][0]
-    assert viewer.text_view.textCursor().position() == first
+    assert viewer.text_view.textCursor().selectionStart() == first
     viewer.prev_button.click()  # from the first match back to the last
     assert viewer.current_match == 4 and viewer.match_label.text() == "5 of 5"
-    assert viewer.text_view.textCursor().position() == last
+    assert viewer.text_view.textCursor().selectionStart() == last
     qtbot.keyClick(viewer.search_box, Qt.Key_Return)  # and forward, wrapping to the first
-    assert viewer.current_match == 0 and viewer.text_view.textCursor().position() == first
+    assert viewer.current_match == 0 and viewer.text_view.textCursor().selectionStart() == first
     qtbot.keyClick(viewer.search_box, Qt.Key_Return)
     assert viewer.match_label.text() == "2 of 5"
     qtbot.keyClick(viewer.search_box, Qt.Key_Return, Qt.ShiftModifier)
