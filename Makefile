@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: run test install install-test bench screenshot clean
+.PHONY: run test install install-test bench screenshot clean package package-test install-desktop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.installed-package: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[package]'
+	touch $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -33,6 +37,33 @@ test: install-test
 
 bench: install
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/ponder bench all --json
+
+# The double-clickable app (PyInstaller, one folder): dist/ponder/ponder. See packaging/README.md.
+APP_DIR    ?= dist/ponder
+APP_EXE    ?= $(CURDIR)/$(APP_DIR)/ponder
+DATA_HOME  := $(or $(XDG_DATA_HOME),$(HOME)/.local/share)
+ICON_SIZES := 16 32 48 64 128 256
+
+package: $(VENV)/.installed-package
+	PYTHON=$(PY) packaging/build.sh
+
+# build, then run the built app's --self-test (not the source tree's); CI runs this
+package-test: package
+	packaging/smoke_test.sh $(APP_DIR)/ponder
+
+# menu entry and icons for the current user ($$XDG_DATA_HOME or ~/.local/share)
+install-desktop:
+	@test -x "$(APP_EXE)" || { echo "$(APP_EXE) not found: run 'make package' first (or pass APP_EXE=/path/to/ponder)" >&2; exit 1; }
+	install -d "$(DATA_HOME)/applications"
+	sed -e 's|^Exec=.*|Exec="$(APP_EXE)"|' -e 's|^TryExec=.*|TryExec=$(APP_EXE)|' \
+		packaging/linux/ponder.desktop > "$(DATA_HOME)/applications/ponder.desktop"
+	for size in $(ICON_SIZES); do \
+		install -D -m 644 resources/icons/ponder-$$size.png "$(DATA_HOME)/icons/hicolor/$${size}x$${size}/apps/ponder.png"; \
+	done
+	install -D -m 644 resources/icons/ponder.svg "$(DATA_HOME)/icons/hicolor/scalable/apps/ponder.svg"
+	@if command -v update-desktop-database >/dev/null; then update-desktop-database -q "$(DATA_HOME)/applications" || true; fi
+	@if command -v gtk-update-icon-cache >/dev/null; then gtk-update-icon-cache -q -t "$(DATA_HOME)/icons/hicolor" || true; fi
+	@echo "installed $(DATA_HOME)/applications/ponder.desktop (runs $(APP_EXE)) and icons in $(DATA_HOME)/icons/hicolor"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -5,11 +5,14 @@ the default local model (the bundled one unless models.toml says otherwise), ans
 prompt through the full pipeline (chat session, model worker thread, reasoning parser,
 message view) and prints one line::
 
-    Ponder 0.1.0 self-test OK: model smollm2-135m, 24 tokens, 181.2 tokens/s, 0.18 s (load 0.41 s, total 2.35 s)
+    Ponder 0.1.0 (packaged) self-test OK: model smollm2-135m, 7 tokens, 29.6 tokens/s, 0.82 s (load 0.74 s, total 1.99 s)
 
-It returns 0 then. On failure it prints ``Ponder <version> self-test FAILED: <reason>`` on
-stderr and returns non-zero: 2 setup (config, resources, no local model), 3 model load,
-4 turn failed or empty answer, 5 timeout. ``PONDER_HOME`` is honoured like everywhere else.
+(model, tokens generated, decode rate, seconds of the turn; then the model load and the
+whole self-test; "(packaged)" only in the PyInstaller build) and returns 0. On failure it
+prints ``Ponder <version> self-test FAILED: <reason>`` on stderr and returns non-zero:
+1 unexpected error (with its traceback), 2 setup (config, resources, no local model),
+3 model load, 4 turn failed or empty answer, 5 timeout. ``PONDER_HOME`` is honoured like
+everywhere else.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import os
 import sys
 import threading
 import time
+import traceback
 
 PROMPT = "What is the capital of France? Answer in one short sentence."
 MAX_TOKENS = 48
 LOAD_TIMEOUT_S = float(os.environ.get("PONDER_SELF_TEST_LOAD_TIMEOUT", 120))
 TURN_TIMEOUT_S = float(os.environ.get("PONDER_SELF_TEST_TURN_TIMEOUT", 120))
-EXIT_SETUP, EXIT_LOAD, EXIT_TURN, EXIT_TIMEOUT = 2, 3, 4, 5
+EXIT_ERROR, EXIT_SETUP, EXIT_LOAD, EXIT_TURN, EXIT_TIMEOUT = 1, 2, 3, 4, 5
 
 
 class SelfTestFailure(Exception):
@@ -39,15 +43,21 @@ def run_self_test() -> int:
     t0 = time.perf_counter()
     from app.version import __version__
 
+    name = f"Ponder {__version__}" + (" (packaged)" if getattr(sys, "frozen", False) else "")
     pipe = None
     try:
         pipe = _start()
         line = _answer_one(pipe, t0)
     except SelfTestFailure as failure:
-        print(f"Ponder {__version__} self-test FAILED: {failure.reason}", file=sys.stderr, flush=True)
+        print(f"{name} self-test FAILED: {failure.reason}", file=sys.stderr, flush=True)
         _close(pipe, stuck=failure.code == EXIT_TIMEOUT, code=failure.code)
         return failure.code
-    print(f"Ponder {__version__} self-test OK: {line}", flush=True)
+    except Exception as exc:  # a broken package (missing module or library) lands here: report it
+        traceback.print_exc()
+        print(f"{name} self-test FAILED: unexpected {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        _close(pipe, stuck=True, code=EXIT_ERROR)
+        return EXIT_ERROR
+    print(f"{name} self-test OK: {line}", flush=True)
     _close(pipe)
     return 0
 

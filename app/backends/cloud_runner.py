@@ -78,6 +78,7 @@ class CloudRunner(QObject):
             loop = asyncio.get_event_loop()
         self.cancelled_at = None
         self.task = loop.create_task(self._run(profile, request), name=f"cloud-turn-{profile.id}")
+        self.task.add_done_callback(self._cancelled_before_start)
         return self.task
 
     def stop(self) -> None:
@@ -86,6 +87,12 @@ class CloudRunner(QObject):
             assert self.task is not None
             self.cancelled_at = time.monotonic()
             self.task.cancel()
+
+    def _cancelled_before_start(self, task: asyncio.Task) -> None:
+        """A task cancelled before its first step never ran ``_run``: end the turn here."""
+        if task.cancelled():
+            self.turn_events.emit([ev.TurnFinished(time.monotonic(), "cancelled")])
+            self.turn_done.emit()
 
     async def _run(self, profile: ModelProfile, request: TurnRequest) -> None:
         batch: list[ev.TurnEvent] = []

@@ -120,6 +120,20 @@ class LlamaBackend:
         self._end_ids = self.llm.tokenize(setup.injection_text.encode(), add_bos=False, special=True)
         return setup
 
+    @property
+    def memory_bytes(self) -> int:
+        """What the loaded model holds: its weights (the file) and the KV cache."""
+        if self.llm is None:
+            return 0
+        meta = self.llm.metadata
+        arch = meta.get("general.architecture", "llama")
+        layers = int(meta.get(f"{arch}.block_count", 0))
+        heads = int(meta.get(f"{arch}.attention.head_count", 1)) or 1
+        kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads))
+        head_dim = int(meta.get(f"{arch}.attention.key_length", 0)) or int(meta.get(f"{arch}.embedding_length", 0)) // heads
+        kv = 2 * layers * self.llm.n_ctx() * kv_heads * head_dim * 2  # K and V, f16
+        return Path(self.llm.model_path).stat().st_size + kv
+
     def close(self) -> None:
         if self.llm is not None:
             self.llm.close()

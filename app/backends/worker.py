@@ -16,6 +16,7 @@ Signals:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,14 @@ from app.domain.profiles import ModelProfile
 from app.errors import PonderError
 
 BackendFactory = Callable[[ModelProfile], Backend]
+
+
+def default_memory_budget() -> int:
+    """Half of physical memory: loaded models stay resident while they fit in it."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 16 GB
+        return 8 << 30
 
 
 def _load_key(profile: ModelProfile) -> tuple:
@@ -46,12 +55,15 @@ class ModelWorker(QObject):
     turn_done = Signal()
     measured = Signal(object, object)
 
-    def __init__(self, factory: BackendFactory, max_resident: int = 2):
+    def __init__(self, factory: BackendFactory, memory_budget: int | None = None):
         super().__init__()
         self.factory = factory
-        self.max_resident = max_resident
+        self.memory_budget = memory_budget if memory_budget is not None else default_memory_budget()
         self.stop_event = threading.Event()
         self.backends: OrderedDict[str, Backend] = OrderedDict()
+
+    def resident_bytes(self) -> int:
+        return sum(getattr(b, "memory_bytes", 0) for b in self.backends.values())
 
     def _backend(self, profile: ModelProfile) -> Backend:
         backend = self.backends.get(profile.id)
@@ -65,7 +77,9 @@ class ModelWorker(QObject):
         t0 = time.monotonic()
         backend = self.factory(profile)
         backend.load()
-        while len(self.backends) >= self.max_resident:
+        # Least recently used models leave first while the new one would not fit the budget.
+        need = getattr(backend, "memory_bytes", 0)
+        while self.backends and self.resident_bytes() + need > self.memory_budget:
             _, old = self.backends.popitem(last=False)
             old.close()
         self.backends[profile.id] = backend
@@ -74,8 +88,12 @@ class ModelWorker(QObject):
 
     @Slot(object)
     def load(self, profile: ModelProfile) -> None:
+        """Make ``profile`` ready; a resident model answers at once (load_finished with 0 s)."""
         try:
+            resident = profile.id in self.backends
             self._backend(profile)
+            if resident and profile.id in self.backends:
+                self.load_finished.emit(profile.id, 0.0)
         except PonderError as exc:
             self.load_failed.emit(profile.id, str(exc))
 

@@ -19,6 +19,10 @@ def run_bench(what: str, *, runs: int = 3, n_tokens: int = 256, model: str | Non
         from app.bench.startup import bench_startup
 
         result["startup"] = bench_startup(runs=runs)
+    if what in ("switch", "all"):
+        from app.bench.switch import bench_switch
+
+        result["switch"] = bench_switch(runs=runs)
     if what in ("ui", "all"):
         from app.bench.ui_stream import bench_ui
 

@@ -194,11 +194,19 @@ def message_summary(message: AssistantMessage) -> dict[str, Any]:
         "thinking_s": message.thinking_s,
         "ttft_s": s.ttft_s,
         "first_answer_s": s.first_answer_s,
-        "answer_s": (s.t_end - s.t_first_answer
-                     if s.t_end is not None and s.t_first_answer is not None else None),
+        "answer_s": _answer_seconds(message),
         "total_s": s.total_s,
         "tokens_per_s": s.tokens_per_s,
     }
+
+
+def _answer_seconds(message: AssistantMessage) -> float | None:
+    """From the first answer token to the end, less the thinking of blocks in between."""
+    s = message.stats
+    if s.t_end is None or s.t_first_answer is None:
+        return None
+    later = sum(b.seconds for b in message.blocks if b.start >= s.t_first_answer)
+    return max(0.0, s.t_end - s.t_first_answer - later)
 
 
 def summary_line(summary: dict[str, Any]) -> str:
@@ -252,6 +260,23 @@ def boundary_token_index(message: AssistantMessage) -> int | None:
             return n
         n += part.tokens
     return None
+
+
+def thinking_spans(message: AssistantMessage) -> list[tuple[float, float]]:
+    """When the model was thinking, in seconds after ``t_start``: the turn's start to the
+    reasoning → answer boundary, then every later reasoning block (interleaved thinking)."""
+    t0, spans = message.stats.t_start, []
+    first = boundary_time(message)
+    times = message.stats.token_times
+    last = (times[-1] if times else t0) - t0
+    spans.append((0.0, last if first is None else first))
+    if first is not None:
+        for b in message.blocks:
+            start = b.start - t0
+            if start > first:
+                end = (b.end if b.end is not None else t0 + last) - t0
+                spans.append((start, max(start, end)))
+    return spans
 
 
 def boundary_time(message: AssistantMessage) -> float | None:

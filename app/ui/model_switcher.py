@@ -31,6 +31,7 @@ class ModelSwitcher(QComboBox):
     """A combo box of the configured models; disabled entries cannot be chosen."""
 
     model_chosen = Signal(str)
+    ID_ROLE = ID_ROLE
 
     def __init__(self, config: ModelsConfig, parent: QWidget | None = None):
         super().__init__(parent)

@@ -1,6 +1,7 @@
 """The trace viewer's timeline: tokens per second over the turn, drawn with QPainter.
 
-The thinking stretch is shaded purple and the answer blue; a dashed line marks the
+Thinking is shaded purple (up to the first answer token, then any later reasoning block)
+and the answer blue; a dashed line marks the
 reasoning → answer boundary, and ticks above the plot mark the time to the first token and
 to the first answer token. Everything is computed in ``set_message`` and on resize;
 ``paintEvent`` only draws the precomputed shapes.
@@ -11,7 +12,7 @@ Signals: none.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QRegion
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.domain import trace
@@ -69,6 +70,7 @@ class TimelineWidget(QWidget):
         self.y_max = 1.0
         self.boundary_token_index: int | None = None
         self.boundary_t: float | None = None
+        self.thinking_spans: list[tuple[float, float]] = []
         self.ttft_t: float | None = None
         self.first_answer_t: float | None = None
         self._token_times: list[float] = []
@@ -84,6 +86,8 @@ class TimelineWidget(QWidget):
         self._x_ticks: list[tuple[float, str]] = []
         self._y_ticks: list[tuple[float, str]] = []
         self._labels: list[tuple[QRectF, str, QColor]] = []
+        self._think_clip = QRegion()
+        self._answer_clip = QRegion()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
         return QSize(640, 150)
@@ -101,6 +105,7 @@ class TimelineWidget(QWidget):
         self.y_max = _nice_ceiling(max((r for _, r in self.series), default=0.0))
         self.boundary_token_index = trace.boundary_token_index(message)
         self.boundary_t = trace.boundary_time(message)
+        self.thinking_spans = trace.thinking_spans(message)
         self.ttft_t = s.ttft_s
         self.first_answer_t = s.first_answer_s
         self._layout()
@@ -144,8 +149,19 @@ class TimelineWidget(QWidget):
         self.boundary_x = None if self.boundary_t is None else self.x_for_time(self.boundary_t)
         self.ttft_x = None if self.ttft_t is None else self.x_for_time(self.ttft_t)
         self.first_answer_x = None if self.first_answer_t is None else self.x_for_time(self.first_answer_t)
+        self._layout_clips()
         self._layout_ticks()
         self._layout_labels()
+
+    def _layout_clips(self) -> None:
+        """Where to draw in thinking colours and where in answer colours."""
+        whole = QRegion(0, 0, self.width(), self.height())
+        self._think_clip = QRegion()
+        for i, (a, b) in enumerate(self.thinking_spans):
+            x0 = 0 if i == 0 else round(self.x_for_time(a))
+            x1 = round(self.x_for_time(b)) if b < self.span_s else self.width()
+            self._think_clip = self._think_clip.united(QRegion(x0, 0, max(0, x1 - x0), self.height()))
+        self._answer_clip = whole.subtracted(self._think_clip)
 
     def _layout_ticks(self) -> None:
         self._y_ticks = [(self.y_for_rate(v), f"{v:g}") for v in (0, self.y_max / 2, self.y_max)]
@@ -201,11 +217,8 @@ class TimelineWidget(QWidget):
         if not self.series:
             p.drawText(plot, Qt.AlignCenter, "No token timings for this message")
             return
-        split = self.boundary_x if self.boundary_x is not None else plot.right() + 1
-        self._draw_phase(p, QRectF(plot.left() - 1, 0, split - plot.left() + 1, self.height()),
-                         THINK_FILL, THINK_LINE)
-        self._draw_phase(p, QRectF(split, 0, plot.right() - split + 1, self.height()),
-                         ANSWER_FILL, ANSWER_LINE)
+        self._draw_phase(p, self._think_clip, THINK_FILL, THINK_LINE)
+        self._draw_phase(p, self._answer_clip, ANSWER_FILL, ANSWER_LINE)
         p.setPen(QPen(AXIS_TEXT, 1))
         p.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
         if self.boundary_x is not None:
@@ -221,11 +234,11 @@ class TimelineWidget(QWidget):
             p.setPen(colour)
             p.drawText(rect, Qt.AlignCenter, text)
 
-    def _draw_phase(self, p: QPainter, clip: QRectF, fill: QColor, line: QColor) -> None:
-        if clip.width() <= 0:
+    def _draw_phase(self, p: QPainter, clip: QRegion, fill: QColor, line: QColor) -> None:
+        if clip.isEmpty():
             return
         p.save()
-        p.setClipRect(clip)
+        p.setClipRegion(clip)
         p.setPen(Qt.NoPen)
         p.setBrush(fill)
         p.drawPath(self._area)

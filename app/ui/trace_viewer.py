@@ -65,6 +65,7 @@ REASONING_COLOUR = QColor("#5f5a73")
 MATCH_COLOUR = QColor("#fff1a8")
 CURRENT_MATCH_COLOUR = QColor("#ffb938")
 MARKER_COLOUR = QColor("#8a3ffc")
+STATUS_COLOUR, ERROR_COLOUR = QColor("#6a737d"), QColor("#b0441c")
 SEARCH_DELAY_MS = 120  # typing pauses this long before a search over a long trace runs
 FORMATS = {"markdown": ".md", "md": ".md", "json": ".json"}
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -154,7 +155,41 @@ class TraceViewer(QDialog):
         self.timings_label = QLabel(self)
         self.timings_label.setObjectName("traceTimings")
         self.timeline = TimelineWidget(self)
+        splitter = QSplitter(Qt.Horizontal, self)
+        splitter.addWidget(self._build_text_pane())
+        splitter.addWidget(self._build_side_pane())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([620, 400])
 
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("traceStatus")
+        self.status_label.setWordWrap(True)
+        self.export_md_button = self._button("Export Markdown…", lambda: self._export_dialog("markdown"))
+        self.export_json_button = self._button("Export JSON…", lambda: self._export_dialog("json"))
+        close_button = self._button("Close", self.close)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.export_md_button)
+        bottom.addWidget(self.export_json_button)
+        bottom.addWidget(close_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.timings_label)
+        layout.addWidget(self.timeline)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+        QShortcut(QKeySequence.Find, self, self._focus_search)
+        QShortcut(QKeySequence.FindNext, self, self.find_next)
+        QShortcut(QKeySequence.FindPrevious, self, self.find_previous)
+
+    def _build_text_pane(self) -> QWidget:
+        """The search row over the reasoning text."""
         self.search_box = SearchBox(self)
         self.search_box.setObjectName("traceSearch")
         self.search_box.setPlaceholderText("Search the reasoning")
@@ -196,7 +231,10 @@ class TraceViewer(QDialog):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(search_row)
         left_layout.addWidget(self.text_view, 1)
+        return left
 
+    def _build_side_pane(self) -> QWidget:
+        """The changes of course over the block figures."""
         self.markers_title = QLabel(self)
         self.markers_title.setObjectName("traceSectionTitle")
         self.markers = QListWidget(self)
@@ -210,7 +248,7 @@ class TraceViewer(QDialog):
         self.blocks_title.setObjectName("traceSectionTitle")
         self.stats_table = QTableWidget(0, 5, self)
         self.stats_table.setObjectName("traceStats")
-        self.stats_table.setHorizontalHeaderLabels(["", "Tokens", "Seconds", "Tokens/s", "Notes"])
+        self.stats_table.setHorizontalHeaderLabels(["Part", "Tokens", "Seconds", "Tokens/s", "Notes"])
         self.stats_table.verticalHeader().setVisible(False)
         self.stats_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.stats_table.setSelectionMode(QAbstractItemView.NoSelection)
@@ -230,38 +268,7 @@ class TraceViewer(QDialog):
         right_layout.addWidget(self.markers, 3)
         right_layout.addWidget(self.blocks_title)
         right_layout.addWidget(self.stats_table)
-
-        splitter = QSplitter(Qt.Horizontal, self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
-        splitter.setSizes([620, 400])
-
-        self.status_label = QLabel(self)
-        self.status_label.setObjectName("traceStatus")
-        self.export_md_button = self._button("Export Markdown…", lambda: self._export_dialog("markdown"))
-        self.export_json_button = self._button("Export JSON…", lambda: self._export_dialog("json"))
-        close_button = self._button("Close", self.close)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status_label, 1)
-        bottom.addWidget(self.export_md_button)
-        bottom.addWidget(self.export_json_button)
-        bottom.addWidget(close_button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 10)
-        layout.setSpacing(6)
-        layout.addWidget(self.summary_label)
-        layout.addWidget(self.timings_label)
-        layout.addWidget(self.timeline)
-        layout.addWidget(splitter, 1)
-        layout.addLayout(bottom)
-
-        QShortcut(QKeySequence.Find, self, self._focus_search)
-        QShortcut(QKeySequence.FindNext, self, self.find_next)
-        QShortcut(QKeySequence.FindPrevious, self, self.find_previous)
+        return right
 
     def _button(self, text: str, slot) -> QPushButton:
         button = QPushButton(text, self)
@@ -299,7 +306,8 @@ class TraceViewer(QDialog):
                 parts.append(f"{label} {ui_format.seconds(summary[key])}")
         if summary["tokens_per_s"]:
             parts.append(f"{summary['tokens_per_s']:.0f} tok/s")
-        return " · ".join(parts).capitalize()
+        text = " · ".join(parts)
+        return text[:1].upper() + text[1:]
 
     def _fill_markers(self) -> None:
         self.markers.blockSignals(True)
@@ -467,9 +475,13 @@ class TraceViewer(QDialog):
         except OSError as e:
             text = (f"Could not write {path}: {e.strerror or e}. "
                     "Choose a folder you can write to, or free some disk space.")
-            self.status_label.setText(text)
-            self.status_label.setProperty("error", True)
+            self._set_status(text, error=True)
             self.export_failed.emit(text)
             return
-        self.status_label.setProperty("error", False)
-        self.status_label.setText(f"Saved {path.name} to {path.parent}")
+        self._set_status(f"Saved {path.name} to {path.parent}")
+
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        palette = self.status_label.palette()
+        palette.setColor(QPalette.WindowText, ERROR_COLOUR if error else STATUS_COLOUR)
+        self.status_label.setPalette(palette)
+        self.status_label.setText(text)

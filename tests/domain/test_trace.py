@@ -24,6 +24,7 @@ from app.domain.trace import (
     ratio_text,
     reasoning_document,
     summary_line,
+    thinking_spans,
     trace_json,
     trace_markdown,
 )
@@ -202,6 +203,14 @@ def test_boundary_token_index_is_the_first_answer_token():
     # between the last reasoning token (0.5 + 2.9 s) and the first answer token (3.6 s)
     assert boundary_time(m) == pytest.approx(3.5)
     assert boundary_token_index(interleaved()) == 20  # only blocks before the first answer count
+
+
+def test_thinking_spans_and_answer_seconds_of_interleaved_thinking():
+    m = interleaved()
+    assert boundary_time(m) == pytest.approx(3.25)  # last reasoning token 3.0 s, first answer 3.5 s
+    assert thinking_spans(m) == [(0.0, pytest.approx(3.25)), (4.0, 4.5)]
+    # 3.5 s to 5.0 s, less block 2's 0.5 s of thinking
+    assert message_summary(m)["answer_s"] == pytest.approx(1.0)
 
 
 def test_boundary_without_answer_or_without_reasoning():

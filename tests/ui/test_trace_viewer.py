@@ -230,3 +230,12 @@ def test_export_errors_are_raised(viewer, tmp_path):
         viewer.export_to(tmp_path / "missing-folder" / "t.md", "markdown")
     with pytest.raises(ValueError):
         viewer.export_to(tmp_path / "t.txt", "pdf")
+
+
+def test_empty_message_opens(qtbot):
+    v = TraceViewer(AssistantMessage(model_id="m"))
+    qtbot.addWidget(v)
+    assert v.text_view.toPlainText() == "(no reasoning in this message)"
+    assert v.markers.count() == 0 and v.markers_title.text() == "No changes of course found"
+    assert [v.stats_table.item(0, c).text() for c in range(4)] == ["Answer", "0", "–", "–"]
+    assert v.windowTitle() == "Trace · m"

@@ -230,12 +230,14 @@ class CloudBackend(ABC):
                                            auth=self.auth_error(status, head))
                     else:
                         streaming = True
+                        # Read to the end of the body, never ``break``: qasync installs no
+                        # async-generator finalizer, so httpx's iterators must run out here.
                         async for sse in EventSource(response).aiter_sse():
+                            if reader.done:
+                                continue  # the provider's end event came; ignore trailing lines
                             batch = self._read(reader, sse, key)
                             if batch:
                                 yield batch
-                            if reader.done:
-                                break
                         if not reader.complete():
                             raise CloudFault(f"The connection to {self.host} ended before the answer of "
                                              f'"{self.profile.id}" was complete; what arrived is kept. Try again.',
@@ -246,6 +248,9 @@ class CloudBackend(ABC):
                                  f"(content type {response.headers.get('content-type', 'none')!r}). Check the "
                                  '"base_url" in models.toml.', model_id=self.profile.id) from None
             except httpx.HTTPError as exc:
+                if streaming and reader.done:  # the answer was complete; only the tail of the body failed
+                    log.debug("%s: the connection failed after the end event (%s)", self.host, type(exc).__name__)
+                    return
                 raise transport_fault(self.profile, self.host, exc, streaming=streaming,
                                       read_timeout=self.read_timeout) from exc
             assert wait is not None
@@ -297,9 +302,8 @@ async def _read_head(response: httpx.Response) -> bytes:
     """At most :data:`ERROR_BODY_LIMIT` bytes of an error response's body."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= ERROR_BODY_LIMIT:
-            break
+    async for chunk in response.aiter_bytes():  # read to the end (no break, see _exchange)
+        if size < ERROR_BODY_LIMIT:
+            chunks.append(chunk)
+            size += len(chunk)
     return b"".join(chunks)[:ERROR_BODY_LIMIT]
