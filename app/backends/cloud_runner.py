@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from typing import Callable
 
@@ -35,6 +36,19 @@ log = logging.getLogger(__name__)
 
 CloudFactory = Callable[[ModelProfile], CloudBackend]
 FLUSH = (ev.TurnStarted, ev.TokenCounts, ev.Usage, ev.RetryWait, ev.TurnFinished)
+
+
+def ensure_asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> None:
+    """Let ``loop`` finalize abandoned async generators, as ``BaseEventLoop.run_forever`` does.
+
+    qasync's loop does not install these hooks, so an httpx stream left mid-iteration (a fault
+    in the middle of an answer) would be finalized by the garbage collector outside the loop
+    ("async generator ignored GeneratorExit"). Installed once for the GUI thread.
+    """
+    firstiter = getattr(loop, "_asyncgen_firstiter_hook", None)
+    finalizer = getattr(loop, "_asyncgen_finalizer_hook", None)
+    if firstiter is not None and finalizer is not None and sys.get_asyncgen_hooks().finalizer is None:
+        sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=finalizer)
 
 
 def _default_factory(profile: ModelProfile) -> CloudBackend:
@@ -76,6 +90,7 @@ class CloudRunner(QObject):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = asyncio.get_event_loop()
+        ensure_asyncgen_hooks(loop)
         self.cancelled_at = None
         self.task = loop.create_task(self._run(profile, request), name=f"cloud-turn-{profile.id}")
         self.task.add_done_callback(self._cancelled_before_start)

@@ -9,14 +9,37 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from app.domain.profiles import ModelProfile, ModelsConfig
 
 ROLE_TITLES = (("instruct", "Instruct"), ("reasoning", "Reasoning"), ("cloud", "Cloud"))
 ID_ROLE = Qt.UserRole + 1
+
+
+ROLE_GLYPHS = {"instruct": ("I", "#5b8def"), "reasoning": ("R", "#7e57c2"), "cloud": ("C", "#8c96a3")}
+
+
+def role_icon(role: str) -> QIcon:
+    """A small round badge with the role's letter and colour."""
+    letter, colour = ROLE_GLYPHS.get(role, ("?", "#999999"))
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setPen(Qt.NoPen)
+    painter.setBrush(QColor(colour))
+    painter.drawEllipse(QRectF(2, 2, 28, 28))
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(17)
+    painter.setFont(font)
+    painter.setPen(QColor("white"))
+    painter.drawText(QRectF(0, 0, 32, 32), Qt.AlignCenter, letter)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def hint_for(profile: ModelProfile) -> str:
@@ -39,10 +62,13 @@ class ModelSwitcher(QComboBox):
         self.setMinimumContentsLength(28)
         self._model = QStandardItemModel(self)
         self.setModel(self._model)
+        self._hints: dict[str, str] = {}
+        self._icons = {role: role_icon(role) for role, _ in ROLE_TITLES}
         self.set_config(config)
         self.activated.connect(self._on_activated)
 
     def set_config(self, config: ModelsConfig) -> None:
+        self._config = config
         self._model.clear()
         for role, title in ROLE_TITLES:
             members = [m for m in config.models if m.role == role]
@@ -52,14 +78,22 @@ class ModelSwitcher(QComboBox):
             heading.setFlags(Qt.NoItemFlags)
             self._model.appendRow(heading)
             for profile in members:
-                hint = hint_for(profile)
-                item = QStandardItem(f"   {profile.label}" + (f"  —  {hint}" if hint else ""))
+                hint = self._hints.get(profile.id) or hint_for(profile)
+                item = QStandardItem(self._icons[role], f"{profile.label}" + (f"  —  {hint}" if hint else ""))
                 item.setData(profile.id, ID_ROLE)
                 item.setToolTip(f"{profile.id} · {profile.backend}")
                 usable = profile.enabled and profile.is_local
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled if usable else Qt.NoItemFlags)
                 self._model.appendRow(item)
         self.select(config.default)
+
+    def set_hint(self, model_id: str, hint: str) -> None:
+        """Show ``hint`` (size, fit verdict…) next to the model's label."""
+        self._hints[model_id] = hint
+        current = self.current_id()
+        self.set_config(self._config)
+        if current:
+            self.select(current)
 
     def ids(self) -> list[str]:
         return [self._model.item(r).data(ID_ROLE) for r in range(self._model.rowCount())

@@ -346,7 +346,9 @@ class TraceViewer(QDialog):
                 item = QTableWidgetItem(text)
                 if c in (1, 2, 3):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setToolTip(notes)
                 self.stats_table.setItem(r, c, item)
+        self.stats_table.setColumnHidden(4, not any(row[4] for row in rows))
 
     def _cursor(self, start: int, end: int) -> QTextCursor:
         cursor = QTextCursor(self.text_view.document())

@@ -7,6 +7,7 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QFileDialog
 
 from app.domain import events as ev
 from app.domain.messages import AssistantMessage
@@ -239,3 +240,22 @@ def test_empty_message_opens(qtbot):
     assert v.markers.count() == 0 and v.markers_title.text() == "No changes of course found"
     assert [v.stats_table.item(0, c).text() for c in range(4)] == ["Answer", "0", "–", "–"]
     assert v.windowTitle() == "Trace · m"
+
+
+def test_export_buttons_save_where_the_dialog_says(viewer, tmp_path, monkeypatch):
+    chosen = tmp_path / "picked"  # no suffix: the format's is added
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(chosen), "JSON (*.json)"))
+    viewer.export_json_button.click()
+    saved = tmp_path / "picked.json"
+    assert message_from_trace_json(json.loads(saved.read_text(encoding="utf-8"))) == viewer.message
+    assert viewer.status_label.text() == f"Saved picked.json to {tmp_path}"
+
+
+def test_export_failure_is_reported_in_the_window(viewer, tmp_path, monkeypatch, qtbot):
+    target = tmp_path / "no-such-folder" / "t.md"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    with qtbot.waitSignal(viewer.export_failed, timeout=1000) as sig:
+        viewer.export_md_button.click()
+    assert sig.args[0].startswith(f"Could not write {target}: ")
+    assert "Choose a folder you can write to" in viewer.status_label.text()
+    assert not target.exists()

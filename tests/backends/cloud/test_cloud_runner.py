@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 import threading
 import time
 
@@ -20,11 +22,13 @@ TICK = b'data: {"choices": [{"index": 0, "delta": {"content": "tick "}}]}\n\n'
 
 @pytest.fixture
 def qloop(qapp):
+    hooks = sys.get_asyncgen_hooks()
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
     asyncio.set_event_loop(None)
     loop.close()
+    sys.set_asyncgen_hooks(*hooks)
 
 
 class Collector:
@@ -130,3 +134,22 @@ def test_a_second_turn_while_busy_is_refused(cloud, qloop):
     assert got.done == 1 and "already running" in got.events[-1].error
     runner.stop()
     run_until(qloop, lambda: got.done == 2)
+
+
+
+def test_a_fault_mid_stream_leaves_no_stream_unfinalized(cloud, qloop, monkeypatch):
+    """httpx's iterators left mid-stream are closed on the loop, not by the GC outside it."""
+    unraisable: list = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    blob = cloud.sse({"choices": [{"index": 0, "delta": {"content": "Part"}}]}) + b"data: {oops\n\n"
+    more = cloud.sse({"choices": [{"index": 0, "delta": {"content": "more"}}]})
+    cloud.server.script(PATH, cloud.Reply(pieces=[blob, 0.2, more]))
+    runner = CloudRunner()
+    got = Collector(runner)
+    runner.run_turn(cloud.profile(), cloud.request())
+    run_until(qloop, lambda: got.done)
+    assert got.message.answer == "Part" and "cannot read" in got.message.error
+    gc.collect()
+    qloop.run_until_complete(asyncio.sleep(0.05))  # scheduled acloses run on the loop
+    gc.collect()
+    assert not unraisable, [u.exc_value for u in unraisable]
