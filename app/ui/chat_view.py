@@ -18,9 +18,11 @@ class ChatView(QScrollArea):
 
     Signals:
         action_requested(object message, str action) — from a message's choice buttons
+        trace_requested(object message) — open the trace viewer for this message
     """
 
     action_requested = Signal(object, str)
+    trace_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -51,6 +53,7 @@ class ChatView(QScrollArea):
             widget = AssistantMessageWidget(message, model_label=label, panel_default=self.panel_default,
                                             parent=self.widget())
             widget.action_requested.connect(lambda action, m=message: self.action_requested.emit(m, action))
+            widget.trace_requested.connect(lambda m=message: self.trace_requested.emit(m))
         self._layout.addWidget(widget)
         self.widgets[id(message)] = widget
         self._pinned = True

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         s.chat_reset.connect(self.chat.clear)
         s.message_removed.connect(self.chat.remove_message)
         self.chat.action_requested.connect(s.choose)
+        self.chat.trace_requested.connect(self.open_trace)
         s.chat_reset.connect(lambda: (self._sync_carry(), self._measure_debounce.start()))
         QShortcut(QKeySequence.New, self, activated=s.new_chat)
         s.busy_changed.connect(self.composer.set_busy)
@@ -109,6 +110,11 @@ class MainWindow(QMainWindow):
     def _on_carry_changed(self, policy: str) -> None:
         self.session.set_carry(policy)
         self._measure_draft()
+
+    def open_trace(self, message: AssistantMessage):
+        from app.ui.trace_viewer import TraceViewer
+
+        return TraceViewer.open_for(message, self)
 
     def _label(self, model_id: str) -> str:
         return self.chat.model_labels.get(model_id, model_id)

@@ -6,6 +6,7 @@ appear, and appends only what each part gained since the last refresh.
 
 Signals (AssistantMessageWidget):
     panel_toggled(int block_index, bool expanded)
+    trace_requested()              the user asked for the trace viewer (button or context menu)
     action_requested(str action)   the user chose how to go on after an overflow or a turn
                                    whose thinking used up the budget ("strip", "drop",
                                    "larger", "answer")
@@ -51,6 +52,7 @@ class AssistantMessageWidget(QFrame):
 
     panel_toggled = Signal(int, bool)
     action_requested = Signal(str)
+    trace_requested = Signal()
 
     def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
                  parent: QWidget | None = None):
@@ -66,7 +68,22 @@ class AssistantMessageWidget(QFrame):
         self.origin = QLabel(self)
         self.origin.setObjectName("messageOrigin")
         self.origin.setText(f"{model_label or message.model_id} · {message.where}")
-        self._layout.addWidget(self.origin)
+        self.trace_button = QPushButton("Trace", self)
+        self.trace_button.setObjectName("traceButton")
+        self.trace_button.setFlat(True)
+        self.trace_button.setToolTip("Study this message's reasoning: timeline, search, changes of course")
+        self.trace_button.clicked.connect(self.trace_requested)
+        self.trace_button.hide()
+        top = QHBoxLayout()
+        top.addWidget(self.origin, 1)
+        top.addWidget(self.trace_button)
+        self._layout.addLayout(top)
+        self.setContextMenuPolicy(Qt.ActionsContextMenu)
+        from PySide6.QtGui import QAction
+
+        open_trace = QAction("Open trace viewer", self)
+        open_trace.triggered.connect(self.trace_requested)
+        self.addAction(open_trace)
         self.status = QLabel("Waiting for the model…", self)
         self.status.setObjectName("messageStatus")
         self.status.setWordWrap(True)
@@ -116,6 +133,8 @@ class AssistantMessageWidget(QFrame):
                     view.append_text(part.text_since(self._shown[i]))
                     self._shown[i] = part.text_length
                 view.flush()
+        if msg.blocks and self.trace_button.isHidden():
+            self.trace_button.show()
         if msg.open_block is not None and not self._clock.isActive():
             self._clock.start()
         elif msg.open_block is None and self._clock.isActive():

@@ -194,3 +194,27 @@ def test_clock_ticks_between_tokens(widget, qtbot):
     first = w.panels[0].header.text()
     qtbot.waitUntil(lambda: w.panels[0].header.text() != first, timeout=2000)
     assert isinstance(w.panels[0], ThinkingPanel)
+
+
+def test_trace_button_opens_the_viewer_from_the_window(qtbot):
+    from app.backends.fake import FakeBackend
+    from app.controllers.chat_session import ChatSession
+    from app.domain.config import load_user_models
+    from app.domain.reasoning.markers import FAMILIES
+    from app.ui.main_window import MainWindow
+    from app.ui.trace_viewer import TraceViewer
+
+    script = ["<think>", "Wait", ",", " let", " me", " see", ".", "</think>", "\n\n", "Done", "."]
+    session = ChatSession(load_user_models(), factory=lambda p: FakeBackend(p, script, spec=FAMILIES["think"]))
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(session.turn_finished, timeout=5000) as done:
+        session.send("go")
+    widget = win.chat.widget_for(done.args[0])
+    assert not widget.trace_button.isHidden()
+    widget.trace_button.click()
+    viewers = win.findChildren(TraceViewer)
+    assert len(viewers) == 1 and "Wait, let me see." in viewers[0].text_view.toPlainText()
+    viewers[0].close()
+    session.shutdown()

@@ -131,8 +131,15 @@ class ReplayServer(ThreadingHTTPServer):
         self.scripts: dict[str, list[Reply]] = {}
         self.requests: list[dict[str, Any]] = []
         self.closed_at: list[float] = []
+        self.errors: list[BaseException | None] = []
         self.streaming = threading.Event()
         self.lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (cancelled, timed out) is expected here: record, don't print."""
+        import sys
+
+        self.errors.append(sys.exc_info()[1])
 
     @property
     def url(self) -> str:
