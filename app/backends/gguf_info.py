@@ -3,10 +3,16 @@
 The reading is done by the ``gguf`` package's :class:`gguf.GGUFReader` (memory-mapped; no
 tensor data is touched). Its stock field parser builds a NumPy view per array element,
 which takes seconds for a tokenizer with 50 000–150 000 tokens and merges, so
-:class:`_MetadataReader` changes one thing: a numeric array becomes a single view, and a
+``_MetadataReader`` changes two things: a numeric array becomes a single view, and a
 string array longer than :data:`LARGE_ARRAY` (the vocabulary, the merges) is stepped over
-without being kept. Everything else — header, key-value layout, tensor infos, alignment
-and data offsets — is the reader's own code.
+without being kept; and its ``_get`` slices a plain ndarray view of the map (slicing the
+``np.memmap`` itself runs ``memmap.__array_finalize__`` every time, most of the rest).
+Everything else — header, key-value layout, tensor infos, alignment and data offsets —
+is the reader's own code. Measured on the bundled 98 MB SmolLM2 file: about 0.05 s warm
+(4.4 s with the stock reader), plus about 0.3 s to import NumPy and gguf the first time.
+
+A file is checked in three steps: it exists and is readable; it starts with ``GGUF``; the
+reader parses it and every tensor lies inside the file (else it is truncated).
 
 From the chat template :func:`app.domain.reasoning.detect.detect_reasoning` tells whether
 the model thinks, whether its prompt forces the thinking open, and whether the template
@@ -85,6 +91,17 @@ def _reader_class() -> type:
     class _MetadataReader(gguf.GGUFReader):
         """GGUFReader with fast array fields (see the module docstring)."""
 
+        def _get(self, offset: int, dtype: Any, count: int = 1, override_order: Any = None) -> Any:
+            # GGUFReader._get on a plain ndarray view of the map: slicing an np.memmap
+            # runs memmap.__array_finalize__ per slice, most of the reader's time.
+            plain = self.__dict__.get("_plain")
+            if plain is None:
+                plain = self.__dict__["_plain"] = self.data.view(np.ndarray)
+            count = int(count)
+            itemsize = np.dtype(dtype).itemsize
+            arr = plain[offset:offset + itemsize * count].view(dtype=dtype)[:count]
+            return arr.view(arr.dtype.newbyteorder(self.byte_order if override_order is None else override_order))
+
         def _get_field_parts(self, orig_offs: int, raw_type: int) -> tuple[int, list, list[int], list]:
             if raw_type != array_type:
                 return super()._get_field_parts(orig_offs, raw_type)
@@ -93,7 +110,7 @@ def _reader_class() -> type:
             item_type = gguf.GGUFValueType(int(raw_itype[0]))
             count = int(alen[0])
             offs = orig_offs + 12
-            if count > (len(self.data) - offs) // 1:
+            if count > len(self.data) - offs:  # every item takes at least one byte
                 raise ValueError(f"an array claims {count:,} items, more than the file holds")
             nptype = self.gguf_scalar_to_np.get(item_type)
             if nptype is not None:  # numbers: one view for the whole array

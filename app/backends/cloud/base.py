@@ -186,8 +186,8 @@ class CloudBackend(ABC):
         key: str | None = self._key
         finish, error = "stop", None
         try:
-            if key is None:
-                key = require_key(self.profile)
+            if key is None:  # off the loop's thread: a keyring may block (unlock prompt)
+                key = await asyncio.get_running_loop().run_in_executor(None, require_key, self.profile)
             async with _client_scope(client, self.timeout) as http:
                 async for batch in self._exchange(http, request, key, reader):
                     for event in tally.counted(batch):
