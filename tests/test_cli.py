@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from app.domain.steering import GRACE_TOKENS
+
 STATS_KEYS = {"prompt_tokens", "reasoning_tokens", "answer_tokens", "ttft_s", "first_answer_s", "thinking_s",
               "total_s", "tokens_per_s"}
 SEGMENTS = {"system", "history", "carried_reasoning", "reasoning", "answer", "free"}
@@ -73,7 +75,7 @@ def test_ask_json_reasoning_fields(ponder_home):
     stats = out["stats"]
     assert out["reasoning"].strip() and out["answer"].strip()
     assert out["finish_reason"] in ("budget", "length")
-    assert stats["reasoning_tokens"] == 6  # the cut lands on the budget's token boundary
+    assert 6 <= stats["reasoning_tokens"] <= 6 + GRACE_TOKENS  # cut on a token boundary, in the grace window
     assert stats["injected_tokens"] > 0 and stats["answer_tokens"] > 0
     assert 0 < stats["thinking_s"] <= stats["first_answer_s"] <= stats["total_s"]
     assert out["reasoning_truncated"] is False and out["blocks"][0]["budget_cut"] is True

@@ -166,6 +166,7 @@ def _check_file(path: Path) -> int:
 
 
 def _corrupt(path: Path, why: str) -> ModelFileError:
+    why = why if len(why) <= 100 else why[:99] + "…"
     return ModelFileError(f"{path.name} is damaged or truncated ({why}). The download probably did not "
                           "finish: download the file again, or pick another model.", path=path)
 
@@ -193,17 +194,19 @@ def read_gguf_info(path: Path | str) -> GgufInfo:
     """Read a GGUF file's metadata; raises :class:`ModelFileError` with what to do."""
     path = Path(path)
     size = _check_file(path)
+    reader = None
     try:
         reader = _open_reader(path)
-    except (ValueError, IndexError, KeyError, OverflowError, TypeError, struct.error) as exc:
-        raise _corrupt(path, str(exc) or type(exc).__name__) from exc
-    except OSError as exc:
-        raise ModelFileError(f"Cannot read the model file {path} ({exc.strerror or exc}).", path=path) from exc
-    try:
         end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=reader.data_offset)
         if end > size:
-            raise _corrupt(path, f"the tensors need {end:,} bytes but the file has {size:,}")
+            raise _corrupt(path, f"its tensors need {end:,} bytes but the file has {size:,}")
         return _info(path, size, reader)
+    except (ValueError, IndexError, KeyError, OverflowError, TypeError, struct.error) as exc:
+        # what GGUFReader raises on bad data: a bad magic/version/type, reads past the end
+        raise _corrupt(path, f"the GGUF reader stopped: {exc or type(exc).__name__}") from exc
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read the model file {path} ({exc.strerror or exc}); "
+                             "check that it exists and that you may read it.", path=path) from exc
     finally:
         del reader  # drop the memory map (Windows keeps a mapped file locked)
 

@@ -29,7 +29,9 @@ from app.domain.context_budget import ContextUsage, answer_reserve
 from app.domain.conversation import drop_oldest_turns
 from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
 from app.domain.profiles import ModelProfile
+from app.domain.reasoning.detect import prompt_ends_open
 from app.domain.reasoning.parser import make_parser
+from app.domain.steering import Steering
 from app.domain.token_stream import TokenStream
 from app.errors import BackendError, ModelFileError
 
@@ -69,6 +71,8 @@ class LlamaBackend:
         self._special_cache: dict[int, bool] = {}
         self._piece_cache: dict[int, bytes] = {}
         self._end_ids: list[int] = []
+        # An optional llama-cpp-python logits processor (tests use one to force tokens).
+        self.logits_processor = None
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -140,8 +144,15 @@ class LlamaBackend:
             self.llm = None
 
     # -- prompts -------------------------------------------------------------------------
-    def render_prompt(self, messages, *, add_generation_prompt: bool = True, **extra) -> str:
-        """The model's own template over ``messages`` (plus a forced-open suffix if any)."""
+    def render_prompt(self, messages, *, add_generation_prompt: bool = True, thinking: bool | None = None,
+                      **extra) -> str:
+        """The model's own template over ``messages``.
+
+        ``thinking=False`` asks a switchable model not to think: ``enable_thinking=False``
+        for templates that take it, no forced-open suffix for models Ponder makes think.
+        """
+        if thinking is False and self.setup is not None and self.setup.enable_thinking_switch:
+            extra.setdefault("enable_thinking", False)
         prompt = render_chat(
             self.template or "",
             list(messages),
@@ -150,7 +161,7 @@ class LlamaBackend:
             eos_token=self.eos_text,
             **extra,
         )
-        if add_generation_prompt and self.setup is not None:
+        if add_generation_prompt and self.setup is not None and thinking is not False:
             prompt += self.setup.prompt_suffix
         return prompt
 
@@ -195,7 +206,9 @@ class LlamaBackend:
         return special
 
     # -- a turn --------------------------------------------------------------------------
-    def stream(self, request: TurnRequest, stop: threading.Event) -> Iterator[ev.TurnEvent]:
+    def stream(self, request: TurnRequest, stop: threading.Event,
+               answer_now: threading.Event | None = None) -> Iterator[ev.TurnEvent]:
+        """One turn. ``stop`` ends it; ``answer_now`` ends the thinking and lets it answer."""
         if self.llm is None:
             raise BackendError("The model is not loaded yet.")
         t0 = self.clock()
@@ -215,7 +228,7 @@ class LlamaBackend:
         if not self._prefill(prompt, stop):
             yield ev.TurnFinished(self.clock(), "cancelled")
             return
-        yield from self._decode(prompt, request, stop)
+        yield from self._decode(prompt, request, stop, answer_now or threading.Event())
 
     def measure_prompt(self, request: TurnRequest) -> tuple[list[int], ContextUsage]:
         """The prompt's tokens and how they split the window (exact: own template, tokenizer).
@@ -223,11 +236,12 @@ class LlamaBackend:
         Carried reasoning is the difference between rendering the chat with the earlier
         reasoning the policy keeps and rendering it stripped.
         """
-        text = self.render_prompt(request.messages)
+        text = self.render_prompt(request.messages, thinking=request.thinking)
         prompt = self.tokenize(text)
         carried = 0
         if request.stripped_messages is not None and request.stripped_messages != request.messages:
-            carried = max(0, len(prompt) - len(self.tokenize(self.render_prompt(request.stripped_messages))))
+            stripped = self.render_prompt(request.stripped_messages, thinking=request.thinking)
+            carried = max(0, len(prompt) - len(self.tokenize(stripped)))
         system = self._system_tokens(text, request.messages)
         usage = ContextUsage(n_ctx=self.llm.n_ctx(), system=system, carried_reasoning=carried,
                              history=max(0, len(prompt) - system - carried))
@@ -236,7 +250,7 @@ class LlamaBackend:
     def _overflow_plan(self, request: TurnRequest, needed: int, n_ctx: int, reserve: int) -> ev.ContextOverflow:
         """What would make the prompt fit: stripping earlier reasoning, then leaving out turns."""
         def fits(chat) -> bool:
-            return len(self.tokenize(self.render_prompt(chat))) + reserve <= n_ctx
+            return len(self.tokenize(self.render_prompt(chat, thinking=request.thinking))) + reserve <= n_ctx
 
         base = request.stripped_messages or request.messages
         strip_fits = request.stripped_messages is not None and fits(request.stripped_messages)
@@ -288,32 +302,38 @@ class LlamaBackend:
             out += tokens.inject(piece, 1, special=self._is_special(tid))
         return out
 
-    def _decode(self, prompt: list[int], request: TurnRequest, stop: threading.Event) -> Iterator[ev.TurnEvent]:
+    def _decode(self, prompt: list[int], request: TurnRequest, stop: threading.Event,
+                answer_now: threading.Event) -> Iterator[ev.TurnEvent]:
         import llama_cpp
 
         llm = self.llm
         setup = self.setup
-        parser = make_parser(setup.spec, forced_open=setup.forced_open)
+        spec = setup.spec
+        forced_open = bool(spec) and prompt_ends_open(self.llm.detokenize(prompt[-16:], special=True)
+                                                      .decode("utf-8", "replace"), spec)
+        parser = make_parser(spec, forced_open=forced_open)
         tokens = TokenStream(parser, self.clock)
         budget = setup.budget if request.thinking_budget is None else request.thinking_budget
-        # A grammar defines the whole output; Ponder's own interventions (budget cut, ending
-        # the thinking on end-of-generation) would restart the grammar, so they are off then.
-        steer = not request.grammar
-        budget = budget if steer else 0
+        # A grammar defines the whole output; Ponder's own interventions (cutting, extending,
+        # ending the thinking on end-of-generation) would restart the grammar: off then.
+        steer = not request.grammar and spec is not None
+        steering = Steering(budget=budget if steer else 0, min_thinking=request.min_thinking if steer else 0)
+        end_id = self._end_ids[0] if len(self._end_ids) >= 1 and spec and \
+            self.tokenize_plain(spec.end) == self._end_ids[:1] else None
         temperature = request.temperature
         if temperature is None:
             temperature = self.profile.temperature if self.profile.temperature is not None else 0.7
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         vocab = llm._model.vocab
         n_ctx = llm.n_ctx()
-
         grammar = None
         if request.grammar:
             grammar = llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False)
 
-        def generate(tokens: list[int]):
-            return llm.generate(tokens, temp=temperature, top_k=40, top_p=0.95, min_p=0.05,
-                                repeat_penalty=1.0, reset=True, grammar=grammar)
+        def generate(toks: list[int]):
+            return llm.generate(toks, temp=temperature, top_k=40, top_p=0.95, min_p=0.05,
+                                repeat_penalty=1.0, reset=True, grammar=grammar,
+                                logits_processor=self.logits_processor)
 
         def restart(old, extra: list[int]):
             # generate()'s send() samples at every fed position, which needs logits for all
@@ -325,7 +345,7 @@ class LlamaBackend:
         gen = generate(prompt)
         unevaluated: list[int] = []  # shown tokens the context does not hold yet
         sampled = 0
-        cut = False  # the thinking budget ended the reasoning
+        cut = False  # Ponder ended the reasoning (budget or Answer now)
         closed_on_eog = False
         finish = "length"
         try:
@@ -335,8 +355,19 @@ class LlamaBackend:
                 if stop.is_set():
                     finish = "cancelled"  # this token is neither shown nor evaluated
                     break
-                if llama_cpp.llama_vocab_is_eog(vocab, tok):
-                    if steer and setup.close_on_eog and parser.in_reasoning and not closed_on_eog:
+                is_eog = llama_cpp.llama_vocab_is_eog(vocab, tok)
+                ends_reasoning = steer and parser.in_reasoning and (
+                    (is_eog and setup.close_on_eog) or tok == end_id)
+                if ends_reasoning and steering.too_early(tokens.reasoning):
+                    # Think longer (s1 budget forcing): the end is replaced by a continuation.
+                    text = steering.extend()
+                    ids = self.tokenize_plain(text)
+                    gen = restart(gen, ids)
+                    yield ev.ThinkingExtended(self.clock(), tokens.reasoning, text)
+                    yield from tokens.inject(text, len(ids))
+                    continue
+                if is_eog:
+                    if ends_reasoning and not closed_on_eog and not cut:
                         # A model Ponder made think (it is not trained to) ends its turn
                         # inside the block: end the thinking instead and let it answer.
                         # The end-of-generation token is dropped, not evaluated.
@@ -346,11 +377,13 @@ class LlamaBackend:
                         continue
                     finish = "stop"
                     break
-                text = decoder.decode(self._piece(tok))
+                piece = self._piece(tok)
+                text = decoder.decode(piece)
                 yield from tokens.token(text, special=self._is_special(tok))
                 sampled += 1
                 unevaluated = [tok]
-                if budget and not cut and not closed_on_eog and parser.in_reasoning and tokens.reasoning >= budget:
+                if steer and not cut and not closed_on_eog and parser.in_reasoning and steering.should_cut(
+                        tokens.reasoning, text, answer_now=answer_now.is_set()):
                     cut = True
                     unevaluated = [tok, *self._end_ids]
                     gen = restart(gen, unevaluated)
@@ -370,3 +403,7 @@ class LlamaBackend:
         if cut and finish == "stop":
             finish = "budget"
         yield ev.TurnFinished(self.clock(), finish)
+
+    def tokenize_plain(self, text: str) -> list[int]:
+        """Tokens of ``text`` as a continuation (no BOS; special tokens recognised)."""
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)

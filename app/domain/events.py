@@ -184,3 +184,18 @@ class ContextOverflow:
 
 
 TurnEvent = Union[TurnEvent, ContextOverflow]  # type: ignore[misc]
+
+
+# -- Steering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingExtended:
+    """The model tried to end its reasoning before the minimum; Ponder fed ``text`` instead."""
+
+    t: float
+    reasoning_tokens: int
+    text: str
+
+
+TurnEvent = Union[TurnEvent, ThinkingExtended]  # type: ignore[misc]

@@ -60,6 +60,7 @@ class ReasoningBlock(_TextReads):
     signature: str = ""  # provider signature (Anthropic), sent back unmodified when required
     redacted_data: str = ""  # provider's opaque redacted-thinking payload
     expanded: bool | None = None  # the user's choice for this block's panel (None: default)
+    extensions: list[int] = field(default_factory=list)  # offsets where Ponder made it go on
 
     @property
     def seconds(self) -> float:
@@ -242,6 +243,10 @@ class AssistantMessage:
             self.stats.reasoning_tokens = event.reasoning_tokens
             self.stats.answer_tokens = event.answer_tokens
             self.stats.estimated = event.estimated
+        elif kind is ev.ThinkingExtended:
+            block = self.open_block
+            if block is not None:
+                block.extensions.append(block.text_length)
         elif kind is ev.ContextOverflow:
             self.overflow = event
         elif kind is ev.TurnFinished:

@@ -23,6 +23,8 @@ class TurnRequest:
     max_tokens: int = DEFAULT_MAX_TOKENS
     temperature: float | None = None  # None: the profile's, else the backend's default
     thinking_budget: int | None = None  # None: the profile's budget; 0: no limit
+    thinking: bool | None = None  # False: ask a switchable model not to think; None: its default
+    min_thinking: int = 0  # "Think longer": reasoning tokens before an end is accepted
     grammar: str | None = None  # GBNF that constrains the output (local models)
     # The same chat with earlier reasoning stripped, when the carry policy keeps some: the
     # backend renders both to count the carried reasoning exactly (never assumed).
@@ -33,7 +35,8 @@ class TurnRequest:
 def build_request(messages: list[Message], profile: ModelProfile, *, system_prompt: str | None = None,
                   max_tokens: int | None = None, thinking_budget: int | None = None,
                   temperature: float | None = None, carry: str | None = None,
-                  markers: tuple[str, str] | None = None, drop_turns: int = 0) -> TurnRequest:
+                  markers: tuple[str, str] | None = None, drop_turns: int = 0,
+                  thinking: bool | None = None, min_thinking: int = 0) -> TurnRequest:
     """The request for the next assistant turn after ``messages``.
 
     ``carry`` overrides the profile's policy (a per-conversation choice); ``markers`` wrap
@@ -57,4 +60,6 @@ def build_request(messages: list[Message], profile: ModelProfile, *, system_prom
         max_tokens=max_tokens or profile.max_tokens or DEFAULT_MAX_TOKENS,
         temperature=temperature if temperature is not None else profile.temperature,
         thinking_budget=thinking_budget,
+        thinking=thinking,
+        min_thinking=min_thinking,
     )

@@ -18,9 +18,11 @@ import re
 import sqlite3
 import sys
 import time
+import unicodedata
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,7 +37,6 @@ INTERRUPTED_NOTE = "Interrupted: Ponder closed before this answer was finished."
 """What a view may show under an interrupted message."""
 
 _AUTO = object()
-_HL_OPEN, _HL_CLOSE = "\x02", "\x03"
 _STAT_FIELDS = tuple(f.name for f in fields(TurnStats) if f.name != "token_times")
 _BLOCK_COLUMNS = ("idx", "text", "t_start", "t_end", "tokens", "truncated", "budget_cut", "hidden_tokens",
                   "redacted", "signature", "redacted_data", "expanded")
@@ -209,30 +210,40 @@ class Store:
                 for u, v, a, role, model, text, created in rows]
 
     def search(self, query: str, include_reasoning: bool = False, limit: int = 50) -> list[SearchHit]:
-        """Messages matching every word of ``query`` (the last word as a prefix), best first."""
+        """Messages matching every word of ``query`` (the last word as a prefix), best first.
+
+        SQLite ranks (bm25); the snippets and match ranges are made here, because FTS5's
+        ``snippet()`` takes ~0.1 s per long trace when a short prefix matches thousands of words.
+        """
         match = fts_query(query)
         if not match:
             return []
-        snip = f"snippet({{t}}, 0, '{_HL_OPEN}', '{_HL_CLOSE}', '…', 16)"
-        parts = [f"""
-            SELECT m.conversation, c.title, m.uid, m.role, {snip.format(t='message_fts')}, c.updated,
-                   bm25(message_fts) AS score
-            FROM message_fts JOIN messages m ON m.id = message_fts.rowid JOIN conversations c ON c.uid = m.conversation
-            WHERE message_fts MATCH ?1"""]
+        ranked = ["SELECT 'm', rowid, bm25(message_fts) FROM message_fts WHERE message_fts MATCH ?1"]
         if include_reasoning:
-            parts.append(f"""
-            SELECT m.conversation, c.title, m.uid, 'reasoning', {snip.format(t='reasoning_fts')}, c.updated,
-                   bm25(reasoning_fts) AS score
-            FROM reasoning_fts JOIN reasoning_blocks b ON b.id = reasoning_fts.rowid
-                 JOIN messages m ON m.uid = b.message JOIN conversations c ON c.uid = m.conversation
-            WHERE reasoning_fts MATCH ?1""")
-        sql = " UNION ALL ".join(parts) + " ORDER BY score LIMIT ?2"
-        rows = self._read("search the conversations", sql, (match, limit))
+            ranked.append("SELECT 'r', rowid, bm25(reasoning_fts) FROM reasoning_fts WHERE reasoning_fts MATCH ?1")
+        rows = self._read("search the conversations", " UNION ALL ".join(ranked) + " ORDER BY 3 LIMIT ?2",
+                          (match, limit))
+        found: dict[tuple[str, int], tuple] = {}
+        for kind, table in (("m", "messages x"), ("r", "reasoning_blocks x JOIN messages m ON m.uid = x.message")):
+            ids = [rowid for k, rowid, _score in rows if k == kind]
+            if not ids:
+                continue
+            owner = "x" if kind == "m" else "m"
+            details = self._read("search the conversations", f"""
+                SELECT x.id, {owner}.conversation, c.title, {owner}.uid, {owner}.role, x.text, c.updated
+                FROM {table} JOIN conversations c ON c.uid = {owner}.conversation
+                WHERE x.id IN ({", ".join("?" * len(ids))})""", ids)
+            for rowid, *rest in details:
+                found[(kind, rowid)] = tuple(rest)
+        pattern = highlight_pattern(query)
         hits = []
-        for conv, title, msg_uid, kind, raw_snippet, updated, _score in rows:
-            text, ranges = split_highlights(raw_snippet)
-            kind = "answer" if kind == "assistant" else kind
-            hits.append(SearchHit(conv, title, msg_uid, kind, text, ranges, updated))
+        for kind, rowid, _score in rows:
+            if (kind, rowid) not in found:
+                continue
+            conv, title, msg_uid, role, text, updated = found[(kind, rowid)]
+            snippet, ranges = make_snippet(text, pattern)
+            label = "reasoning" if kind == "r" else ("answer" if role == "assistant" else "user")
+            hits.append(SearchHit(conv, title, msg_uid, label, snippet, ranges, updated))
         return hits
 
     def integrity_check(self) -> str:
@@ -359,36 +370,76 @@ def memory_store() -> Store:
 
 
 # -- search helpers ----------------------------------------------------------------------------
+_WORD = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer calls a token
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
 def fts_query(text: str) -> str:
     """An FTS5 query matching all words of ``text``, the last one as a prefix; "" if no words.
 
-    Words are quoted, so operators and punctuation a user types are taken literally.
+    Words are quoted, so operators and punctuation a user types are taken literally. A
+    one-letter last word is not a prefix (it would match most of the index: ~1 s on 70 MB).
     """
-    words = re.findall(r"\w+", text)
+    words = _words(text)
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]
-    if not text[-1:].isspace():
+    if _as_prefix(text, words):
         quoted[-1] += "*"
     return " ".join(quoted)
 
 
-def split_highlights(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """Plain text and (start, end) ranges from a snippet with the highlight marker characters."""
-    out: list[str] = []
-    ranges: list[tuple[int, int]] = []
-    length, start = 0, None
-    for piece in re.split(f"([{_HL_OPEN}{_HL_CLOSE}])", marked):
-        if piece == _HL_OPEN:
-            start = length
-        elif piece == _HL_CLOSE:
-            if start is not None and length > start:
-                ranges.append((start, length))
-            start = None
-        else:
-            out.append(piece)
-            length += len(piece)
-    return "".join(out), tuple(ranges)
+def _as_prefix(text: str, words: list[str]) -> bool:
+    return not text[-1:].isspace() and len(words[-1]) >= 2
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    """``ch`` without accents, still one character (so folded text keeps every index)."""
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    return base[0] if len(base) >= 1 else ch
+
+
+def fold(text: str) -> str:
+    """``text`` with accents removed character by character (same length), like the index sees it."""
+    if text.isascii():
+        return text
+    return text.translate({ord(c): _fold_char(c) for c in set(text) if not c.isascii()})
+
+
+def highlight_pattern(query: str) -> re.Pattern | None:
+    """A regex finding the query's words (the last as a prefix) in :func:`fold`-ed text."""
+    words = _words(fold(query))
+    if not words:
+        return None
+    prefix = _as_prefix(query, words)
+    alts = [re.escape(w) + (r"[^\W_]*" if prefix and i == len(words) - 1 else "") for i, w in enumerate(words)]
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(sorted(alts, key=len, reverse=True)) + r")(?![^\W_])",
+                      re.IGNORECASE)
+
+
+def make_snippet(text: str, pattern: re.Pattern | None, width: int = 160) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """About ``width`` characters of ``text`` around its first match, and the match ranges in it."""
+    folded = fold(text)
+    first = pattern.search(folded) if pattern is not None else None
+    start = 0 if first is None else max(0, first.start() - width // 4)
+    if start:
+        space = text.rfind(" ", max(0, start - 20), start)
+        start = space + 1 if space >= 0 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.find(" ", end, end + 20)
+        end = space if space >= 0 else end
+    lead = "…" if start else ""
+    ranges = []
+    if pattern is not None:
+        for m in pattern.finditer(folded, start, end):
+            ranges.append((m.start() - start + len(lead), min(m.end(), end) - start + len(lead)))
+    body = re.sub(r"\s", " ", text[start:end])  # one line; same length
+    return lead + body + ("…" if end < len(text) else ""), tuple(ranges)
 
 
 # -- rows <-> domain ---------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("aboutDialog")
         self.setWindowTitle("About Ponder")
+        self.setMinimumWidth(480)
         icon = app_icon()
         if not icon.isNull():
             self.setWindowIcon(icon)

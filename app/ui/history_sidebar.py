@@ -67,6 +67,7 @@ class HistorySidebar(QWidget):
         self._conversations: list[tuple[str, str, float]] = []
         self._current: str | None = None
         self._last_chosen: tuple[str, float] = ("", 0.0)
+        self._stale = False
 
         self.new_button = QPushButton("New chat", self)
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
@@ -103,6 +104,7 @@ class HistorySidebar(QWidget):
         self.list.itemActivated.connect(self._on_item)
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.customContextMenuRequested.connect(self._on_context_menu)
+        self.list.itemDelegate().closeEditor.connect(self._after_edit)
         self._render_conversations()
 
     # -- API for the window -----------------------------------------------------------------
@@ -121,7 +123,9 @@ class HistorySidebar(QWidget):
     def set_conversations(self, rows: Iterable[Sequence]) -> None:
         """``(uid, title, updated)`` rows, newest first (e.g. ``Store.list_conversations()``)."""
         self._conversations = [(r[0], r[1], r[2]) for r in rows]
-        if not self.searching:
+        if self.list.state() == QAbstractItemView.EditingState:
+            self._stale = True  # re-rendering now would close the title editor the user is typing in
+        elif not self.searching:
             self._render_conversations()
 
     def set_search_results(self, hits: Iterable) -> None:
@@ -188,6 +192,8 @@ class HistorySidebar(QWidget):
 
     # -- internals --------------------------------------------------------------------------
     def _render_conversations(self) -> None:
+        self._stale = False
+        scroll = self.list.verticalScrollBar().value()
         self.list.blockSignals(True)
         self.list.clear()
         for uid, title, updated in self._conversations:
@@ -201,7 +207,12 @@ class HistorySidebar(QWidget):
             if uid == self._current:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        self.list.verticalScrollBar().setValue(scroll)
         self._show_empty("No conversations yet." if not self._conversations else None)
+
+    def _after_edit(self, *_args) -> None:
+        if self._stale and not self.searching:
+            QTimer.singleShot(0, self._render_conversations)  # after the delegate let go of the editor
 
     def _show_empty(self, text: str | None) -> None:
         self.empty.setVisible(text is not None)

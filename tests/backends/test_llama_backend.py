@@ -9,6 +9,7 @@ from app.backends.llama_backend import LlamaBackend, check_gguf
 from app.domain import events as ev
 from app.domain.conversation import Conversation
 from app.domain.turn_request import build_request
+from app.domain.steering import GRACE_TOKENS
 from app.errors import ModelFileError
 from helpers.models import long_prompt, profile
 
@@ -99,7 +100,7 @@ def test_thinking_budget_cuts_and_answer_follows(thinker):
     assert msg.finish_reason in ("budget", "stop", "length")
     s = msg.stats
     assert msg.reasoning.strip()
-    assert 0 < s.reasoning_tokens <= 32
+    assert 0 < s.reasoning_tokens <= 32 + GRACE_TOKENS  # the cut may wait for a sentence end
     assert s.injected_tokens > 0  # Ponder fed the end marker
     assert msg.answer.strip()
     # every token after the prompt is accounted for: reasoning + injected marker + answer

@@ -1,7 +1,7 @@
 """Full-text search: all words, prefix of the last, reasoning optional, match ranges for highlighting."""
 
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
-from app.store.conversations import fts_query, split_highlights
+from app.store.conversations import fold, fts_query, highlight_pattern, make_snippet
 
 
 def _seed(store):
@@ -50,4 +50,26 @@ def test_query_and_highlight_helpers():
     assert fts_query("foo bar") == '"foo" "bar"*'
     assert fts_query("foo bar ") == '"foo" "bar"'
     assert fts_query("!!") == ""
-    assert split_highlights("a \x02bc\x03 d \x02e\x03") == ("a bc d e", ((2, 4), (7, 8)))
+    assert fts_query("tea w") == '"tea" "w"'  # one letter: a word, not a prefix
+    assert fold("Crème brûlée") == "Creme brulee"
+    pattern = highlight_pattern("creme bru")
+    text, ranges = make_snippet("Une crème\nbrûlée, s'il vous plaît; brut", pattern)
+    assert text == "Une crème brûlée, s'il vous plaît; brut"
+    assert [text[a:b] for a, b in ranges] == ["crème", "brûlée", "brut"]
+    assert make_snippet("nothing here", highlight_pattern("zzz")) == ("nothing here", ())
+
+
+def test_long_texts_give_a_window_around_the_first_match(store):
+    words = [f"w{i}" for i in range(30_000)]
+    store.save_message("c", 0, UserMessage("long"), partial=False, title="Long")
+    store.save_message("c", 1, AssistantMessage(finish_reason="stop",
+                                                parts=[ReasoningBlock(" ".join(words), end=1.0)]), partial=False)
+    hit = store.search("w2999 w2998", include_reasoning=True)[0]
+    assert hit.snippet.startswith("…") and hit.snippet.endswith("…") and len(hit.snippet) < 200
+    assert [hit.snippet[a:b] for a, b in hit.ranges] == ["w2998", "w2999"]
+    # a short prefix matching thousands of words stays quick (FTS5's snippet() took ~0.2 s per trace here)
+    import time
+    t0 = time.perf_counter()
+    hit = store.search("w1", include_reasoning=True)[0]
+    assert time.perf_counter() - t0 < 0.1
+    assert hit.snippet.startswith("w0 w1 w2") and hit.snippet[hit.ranges[0][0]:hit.ranges[0][1]] == "w1"

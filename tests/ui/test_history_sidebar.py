@@ -103,6 +103,21 @@ def test_inline_rename_from_the_context_menu(qtbot, sidebar):
     assert _texts(sidebar)[0] == "Plans for Tuesday" and sidebar.list.item(0).data(TITLE_ROLE) == "Plans for Tuesday"
 
 
+def test_a_list_update_waits_while_a_title_is_being_edited(qtbot, sidebar):
+    renamed = []
+    sidebar.rename_requested.connect(lambda uid, title: renamed.append((uid, title)))
+    sidebar.start_rename("c1")
+    editor = sidebar.list.findChild(type(sidebar.search))
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Kept")
+    sidebar.set_conversations([("c4", "Brand new", 400.0), *ROWS])  # e.g. a turn finished meanwhile
+    assert editor.isVisible() and sidebar.list.count() == 3
+    qtbot.keyClick(editor, Qt.Key_Return)
+    qtbot.waitUntil(lambda: _texts(sidebar) == ["Brand new", "Newest chat", "Untitled", "Kept"],
+                    timeout=1000)
+    assert renamed == [("c1", "Kept")]
+
+
 def test_empty_or_unchanged_rename_is_not_requested(qtbot, sidebar):
     renamed = []
     sidebar.rename_requested.connect(lambda *a: renamed.append(a))

@@ -1,0 +1,201 @@
+"""Runaway detection: notice, token by token, that the reasoning is repeating itself.
+
+A :class:`LoopDetector` is fed every reasoning token as it arrives (its id when the backend
+knows it, else only its text, as for cloud streams, which are then split into lower-cased
+words and punctuation marks). Each unit is hashed together with the ``NGRAM - 1`` units
+before it (a rolling hash) and looked up in a dict of the last position of every n-gram:
+a hit at distance ``d`` says "these n tokens also appeared ``d`` tokens ago". A loop of
+period ``P`` makes nearly every position hit at distance ``P``; normal reasoning hits only
+now and then, at scattered distances (a re-used phrase, a re-quoted line).
+
+So the detector keeps one *run* per distance: where its hits started, the latest hit and
+how many there were. A run continues across short gaps (a number that changed breaks the
+n-grams that cover it) and may drift by a token or two (``10`` takes a token more than
+``9``). It is a loop when the run, plus the period before it, spans ``MIN_REPEATS`` copies
+and ``MIN_LOOP_TOKENS`` tokens (or, for a long passage, just two back-to-back copies), and
+at least ``MIN_COVERAGE`` of the run's positions were hits. Everything is O(1) per token.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from dataclasses import dataclass
+
+# Thresholds, tuned on tests/domain/runaway_traces (nine hand-written reasoning traces with
+# ordinary repetition -- "Wait,", "Let me double-check", step lists, tables of similar
+# lines -- and real SmolLM2 traces, some of which loop) and on the scripted loops of
+# tests/domain/test_runaway.py. The closest non-loops are tables whose rows share a long
+# verbatim tail (coverage up to ~0.45 with 3-4 copies); the loosest scripted loops (a
+# 20-token sentence whose number changes every time) reach coverage ~0.6.
+NGRAM = 8  # tokens per hashed n-gram: long enough that "so the answer is" alone never counts
+MIN_PERIOD = 1  # degenerate loops ("the the the", blank lines) count too, given the span below
+MAX_PERIOD = 400  # longer recurrences are re-reading, not looping ("short period")
+MIN_REPEATS = 3  # copies of the passage (the first included) before a short loop is reported
+MIN_LOOP_TOKENS = 100  # and the repeated stretch must be at least this long (all copies)
+LONG_PERIOD = 64  # a passage at least this long repeated back to back (2 copies) is a loop
+MIN_COVERAGE = 0.6  # share of the run's positions whose n-gram matched one period back
+MAX_GAP = 2 * NGRAM + 4  # positions without a hit that a run survives (a changed number)
+PERIOD_SLACK = 2  # tokens a run's period may drift (numbers changing length)
+
+_MOD = (1 << 61) - 1
+_BASE = 1_000_003
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+@dataclass(frozen=True, slots=True)
+class LoopAlarm:
+    """The reasoning repeats: a ``period``-token passage seen ``repeats`` times so far.
+
+    ``start`` is the index of the first token of the first copy (counted from the first
+    token fed), ``at`` the token on which the alarm fired, ``start_char`` the character
+    offset of ``start`` in the text fed. ``unit`` is "token", or "word" for text-only feeds.
+    """
+
+    period: int
+    repeats: int
+    start: int
+    at: int
+    start_char: int
+    unit: str = "token"
+
+    @property
+    def message(self) -> str:
+        """A sentence for the banner."""
+        return (f"The model seems to be repeating itself "
+                f"(the same {self.period}-{self.unit} passage {self.repeats} times).")
+
+
+class _Run:
+    """Hits at (about) one distance: first and latest hit position, and how many."""
+
+    __slots__ = ("first", "last", "hits")
+
+    def __init__(self, first: int):
+        self.first = first
+        self.last = first
+        self.hits = 1
+
+
+class LoopDetector:
+    """Fed one reasoning token at a time; returns a :class:`LoopAlarm` once, when it loops.
+
+    ``feed(token_id, text)``: pass the token id when known (local models), else ``None``
+    and the text (any chunk: it is split into words). Do not mix the two in one stream.
+    After the alarm the detector stays silent until :meth:`reset`.
+    """
+
+    def __init__(self, *, ngram: int = NGRAM, min_repeats: int = MIN_REPEATS,
+                 min_loop_tokens: int = MIN_LOOP_TOKENS, long_period: int = LONG_PERIOD,
+                 min_coverage: float = MIN_COVERAGE, max_period: int = MAX_PERIOD,
+                 max_gap: int = MAX_GAP, period_slack: int = PERIOD_SLACK):
+        self.ngram = ngram
+        self.min_repeats = min_repeats
+        self.min_loop_tokens = min_loop_tokens
+        self.long_period = long_period
+        self.min_coverage = min_coverage
+        self.max_period = max_period
+        self.max_gap = max_gap
+        self.period_slack = period_slack
+        self._pow = pow(_BASE, ngram, _MOD)  # weight of the unit leaving the window
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a new reasoning block, or re-arm after an alarm)."""
+        self.alarm: LoopAlarm | None = None
+        self.units = 0  # units (tokens or words) seen
+        self.chars = 0  # characters fed
+        self._window = [0] * self.ngram
+        self._hash = 0
+        self._last: dict[int, int] = {}  # n-gram hash -> position of its latest occurrence
+        self._runs: dict[int, _Run] = {}  # distance -> run of hits at that distance
+        self._offsets = array("q")  # character offset of every unit
+        self._words: dict[str, int] = {}
+        self._pending = ""  # text-only feeds: a word that may continue in the next chunk
+        self._pending_at = 0
+
+    # -- feeding ---------------------------------------------------------------------------
+    def feed(self, token_id: int | None, text: str) -> LoopAlarm | None:
+        """One token (its id if known, and its text); the alarm when this token completes a loop."""
+        if self.alarm is not None:
+            return None
+        if token_id is not None:
+            at = self.chars
+            self.chars += len(text)
+            return self._unit(token_id + 1, at)
+        return self._feed_text(text)
+
+    def _feed_text(self, text: str) -> LoopAlarm | None:
+        buf = self._pending + text
+        base = self._pending_at
+        self.chars += len(text)
+        matches = list(_WORD.finditer(buf))
+        # A word touching the end of the chunk may go on in the next one.
+        if matches and matches[-1].end() == len(buf) and matches[-1].group()[-1:].isalnum():
+            tail = matches.pop()
+            self._pending, self._pending_at = tail.group(), base + tail.start()
+        else:
+            self._pending, self._pending_at = "", base + len(buf)
+        alarm = None
+        for m in matches:
+            word = m.group().lower()
+            key = self._words.get(word)
+            if key is None:
+                key = self._words[word] = len(self._words) + 1
+            alarm = self._unit(key, base + m.start()) or alarm
+            if alarm is not None:
+                break
+        return alarm
+
+    def _unit(self, key: int, char_at: int) -> LoopAlarm | None:
+        pos = self.units
+        self.units = pos + 1
+        self._offsets.append(char_at)
+        n = self.ngram
+        slot = pos % n
+        self._hash = ((self._hash - self._window[slot] * self._pow) * _BASE + key) % _MOD
+        self._window[slot] = key
+        if pos < n - 1:
+            return None
+        h = self._hash
+        prev = self._last.get(h)
+        self._last[h] = pos
+        if prev is None:
+            return None
+        d = pos - prev
+        if d > self.max_period:
+            return None
+        return self._hit(d, pos)
+
+    def _hit(self, d: int, pos: int) -> LoopAlarm | None:
+        runs = self._runs
+        run = runs.get(d)
+        if run is None or pos - run.last > self.max_gap:
+            run = None
+            for delta in range(1, self.period_slack + 1):  # a run whose period drifted a little
+                for key in (d - delta, d + delta):
+                    other = runs.get(key)
+                    if other is not None and pos - other.last <= self.max_gap:
+                        run = runs.pop(key)
+                        runs[d] = run
+                        break
+                if run is not None:
+                    break
+        if run is None:
+            runs[d] = _Run(pos)
+            return None
+        run.last = pos
+        run.hits += 1
+        length = pos - run.first + 1
+        span = length + d + self.ngram - 1  # first copy's start .. this token
+        copies = span // d
+        if copies < 2 or run.hits < self.min_coverage * length:
+            return None
+        long_enough = span >= self.min_loop_tokens and copies >= self.min_repeats
+        if not long_enough and not (d >= self.long_period and copies >= 2):
+            return None
+        start = pos - span + 1
+        self.alarm = LoopAlarm(period=d, repeats=copies, start=start, at=pos,
+                               start_char=self._offsets[start],
+                               unit="token" if not self._words else "word")
+        return self.alarm
