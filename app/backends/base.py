@@ -25,8 +25,11 @@ class Backend(Protocol):
     def load(self, progress: Callable[[str], None] | None = None) -> None:
         """Make the model ready (blocking; call it off the GUI thread)."""
 
-    def stream(self, request: TurnRequest, stop: threading.Event) -> Iterator[TurnEvent]:
-        """Run one turn, yielding turn events; ends with exactly one ``TurnFinished``."""
+    def stream(self, request: TurnRequest, stop: threading.Event,
+               answer_now: threading.Event | None = None) -> Iterator[TurnEvent]:
+        """Run one turn, yielding turn events; ends with exactly one ``TurnFinished``.
+
+        ``answer_now``, when set, asks the backend to end the thinking and answer."""
 
     def close(self) -> None:
         """Free the model's memory."""

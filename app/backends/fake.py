@@ -44,7 +44,8 @@ class FakeBackend:
     def close(self) -> None:
         self.loaded = False
 
-    def stream(self, request: TurnRequest, stop: threading.Event) -> Iterator[ev.TurnEvent]:
+    def stream(self, request: TurnRequest, stop: threading.Event,
+               answer_now: threading.Event | None = None) -> Iterator[ev.TurnEvent]:
         self.requests.append(request)
         tokens = TokenStream(make_parser(self.spec, forced_open=self.forced_open), self.clock)
         yield ev.TurnStarted(self.clock(), self.profile.id, self.prompt_tokens, self.n_ctx)

@@ -60,6 +60,7 @@ class ModelWorker(QObject):
         self.factory = factory
         self.memory_budget = memory_budget if memory_budget is not None else default_memory_budget()
         self.stop_event = threading.Event()
+        self.answer_now_event = threading.Event()
         self.backends: OrderedDict[str, Backend] = OrderedDict()
 
     def resident_bytes(self) -> int:
@@ -108,7 +109,7 @@ class ModelWorker(QObject):
             return
         batch: list[ev.TurnEvent] = []
         try:
-            for event in backend.stream(request, self.stop_event):
+            for event in backend.stream(request, self.stop_event, answer_now=self.answer_now_event):
                 batch.append(event)
                 if type(event) in (ev.TokenCounts, ev.TurnStarted, ev.TurnFinished):
                     self.turn_events.emit(batch)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -59,7 +60,7 @@ class ChatSession(QObject):
     _measure_requested = Signal(object, object, object)
 
     def __init__(self, config: ModelsConfig, factory: BackendFactory | None = None,
-                 max_tokens: int = 1024, parent: QObject | None = None):
+                 max_tokens: int = 1024, parent: QObject | None = None, cloud_runner=None):
         super().__init__(parent)
         self.config = config
         self.profile: ModelProfile = config.get(config.default)
@@ -85,6 +86,19 @@ class ChatSession(QObject):
         self.worker.load_failed.connect(self.model_failed)
         self._thread.start()
 
+        from app.backends.cloud_runner import CloudRunner
+
+        self.cloud = cloud_runner or CloudRunner(parent=self)
+        self.cloud.turn_events.connect(self._on_events)
+        self.cloud.turn_done.connect(self._on_turn_done)
+        # Per-turn thinking controls from the composer (None: the model's defaults).
+        self.thinking_budget: int | None = None
+        self.thinking: bool | None = None
+        self.min_thinking = 0
+        # Asked once per conversation before local turns go to a cloud model; returns True
+        # to go ahead. The window sets a dialog; None sends without asking (headless use).
+        self.confirm_cloud: Callable[[ModelProfile], bool] | None = None
+
         self._throttle = Throttle(33, self)
         self._throttle.fired.connect(self._emit_changed)
 
@@ -106,7 +120,7 @@ class ChatSession(QObject):
     def send(self, text: str) -> bool:
         """Start a turn with the user's text; False when busy or the text is empty."""
         text = text.strip()
-        if not text or self.busy:
+        if not text or self.busy or not self._cloud_allowed():
             return False
         self.message_added.emit(self.conversation.add_user(text))
         self._start_turn(self._request(self.conversation.messages))
@@ -158,14 +172,32 @@ class ChatSession(QObject):
         self.current.notes = list(notes or [])
         self.current.stats.t_start = time.monotonic()
         self.worker.stop_event.clear()
+        self.worker.answer_now_event.clear()
         self.message_added.emit(self.current)
         self.busy_changed.emit(True)
-        self._turn_requested.emit(profile, request)
+        if profile.is_cloud:
+            self.cloud.run_turn(profile, request)
+        else:
+            self._turn_requested.emit(profile, request)
+
+    def _cloud_allowed(self) -> bool:
+        """Local turns may hold private material: ask once per conversation before a cloud
+        model sees them."""
+        conv = self.conversation
+        if not self.profile.is_cloud or conv.cloud_confirmed or self.confirm_cloud is None:
+            return True
+        if not any(isinstance(m, AssistantMessage) and m.where == "local" for m in conv.messages):
+            return True
+        conv.cloud_confirmed = self.confirm_cloud(self.profile)
+        return conv.cloud_confirmed
 
     def _request(self, messages, **overrides):
         profile = self.profile
+        options = {"thinking_budget": self.thinking_budget, "thinking": self.thinking,
+                   "min_thinking": self.min_thinking}
+        options.update(overrides)
         return build_request(messages, profile, max_tokens=profile.max_tokens or self.max_tokens,
-                             carry=self.carry, **overrides)
+                             carry=self.carry, **options)
 
     @property
     def effective_carry(self) -> str:
@@ -217,10 +249,17 @@ class ChatSession(QObject):
         """Stop the running turn as soon as the worker sees it (between tokens or prompt slices)."""
         if self.busy:
             self.worker.stop_event.set()
+            self.cloud.stop()
+
+    def answer_now(self) -> None:
+        """End the thinking now and let the model answer (local: Ponder feeds the end marker)."""
+        if self.busy:
+            self.worker.answer_now_event.set()
 
     def shutdown(self) -> None:
         """Stop any turn, end the worker thread and wait for it (call before the app quits)."""
         self.worker.stop_event.set()
+        self.cloud.stop()
         self._thread.quit()
         self._thread.wait()
         self.worker.close_all()

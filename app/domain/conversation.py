@@ -22,6 +22,7 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     title: str = ""
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    cloud_confirmed: bool = False  # the user agreed to send this chat's local turns to a cloud model
 
     def add_user(self, text: str) -> UserMessage:
         msg = UserMessage(text)

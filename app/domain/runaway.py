@@ -29,7 +29,6 @@ from dataclasses import dataclass
 # verbatim tail (coverage up to ~0.45 with 3-4 copies); the loosest scripted loops (a
 # 20-token sentence whose number changes every time) reach coverage ~0.6.
 NGRAM = 8  # tokens per hashed n-gram: long enough that "so the answer is" alone never counts
-MIN_PERIOD = 1  # degenerate loops ("the the the", blank lines) count too, given the span below
 MAX_PERIOD = 400  # longer recurrences are re-reading, not looping ("short period")
 MIN_REPEATS = 3  # copies of the passage (the first included) before a short loop is reported
 MIN_LOOP_TOKENS = 100  # and the repeated stretch must be at least this long (all copies)
@@ -97,7 +96,7 @@ class LoopDetector:
         self.max_period = max_period
         self.max_gap = max_gap
         self.period_slack = period_slack
-        self._pow = pow(_BASE, ngram, _MOD)  # weight of the unit leaving the window
+        self._pow = pow(_BASE, ngram - 1, _MOD)  # weight of the unit leaving the window
         self.reset()
 
     def reset(self) -> None:
@@ -111,6 +110,7 @@ class LoopDetector:
         self._runs: dict[int, _Run] = {}  # distance -> run of hits at that distance
         self._offsets = array("q")  # character offset of every unit
         self._words: dict[str, int] = {}
+        self._unit_name = "token"
         self._pending = ""  # text-only feeds: a word that may continue in the next chunk
         self._pending_at = 0
 
@@ -126,6 +126,7 @@ class LoopDetector:
         return self._feed_text(text)
 
     def _feed_text(self, text: str) -> LoopAlarm | None:
+        self._unit_name = "word"
         buf = self._pending + text
         base = self._pending_at
         self.chars += len(text)
@@ -197,5 +198,5 @@ class LoopDetector:
         start = pos - span + 1
         self.alarm = LoopAlarm(period=d, repeats=copies, start=start, at=pos,
                                start_char=self._offsets[start],
-                               unit="token" if not self._words else "word")
+                               unit=self._unit_name)
         return self.alarm

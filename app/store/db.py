@@ -146,37 +146,35 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
 
 
 def _open_checked(path: Path) -> Database:
-    """Open, check and migrate ``path``; _Damaged when the file is not a usable database."""
+    """Open, check and migrate ``path``.
+
+    Raises _Damaged when the file is not a usable database (corrupt, not SQLite, cannot be
+    opened), StoreError when it is fine but cannot be used now (in use, disk full, newer schema).
+    """
+    db = None
     try:
         db = Database(path)
-    except StoreError as exc:
-        raise _Damaged(str(exc)) from exc
-    except sqlite3.DatabaseError as exc:
-        if _in_use(exc):
-            raise StoreError(describe(exc, "open the conversation database", path)) from exc
-        raise _Damaged(str(exc)) from exc
-    try:
         row = db.conn.execute("PRAGMA quick_check").fetchone()
         if row is None or row[0] != "ok":
             raise _Damaged(f"quick_check: {row[0] if row else 'no answer'}")
         migrate(db.conn)
-    except _Damaged:
-        db.close()
-        raise
-    except StoreError:
-        db.close()
-        raise
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        if _in_use(exc):
-            raise StoreError(describe(exc, "open the conversation database", path)) from exc
-        raise _Damaged(str(exc)) from exc
-    return db
+        return db
+    except (_Damaged, StoreError, sqlite3.Error) as exc:
+        if db is not None:
+            db.close()
+        cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+        if not isinstance(cause, sqlite3.Error):
+            raise
+        if _damaged(cause):
+            raise _Damaged(str(cause)) from exc
+        raise StoreError(describe(cause, "open the conversation database", path)) from exc
 
 
-def _in_use(exc: sqlite3.Error) -> bool:
-    low = str(exc).lower()
-    return "locked" in low or "busy" in low
+def _damaged(exc: sqlite3.Error) -> bool:
+    """Corrupt or not a database at all, as opposed to full, read-only, busy or locked."""
+    if "unable to open" in str(exc).lower():
+        return True
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
 
 
 def _move_aside(path: Path) -> Path:
@@ -213,8 +211,12 @@ def open_database(path: Path | None = None) -> tuple[Database, str | None]:
         return _open_checked(path), None
     except StoreError as exc:  # in use, or made by a newer Ponder: leave the file alone
         return Database(MEMORY).migrated(), f"{exc} Conversations of this session will not be saved."
-    except _Damaged:
-        pass
+    except _Damaged as exc:
+        if not path.exists():  # nothing to move aside: the folder is the problem
+            return Database(MEMORY).migrated(), (
+                f"The conversation database could not be created at {path} ({exc}). Check that the folder "
+                "exists and is writable. Conversations of this session will not be saved."
+            )
     try:
         copy = _move_aside(path)
     except OSError as exc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +64,13 @@ ID_ROLE = Qt.UserRole + 1
 DEFAULT_N_CTX = 8192  # what the llama backend allocates when n_ctx is not set
 PROPOSED_CTX = {"instruct": 8192, "reasoning": 16384}  # reasoning needs room to think
 UNKNOWN = "unknown"
+LABEL_WIDTH = 112  # the editor's label column, the same in every group
 FORCED_CHOICES = (("Auto — detect from the chat template", None), ("On", True), ("Off", False))
 CARRY_TEXT = {"strip": "strip — drop earlier reasoning", "keep-last": "keep-last — keep the last turn's",
               "keep-all": "keep-all — keep all of it"}
-SEARCH_NOTE = ("Looks in LM Studio's models folder, Ollama's model store, the Hugging Face cache "
-               "and the folders listed here (kept until this window closes).")
+SEARCH_NOTE = ("Discover looks in LM Studio's models folder, Ollama's model store and the Hugging Face "
+               "cache, and in the folders listed here (kept until this window closes).")
+SOURCE_NAMES = {"lmstudio": "LM Studio", "ollama": "Ollama", "huggingface": "Hugging Face", "folder": "Folder"}
 STYLE = """
 QLabel#managerMessage { padding: 6px 10px; border-radius: 4px; }
 QLabel#managerMessage[kind="error"] { background: #fdecea; color: #8a1c10; border: 1px solid #f5c6c0; }
@@ -98,20 +100,13 @@ def read_capabilities(path: Path) -> Any | None:
 
 
 def find_gguf_files(extra_folders: Iterable[Path]) -> list[Any] | None:
-    """GGUF files in the usual places plus ``extra_folders`` (``discover_gguf``), one per path;
+    """``Found`` GGUF files in the usual places and ``extra_folders`` (``discover_gguf``);
     None when discovery is not available in this build."""
     try:
-        from app.domain.discovery import discover_gguf
+        from app.domain.discovery import DiscoveryRoots, discover_gguf
     except ImportError:
         return None
-    found = list(discover_gguf())
-    extra = [Path(f) for f in extra_folders]
-    if extra:
-        found += list(discover_gguf(roots=extra))
-    unique: dict[str, Any] = {}
-    for item in found:
-        unique.setdefault(str(Path(item.path)), item)
-    return list(unique.values())
+    return list(discover_gguf(DiscoveryRoots.default(extra=tuple(Path(f) for f in extra_folders))))
 
 
 def default_set_key(model_id: str, key: str) -> None:
@@ -169,9 +164,9 @@ def _attr(info: Any, *names: str) -> Any:
     return None
 
 
-def propose_profile(path: Path, info: Any | None, taken: Iterable[str]) -> ModelProfile:
-    """A profile for a GGUF file: id from the file name, role and reasoning from detection."""
-    name = _attr(info, "name") if info is not None else None
+def propose_profile(path: Path, info: Any | None, taken: Iterable[str], label: str | None = None) -> ModelProfile:
+    """A profile for a GGUF file: id and label from the file name (or ``label``), role and
+    reasoning settings from what the file's chat template shows."""
     quant = _attr(info, "quantization") if info is not None else None
     if info is not None:
         thinks = bool(_attr(info, "supports_thinking"))
@@ -188,9 +183,10 @@ def propose_profile(path: Path, info: Any | None, taken: Iterable[str]) -> Model
     if thinks:
         start, end = markers if markers else (None, None)
         reasoning = ReasoningSettings(start=start, end=end, forced_open=forced)
-    label = f"{name} · {quant}" if name and quant and quant != UNKNOWN else (name or path.stem)
+    base = label or path.stem  # the file name is what users recognise; general.name is often a run name
+    label = base + (f" · {quant}" if quant and quant != UNKNOWN and quant.lower() not in base.lower() else "")
     return ModelProfile(
-        id=unique_id(slug(path.stem), taken), label=label, role=role, backend="llama", path=str(path),
+        id=unique_id(slug(base), taken), label=label, role=role, backend="llama", path=str(path),
         n_ctx=min(int(trained), PROPOSED_CTX[role]) if trained else None, reasoning=reasoning,
     )
 
@@ -198,12 +194,12 @@ def propose_profile(path: Path, info: Any | None, taken: Iterable[str]) -> Model
 def _number(text: str) -> int | float | str | None:
     """An edit field's number: None when empty; the text itself when it is not a number
     (validation then names the key and what it must be)."""
-    text = text.strip().replace(",", "").replace("_", "")
+    text = text.strip()
     if not text:
         return None
     for kind in (int, float):
         try:
-            return kind(text)
+            return kind(text.replace(",", ""))
         except ValueError:
             pass
     return text
@@ -229,25 +225,34 @@ class CapabilitiesPanel(QGroupBox):
     """What a local model's GGUF file says: architecture, size, context, thinking support."""
 
     ROWS = (("architecture", "Architecture"), ("parameters", "Parameters"), ("quantization", "Quantization"),
-            ("file", "File size"), ("context", "Training context"), ("template", "Chat template"),
-            ("thinking", "Thinks"), ("forced", "Forced open"), ("switch", "enable_thinking switch"),
-            ("memory", "Memory"))
+            ("file", "File size"), ("memory", "Memory"), ("context", "Training context"),
+            ("template", "Chat template"), ("thinking", "Thinks"), ("forced", "Forced open"),
+            ("switch", "enable_thinking"))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("What the file says", parent)
-        form = QFormLayout(self)
-        form.setLabelAlignment(Qt.AlignRight)
+        grid = QGridLayout(self)
+        grid.setHorizontalSpacing(10)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         self.note = QLabel(self)
         self.note.setObjectName("fieldNote")
         self.note.setWordWrap(True)
-        form.addRow(self.note)
+        grid.addWidget(self.note, 0, 0, 1, 4)
         self.values: dict[str, QLabel] = {}
-        for key, title in self.ROWS:
-            label = QLabel(UNKNOWN, self)
-            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-            label.setWordWrap(True)
-            self.values[key] = label
-            form.addRow(title + ":", label)
+        half = (len(self.ROWS) + 1) // 2
+        for index, (key, title) in enumerate(self.ROWS):
+            row, column = 1 + index % half, 2 * (index // half)
+            name = QLabel(title + ":", self)
+            name.setAlignment(Qt.AlignRight | Qt.AlignTop)
+            if column == 0:
+                name.setMinimumWidth(LABEL_WIDTH)
+            value = QLabel(UNKNOWN, self)
+            value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            value.setWordWrap(True)
+            self.values[key] = value
+            grid.addWidget(name, row, column)
+            grid.addWidget(value, row, column + 1)
 
     def show_capabilities(self, caps: _Capabilities, n_ctx: int | None) -> None:
         """Fill the rows; "unknown" where the file (or the reader) does not tell."""
@@ -280,21 +285,23 @@ class CapabilitiesPanel(QGroupBox):
         self.values["thinking"].setText(thinking)
         self.values["forced"].setText(yes_no(_attr(info, "forced_open")))
         self.values["switch"].setText(yes_no(_attr(info, "enable_thinking_switch")))
-        self.values["memory"].setText(_memory_text(info, n_ctx or DEFAULT_N_CTX))
+        memory, explanation = _memory_text(info, n_ctx or DEFAULT_N_CTX)
+        self.values["memory"].setText(memory)
+        self.values["memory"].setToolTip(explanation)
 
 
-def _memory_text(info: Any, n_ctx: int) -> str:
-    """"≈ 1.2 GB at 8,192 tokens — fits", when the fit estimate is available."""
+def _memory_text(info: Any, n_ctx: int) -> tuple[str, str]:
+    """("≈ 753 MB · fits", the verdict's explanation) when the fit estimate is available."""
     shape = getattr(info, "shape", None)
     if shape is None:
-        return UNKNOWN
+        return UNKNOWN, ""
     try:
         from app.domain.hardware_fit import estimate_memory, fit_verdict, format_bytes, machine_memory
         estimate = estimate_memory(shape(), n_ctx)
         verdict = fit_verdict(estimate, machine_memory().available_bytes)
     except (ImportError, ValueError, ArithmeticError):
-        return UNKNOWN
-    return f"≈ {format_bytes(estimate.total)} at {n_ctx:,} tokens — {verdict.status}"
+        return UNKNOWN, ""
+    return f"≈ {format_bytes(estimate.total)} · {verdict.status}", verdict.explanation
 
 
 class ProfileEditor(QWidget):
@@ -337,17 +344,15 @@ class ProfileEditor(QWidget):
         self.temp_edit.setPlaceholderText("model default (0 – 2)")
         self.prompt_edit = QPlainTextEdit(self)
         self.prompt_edit.setPlaceholderText("none")
-        self.prompt_edit.setFixedHeight(64)
-        form.addRow("Label:", self.label_edit)
-        form.addRow("ID:", self.id_edit)
-        form.addRow("Role:", self.role_combo)
-        form.addRow("", self.enabled_check)
-        self.path_row = (QLabel("Model file:", self), self.path_edit)
-        form.addRow(*self.path_row)
-        self.ctx_label = QLabel("Context (n_ctx):", self)
-        form.addRow(self.ctx_label, self.ctx_edit)
-        form.addRow("Temperature:", self.temp_edit)
-        form.addRow("System prompt:", self.prompt_edit)
+        self.prompt_edit.setFixedHeight(56)
+        self._row(form, "Label:", self.label_edit)
+        self._row(form, "ID:", self.id_edit)
+        self._row(form, "Role:", self.role_combo)
+        self._row(form, "", self.enabled_check)
+        self.path_row = (self._row(form, "Model file:", self.path_edit), self.path_edit)
+        self.ctx_label = self._row(form, "Context (n_ctx):", self.ctx_edit)
+        self._row(form, "Temperature:", self.temp_edit)
+        self._row(form, "System prompt:", self.prompt_edit)
         layout.addWidget(self.profile_box)
 
         self.cloud_box = QGroupBox("Connection", self)
@@ -363,11 +368,11 @@ class ProfileEditor(QWidget):
         self.key_edit.setPlaceholderText("paste a key to store it")
         key_note = QLabel("Kept in the system keyring, never in models.toml.", self)
         key_note.setObjectName("fieldNote")
-        form.addRow("Base URL:", self.url_edit)
-        form.addRow("Model name:", self.model_edit)
-        form.addRow("API key:", self.key_edit)
-        form.addRow("", key_note)
-        form.addRow("Key variable:", self.env_edit)
+        self._row(form, "Base URL:", self.url_edit)
+        self._row(form, "Model name:", self.model_edit)
+        self._row(form, "API key:", self.key_edit)
+        self._row(form, "", key_note)
+        self._row(form, "Key variable:", self.env_edit)
         layout.addWidget(self.cloud_box)
 
         self.reasoning_box = QGroupBox("Reasoning", self)
@@ -376,10 +381,12 @@ class ProfileEditor(QWidget):
         self.end_edit = QLineEdit(self)
         for edit, what in ((self.start_edit, "start"), (self.end_edit, "end")):
             edit.setPlaceholderText(f"{what}: detected")
-        markers = QHBoxLayout()
-        markers.addWidget(self.start_edit)
-        markers.addWidget(QLabel("…", self))
-        markers.addWidget(self.end_edit)
+        markers = QWidget(self)
+        pair = QHBoxLayout(markers)
+        pair.setContentsMargins(0, 0, 0, 0)
+        pair.addWidget(self.start_edit)
+        pair.addWidget(QLabel("…", markers))
+        pair.addWidget(self.end_edit)
         self.forced_combo = QComboBox(self)
         for text, value in FORCED_CHOICES:
             self.forced_combo.addItem(text, value)
@@ -391,10 +398,11 @@ class ProfileEditor(QWidget):
         self.carry_combo = QComboBox(self)
         for mode in CARRY_MODES:
             self.carry_combo.addItem(CARRY_TEXT.get(mode, mode), mode)
-        form.addRow("Markers:", markers)
-        form.addRow("Forced open:", self.forced_combo)
-        form.addRow("Budget:", self.budget_spin)
-        form.addRow("Carry:", self.carry_combo)
+        # local only: cloud providers mark reasoning themselves
+        self.marker_rows = (self._row(form, "Markers:", markers), markers,
+                            self._row(form, "Forced open:", self.forced_combo), self.forced_combo)
+        self._row(form, "Budget:", self.budget_spin)
+        self._row(form, "Carry:", self.carry_combo)
         layout.addWidget(self.reasoning_box)
 
         self.capabilities = CapabilitiesPanel(self)
@@ -425,6 +433,13 @@ class ProfileEditor(QWidget):
         form.setLabelAlignment(Qt.AlignRight)
         form.setFieldGrowthPolicy(QFormLayout.ExpandingFieldsGrow)
         return form
+
+    def _row(self, form: QFormLayout, text: str, field: QWidget) -> QLabel:
+        label = QLabel(text, self)
+        label.setMinimumWidth(LABEL_WIDTH)
+        label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        form.addRow(label, field)
+        return label
 
     def _on_edited(self, *_: Any) -> None:
         if not self._loading:
@@ -474,6 +489,8 @@ class ProfileEditor(QWidget):
             self.forced_combo.setCurrentIndex(max(0, self.forced_combo.findData(reasoning.forced_open)))
             self.budget_spin.setValue(reasoning.budget)
             self.carry_combo.setCurrentIndex(max(0, self.carry_combo.findData(reasoning.carry)))
+            for widget in self.marker_rows:
+                widget.setVisible(local)
             self.capabilities.setVisible(local)
         finally:
             self._loading = False
@@ -505,10 +522,10 @@ class ProfileEditor(QWidget):
                           api_key_env=_optional_text(self.env_edit.text()))
         current = {key: getattr(p, key) for key in wanted}
         if wanted["label"] is None and p.label == p.id:
-            current["label"] = None
+            current["label"] = None  # no label key: the id is shown
+        if wanted["system_prompt"] is None and p.system_prompt == "":
+            current["system_prompt"] = None
         changes = {key: value for key, value in wanted.items() if value != current[key]}
-        if "enabled" in changes and changes["enabled"]:
-            changes["enabled"] = True
         old = p.reasoning or ReasoningSettings()
         new = ReasoningSettings(
             start=_optional_text(self.start_edit.text()), end=_optional_text(self.end_edit.text()),
@@ -523,14 +540,15 @@ class ProfileEditor(QWidget):
 
     def mark_invalid(self, key: str | None) -> None:
         """Outline the field of ``key`` in red (``None`` clears every outline)."""
-        for name, widget in self.fields.items():
-            bad = name == key
+        target = self.fields.get(key) if key else None
+        for widget in set(self.fields.values()):
+            bad = widget is target
             if bool(widget.property("invalid")) != bad:
                 widget.setProperty("invalid", bad)
                 widget.style().unpolish(widget)
                 widget.style().polish(widget)
-        if key in self.fields:
-            self.fields[key].setFocus()
+        if target is not None:
+            target.setFocus()
 
 
 class DiscoverPanel(QWidget):
@@ -683,12 +701,13 @@ class ModelManager(QDialog):
         self.setWindowTitle("Models")
         self.setObjectName("modelManager")
         self.setStyleSheet(STYLE)
-        self.resize(960, 720)
+        self.resize(980, 760)
         self._set_key = set_key or default_set_key
         self._caps: dict[str, _Capabilities] = {}
         self._pending_keys: dict[str, str] = {}
         self._current_id: str | None = None
         self._quiet = False  # True while the list is rebuilt by code
+        self._stale = False  # True when the draft changed since the list was built
         self._build()
 
         self.path = models_path
@@ -807,7 +826,7 @@ class ModelManager(QDialog):
 
     def message_text(self) -> str:
         """The message shown (empty when none)."""
-        return self.message.text() if self.message.isVisible() or not self.message.isHidden() else ""
+        return "" if self.message.isHidden() else self.message.text()
 
     def _config_error(self, exc: ConfigError) -> None:
         # Line numbers would point into the unsaved draft, so the detail is shown alone.
@@ -823,7 +842,7 @@ class ModelManager(QDialog):
     def _refresh_list(self, select: str | None) -> None:
         """Rebuild the grouped list from ``self.config`` and select ``select``."""
         assert self.config is not None
-        self._quiet = True
+        self._quiet, self._stale = True, False
         try:
             self.tree.clear()
             bold = QFont()
@@ -841,7 +860,7 @@ class ModelManager(QDialog):
                     item = QTreeWidgetItem([profile.label, self._status_of(profile)])
                     item.setIcon(0, role_icon(role))
                     item.setData(0, ID_ROLE, profile.id)
-                    item.setToolTip(0, f"{profile.id} · {profile.backend}")
+                    item.setToolTip(0, f"{profile.label}\n{profile.id} · {profile.backend}")
                     if not profile.enabled:
                         item.setForeground(0, self.palette().placeholderText())
                     item.setForeground(1, self.palette().placeholderText())
@@ -899,13 +918,16 @@ class ModelManager(QDialog):
         if target is None:  # a group heading
             return
         if not self._commit():
-            self._quiet = True
             previous = self._item_for(self._current_id) if self._current_id else None
             if previous is not None:
+                self._quiet = True
                 self.tree.setCurrentItem(previous)
-            self._quiet = False
+                self._quiet = False
             return
-        self._show_profile(target)
+        if self._stale:
+            self._refresh_list(target)
+        else:
+            self._show_profile(target)
 
     def _show_profile(self, model_id: str | None) -> None:
         self._current_id = model_id
@@ -944,7 +966,9 @@ class ModelManager(QDialog):
         return True
 
     def _commit(self) -> bool:
-        """Move the editor's changes (and a typed API key) into the draft; False if invalid."""
+        """Move the editor's changes (and a typed API key) into the draft; False if invalid.
+
+        The list is not rebuilt here (callers do, when they move on)."""
         if self.config is None or self._current_id is None:
             return True
         changes = self.editor.changes()
@@ -952,41 +976,19 @@ class ModelManager(QDialog):
         if changes:
             try:
                 new_text = config_writer.update_model(self.draft, self._current_id, changes)
+                config = parse_models(new_text, str(self.path), path=self.path)
             except ConfigError as exc:
                 self._config_error(exc)
                 return False
-            self._quiet = True  # the list is rebuilt by the caller's next step
-            try:
-                if not self._apply_quietly(new_text):
-                    return False
-            finally:
-                self._quiet = False
+            self.draft, self.config = new_text, config
             self._current_id = new_id
+            self._stale = True
+            self.message.hide()
+            self.editor.mark_invalid(None)
         if self.editor.api_key():
             self._pending_keys[new_id] = self.editor.api_key()
             self.editor.key_edit.clear()
         return True
-
-    def _apply_quietly(self, new_text: str) -> bool:
-        """Like :meth:`_apply` but keeps the list's selection to the caller."""
-        try:
-            config = parse_models(new_text, str(self.path), path=self.path)
-        except ConfigError as exc:
-            self._config_error(exc)
-            return False
-        self.draft, self.config = new_text, config
-        self.message.hide()
-        self.editor.mark_invalid(None)
-        target = self.tree.currentItem()
-        target_id = target.data(0, ID_ROLE) if target is not None else None
-        self._refresh_list_keeping(target_id)
-        return True
-
-    def _refresh_list_keeping(self, target_id: str | None) -> None:
-        """Rebuild the list (new labels, roles) without loading the editor."""
-        old = self._current_id
-        self._refresh_list(target_id if target_id and target_id != old else (target_id or old))
-        self._current_id = old
 
     def make_default(self) -> None:
         """Make the selected model the default."""
@@ -1077,11 +1079,10 @@ class ModelManager(QDialog):
             self.show_error(f"Not saved — {exc.detail}", exc.key)
             return False
         self._disk_text, self.config = self.draft, config
+        if self._stale:
+            self._refresh_list(self._current_id)
         self.show_info(f"Saved to {self.path}.")
         self._update_status()
         self.models_changed.emit(config)
         return True
 
-
-def _unused(*_: Any) -> None:  # pragma: no cover - keeps type checkers quiet about replace
-    replace

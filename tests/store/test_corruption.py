@@ -70,3 +70,25 @@ def test_a_stale_wal_of_the_damaged_file_does_not_leak_into_the_new_one():
     _check_fresh_and_copy(notice, b"\x00garbage" * 100)
     assert store.list_conversations() == [] and store.integrity_check() == "ok"
     store.close()
+
+
+def test_a_folder_that_cannot_hold_the_database_gives_an_in_memory_store(tmp_path):
+    target = tmp_path / "missing-folder" / "ponder.sqlite3"
+    store, notice = open_store(target)
+    assert notice.startswith(f"The conversation database could not be created at {target}")
+    assert "will not be saved" in notice and store.path is None
+    store.save_message("c", 0, UserMessage("still works"), partial=False)
+    assert store.load_conversation("c").messages[0].text == "still works"
+
+
+def test_only_damage_moves_a_file_aside_not_a_full_disk_or_a_lock():
+    import sqlite3
+
+    from app.store.db import _damaged
+
+    assert _damaged(sqlite3.DatabaseError("file is not a database"))
+    assert _damaged(sqlite3.DatabaseError("database disk image is malformed"))
+    assert _damaged(sqlite3.OperationalError("unable to open database file"))
+    assert not _damaged(sqlite3.OperationalError("database is locked"))
+    assert not _damaged(sqlite3.OperationalError("database or disk is full"))
+    assert not _damaged(sqlite3.OperationalError("attempt to write a readonly database"))

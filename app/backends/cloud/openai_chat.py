@@ -17,6 +17,7 @@ from httpx_sse import ServerSentEvent
 from app.backends.cloud.base import CloudBackend, ProviderStreamError, TurnReader
 from app.backends.cloud.faults import provider_detail
 from app.backends.cloud.tally import Tally
+from app.domain.steering import budget_to_effort
 from app.domain import events as ev
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.fields import REASONING_KEYS, mirrored
@@ -123,7 +124,8 @@ class OpenAIChatBackend(CloudBackend):
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        effort = self.profile.reasoning_effort
+        # A turn's thinking budget maps onto effort bands (low/medium/high); else the profile's.
+        effort = budget_to_effort(request.thinking_budget) if request.thinking_budget else self.profile.reasoning_effort
         if effort:  # OpenAI reasoning models take max_completion_tokens (reasoning included)
             body["reasoning_effort"] = effort
             body["max_completion_tokens"] = request.max_tokens

@@ -19,6 +19,7 @@ from httpx_sse import ServerSentEvent
 from app.backends.cloud.base import CloudBackend, ProviderStreamError, TurnReader
 from app.backends.cloud.faults import provider_detail
 from app.backends.cloud.tally import Tally
+from app.domain.steering import budget_to_effort
 from app.domain import events as ev
 from app.domain.profiles import ModelProfile
 from app.domain.turn_request import TurnRequest
@@ -110,8 +111,9 @@ class OpenAIResponsesBackend(CloudBackend):
         }
         if system:
             body["instructions"] = "\n\n".join(system)
-        if self.profile.reasoning_effort:
-            body["reasoning"]["effort"] = self.profile.reasoning_effort
+        effort = budget_to_effort(request.thinking_budget) if request.thinking_budget else self.profile.reasoning_effort
+        if effort:
+            body["reasoning"]["effort"] = effort
         if request.temperature is not None:
             body["temperature"] = request.temperature
         return body
