@@ -180,6 +180,19 @@ class ChatSession(QObject):
         else:
             self._turn_requested.emit(profile, request)
 
+    def thinking_capabilities(self) -> tuple[bool, bool]:
+        """(can switch thinking off, reasons at all) for the current model; from the loaded
+        model's template and markers when it is resident, else from its profile."""
+        profile = self.profile
+        if profile.is_cloud:
+            return False, profile.backend in ("anthropic", "gemini", "openai", "openai-responses")
+        backend = self.worker.backends.get(profile.id)
+        setup = getattr(backend, "setup", None)
+        if setup is not None:
+            return bool(setup.enable_thinking_switch or setup.prompt_suffix), setup.spec is not None
+        reasoning = profile.reasoning
+        return bool(reasoning and reasoning.forced_open), profile.role == "reasoning" or bool(reasoning)
+
     def _cloud_allowed(self) -> bool:
         """Local turns may hold private material: ask once per conversation before a cloud
         model sees them."""

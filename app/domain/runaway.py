@@ -127,46 +127,41 @@ class LoopDetector:
 
     def _feed_text(self, text: str) -> LoopAlarm | None:
         self._unit_name = "word"
-        buf = self._pending + text
         base = self._pending_at
+        buf = self._pending + text if self._pending else text
         self.chars += len(text)
-        matches = list(_WORD.finditer(buf))
-        # A word touching the end of the chunk may go on in the next one.
-        if matches and matches[-1].end() == len(buf) and matches[-1].group()[-1:].isalnum():
-            tail = matches.pop()
-            self._pending, self._pending_at = tail.group(), base + tail.start()
-        else:
-            self._pending, self._pending_at = "", base + len(buf)
-        alarm = None
-        for m in matches:
+        end = len(buf)
+        hold = buf[-1:].isalnum() or buf[-1:] == "_"  # the last word may go on in the next chunk
+        words = self._words
+        for m in _WORD.finditer(buf):
+            if hold and m.end() == end:
+                self._pending, self._pending_at = m.group(), base + m.start()
+                return None
             word = m.group().lower()
-            key = self._words.get(word)
+            key = words.get(word)
             if key is None:
-                key = self._words[word] = len(self._words) + 1
-            alarm = self._unit(key, base + m.start()) or alarm
+                key = words[word] = len(words) + 1
+            alarm = self._unit(key, base + m.start())
             if alarm is not None:
-                break
-        return alarm
+                return alarm
+        self._pending, self._pending_at = "", base + end
+        return None
 
     def _unit(self, key: int, char_at: int) -> LoopAlarm | None:
         pos = self.units
         self.units = pos + 1
         self._offsets.append(char_at)
-        n = self.ngram
-        slot = pos % n
-        self._hash = ((self._hash - self._window[slot] * self._pow) * _BASE + key) % _MOD
-        self._window[slot] = key
-        if pos < n - 1:
+        window = self._window
+        slot = pos % self.ngram
+        # Until the window is full it holds zeros, which no real key is: no false matches.
+        h = self._hash = ((self._hash - window[slot] * self._pow) * _BASE + key) % _MOD
+        window[slot] = key
+        last = self._last
+        prev = last.get(h)
+        last[h] = pos
+        if prev is None or pos - prev > self.max_period:
             return None
-        h = self._hash
-        prev = self._last.get(h)
-        self._last[h] = pos
-        if prev is None:
-            return None
-        d = pos - prev
-        if d > self.max_period:
-            return None
-        return self._hit(d, pos)
+        return self._hit(pos - prev, pos)
 
     def _hit(self, d: int, pos: int) -> LoopAlarm | None:
         runs = self._runs

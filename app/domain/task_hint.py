@@ -23,8 +23,10 @@ that scores 0 and reads as chit-chat (hi, thanks, how are you) or a lookup (what
 who was / define / the capital of) sent to a *reasoning* model gets the reverse hint.
 Anything else, and every cloud model, gets none. Nothing switches by itself.
 
-Long prompts are judged by their first 2000 and last 1000 characters, which keeps a call
-at a few microseconds for typical prompts.
+Words are matched as a set against keyword tables and phrases with ``in`` on the
+lowered text (both run in C); only numbers, math expressions and exception names use a
+regex. Long prompts are judged by their first 2000 and last 1000 characters. A typical
+call takes a few microseconds.
 """
 
 from __future__ import annotations
@@ -36,42 +38,49 @@ REASONING_SCORE = 2
 SHORT_WORDS = 12
 HEAD, TAIL = 2000, 1000
 
-_FEATURES = re.compile(
-    r"""
-    (?P<math>\d\s*(?:\*\*|[+*/×÷^=%<>]|\s-\s)\s*\(?\s*-?\d
-        | \b\d*[a-z]\s*(?:\^|\*\*)\s*\d
-        | \b\d+[a-z]\s*[-+]\s*\d+\s*=
-        | [√∑∫∏≤≥≠])
-    | (?P<proof>\bprove\b|\bproofs?\b|\bshow\s+that\b|\bby\s+induction\b|\bcontradiction\b|\blemma\b|\btheorem\b)
-    | (?P<debug>\btraceback\b|\bexception\b|\bstack\s*trace\b|\bsegfault\b|\bsegmentation\s+fault\b
-        | \bwhy\s+(?:does|do|is|did)\s+(?:this|my|it|the)\b[^.?!\n]{0,60}?\b(?:fail|crash|break|error|hang|wrong|not\s+work)
-        | \b(?:doesn'?t|does\s+not|isn'?t|is\s+not|not)\s+working\b|\bdebug\b|\bbug\b|(?-i:\w+Error\b))
-    | (?P<algo>\balgorithms?\b|\bcomplexity\b|\bbig[\s-]?o\b|\bO\((?:n|log|1|m|k|2\^)|\bdynamic\s+programming\b
-        | \brecursion\b|\brecursive\b|\bbinary\s+search\b|\bshortest\s+path\b|\bNP[\s-]hard\b)
-    | (?P<steps>\bstep[\s-]+by[\s-]+step\b|\bthink\s+(?:carefully|it\s+through|hard)\b|\bpuzzle\b|\briddle\b
-        | \blogic\s+problem\b)
-    | (?P<math_word>\bsolve\b|\bequations?\b|\bintegral\b|\bderivative\b|\bdifferentiate\b|\bprobability\b
-        | \bexpected\s+value\b|\bprimes?\b(?!\s+minister)|\bfactori[sz]e\b|\bgcd\b|\blcm\b|\bmodulo\b|\bremainder\b
-        | \bhow\s+(?:many|much|long|far|fast)\b|\bsum\s+of\b|\bproduct\s+of\b|\bdivisible\b
-        | \bpermutations?\b|\bcombinations?\b|\bmatrix\b|\beigen\w*|\baverage\b|\bpercent(?:age)?\b)
-    | (?P<number>(?<![\w.])\d+(?:\.\d+)?)
-    | (?P<code>```)
-    """,
-    re.IGNORECASE | re.VERBOSE,
+_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_NUMBER = re.compile(r"(?<![\w.\-/:])\d+(?:\.\d+)?")  # dates and times count once
+_MATH = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:\*\*|[+*/×÷^=%<>]|\s-\s)\s*\(?\s*-?\d"  # 17 * 23, 3 - 5, 2^10
+    r"|\b\d*[a-zA-Z]\s*(?:\^|\*\*)\s*\d"                          # x^2, 3n**2
+    r"|\b\d+[a-zA-Z]\s*[-+]\s*\d+\s*="                               # 2x + 3 = 11
 )
-_WEIGHTS = {"math": 2, "proof": 2, "debug": 2, "algo": 2, "steps": 2, "math_word": 1, "code": 1}
+_MATH_SYMBOLS = frozenset("√∑∫∏≤≥≠")
+_ERROR_NAME = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b")
+_WHY_FAILS = re.compile(r"\bwhy\s+(?:does|do|is|did)\s+(?:this|my|it|the)\b[^.?!\n]{0,60}?"
+                        r"\b(?:fail|crash|break|error|hang|wrong|not\s+work)")
+
+# feature -> (single words, phrases searched in the lowered text)
+_KEYWORDS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "proof": (frozenset({"prove", "proof", "proofs", "lemma", "theorem", "contradiction"}),
+              ("show that", "by induction")),
+    "debug": (frozenset({"traceback", "exception", "segfault", "debug", "debugging", "bug"}),
+              ("stack trace", "segmentation fault", "not working", "doesn't work", "does not work",
+               "isn't working")),
+    "algo": (frozenset({"algorithm", "algorithms", "complexity", "recursion", "recursive"}),
+             ("big o", "big-o", "dynamic programming", "binary search", "shortest path", "np-hard",
+              "o(n", "o(log", "o(1)", "o(m", "o(k", "o(2^")),
+    "steps": (frozenset({"puzzle", "riddle"}),
+              ("step by step", "step-by-step", "think carefully", "think it through", "think hard",
+               "logic problem")),
+    "math_word": (frozenset({"solve", "equation", "equations", "integral", "derivative", "differentiate",
+                             "probability", "primes", "factorize", "factorise", "gcd", "lcm", "modulo",
+                             "remainder", "divisible", "permutation", "permutations", "combination",
+                             "combinations", "matrix", "eigenvalue", "eigenvalues", "eigenvector",
+                             "average", "percent", "percentage"}),
+                  ("how many", "how much", "how long", "how far", "how fast", "sum of", "product of",
+                   "expected value", "prime number", "is prime", "a prime")),
+}
+_WEIGHTS = {"math": 2, "proof": 2, "debug": 2, "algo": 2, "steps": 2, "math_word": 1, "numbers": 1,
+            "code": 1}
 _REASONS = {"math": "math", "proof": "a proof", "debug": "debugging", "algo": "an algorithm",
             "steps": "step-by-step reasoning", "math_word": "math"}
-_CHITCHAT = re.compile(
-    r"^\W*(?:hi|hello|hey|hiya|yo|thanks|thank\s+you|thx|ty|cheers|good\s+(?:morning|afternoon|evening|night)"
-    r"|how\s+are\s+you|how'?s\s+it\s+going|what'?s\s+up|bye|goodbye|ok(?:ay)?|cool|nice|great|lol|sure)\b",
-    re.IGNORECASE,
-)
-_LOOKUP = re.compile(
-    r"^\W*(?:(?:what|who|when|where|which)(?:'s|\s+is|\s+was|\s+are|\s+were)\b|define\b|definition\s+of\b"
-    r"|translate\b|spell\b|what\s+does\s+\S+\s+mean\b)|\bcapital\s+of\b",
-    re.IGNORECASE,
-)
+_CHITCHAT_WORDS = frozenset({"hi", "hello", "hey", "hiya", "yo", "thanks", "thx", "ty", "cheers", "bye",
+                             "goodbye", "ok", "okay", "cool", "nice", "great", "lol", "sure"})
+_CHITCHAT_PHRASES = ("how are you", "how's it going", "what's up", "good morning", "good afternoon",
+                     "good evening", "good night", "thank you")
+_LOOKUP_OPENERS = ("what is", "what's", "what was", "what are", "what were", "who", "when", "where",
+                   "which is", "define", "definition of", "translate", "spell", "what does")
 
 
 @dataclass(frozen=True)
@@ -84,18 +93,23 @@ class Hint:
 
 
 def reasoning_features(prompt: str) -> dict[str, int]:
-    """Which features the prompt has (feature name → score), numbers counted once for two."""
+    """The reasoning features the prompt has, feature name → score (see the module table)."""
     text = prompt if len(prompt) <= HEAD + TAIL else prompt[:HEAD] + "\n" + prompt[-TAIL:]
+    lower = text.lower().replace("’", "'")
+    words = set(_WORDS.findall(lower))
     found: dict[str, int] = {}
-    numbers = 0
-    for match in _FEATURES.finditer(text):
-        kind = match.lastgroup
-        if kind == "number":
-            numbers += 1
-        elif kind is not None and kind not in found:
-            found[kind] = _WEIGHTS[kind]
-    if numbers >= 2:
+    if _MATH.search(text) or not _MATH_SYMBOLS.isdisjoint(text):
+        found["math"] = 2
+    for feature, (keywords, phrases) in _KEYWORDS.items():
+        if not keywords.isdisjoint(words) or any(p in lower for p in phrases):
+            found[feature] = _WEIGHTS[feature]
+    if "debug" not in found and (("Error" in text or "Exception" in text) and _ERROR_NAME.search(text)
+                                 or "why" in words and _WHY_FAILS.search(lower)):
+        found["debug"] = 2
+    if len(_NUMBER.findall(text)) >= 2:
         found["numbers"] = 1
+    if "```" in text:
+        found["code"] = 1
     return found
 
 
@@ -104,21 +118,26 @@ def task_hint(prompt: str, current_role: str) -> Hint | None:
     if current_role not in ("instruct", "reasoning"):
         return None
     features = reasoning_features(prompt)
-    score = sum(features.values())
     if current_role == "instruct":
-        if score < REASONING_SCORE:
+        if sum(features.values()) < REASONING_SCORE:
             return None
         reasons = tuple(dict.fromkeys(_REASONS[k] for k in features if k in _REASONS))
         what = " and ".join(reasons) if reasons else "several steps"
         return Hint("reasoning", f"This looks like a multi-step problem ({what}); a reasoning model "
                                  "is more likely to get it right.", reasons)
-    if score or len(prompt.split()) >= SHORT_WORDS:
+    if features or len(prompt.split()) >= SHORT_WORDS:
         return None
-    if _CHITCHAT.match(prompt):
+    opening = prompt.strip().lstrip("¿¡\"'(").lower().replace("’", "'")
+    if opening.startswith(_CHITCHAT_PHRASES) or _first_word(opening) in _CHITCHAT_WORDS:
         kind = "chit-chat"
-    elif _LOOKUP.search(prompt):
+    elif opening.startswith(_LOOKUP_OPENERS) or "capital of" in opening:
         kind = "lookup"
     else:
         return None
     return Hint("instruct", f"A short {kind} like this needs no long thinking; the instruct model "
                             "answers faster.", (kind,))
+
+
+def _first_word(text: str) -> str:
+    match = _WORDS.match(text)
+    return match.group(0) if match else ""

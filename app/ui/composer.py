@@ -7,6 +7,7 @@ message can be written meanwhile.
 Signals:
     send_requested(str text)
     stop_requested()
+    answer_now_requested()   end the thinking now and let the model answer
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Composer(QWidget):
 
     send_requested = Signal(str)
     stop_requested = Signal()
+    answer_now_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -41,13 +43,19 @@ class Composer(QWidget):
         self.edit.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
         self.edit.setTabChangesFocus(True)
         self.edit.setFixedHeight(72)
+        self.edit.setObjectName("composerEdit")
         self.send_button = QPushButton("Send", self)
         self.send_button.setDefault(True)
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setToolTip("Stop generating (Esc)")
         self.stop_button.setEnabled(False)
+        self.answer_now_button = QPushButton("Answer now", self)
+        self.answer_now_button.setToolTip("End the thinking here and let the model answer")
+        self.answer_now_button.hide()
+        self.answer_now_button.clicked.connect(self.answer_now_requested)
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
+        buttons.addWidget(self.answer_now_button)
         buttons.addWidget(self.stop_button)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 10)
@@ -62,6 +70,13 @@ class Composer(QWidget):
         self._busy = busy
         self.send_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
+        if not busy:
+            self.set_thinking(False)
+
+    def set_thinking(self, thinking: bool) -> None:
+        """Show "Answer now" while the model is thinking."""
+        self.answer_now_button.setVisible(thinking)
+        self.send_button.setVisible(not thinking)
 
     def _submit(self) -> None:
         text = self.edit.toPlainText().strip()

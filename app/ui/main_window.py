@@ -13,6 +13,7 @@ from app.ui.composer import Composer
 from app.ui.context_gauge import ContextGauge
 from app.ui.model_switcher import ModelSwitcher
 from app.ui.status_line import ModelStatus
+from app.ui.thinking_controls import ThinkingControls
 
 
 class MainWindow(QMainWindow):
@@ -31,6 +32,7 @@ class MainWindow(QMainWindow):
         self.chat.model_labels = {m.id: m.label for m in config.models}
         self.composer = Composer(self)
         self.gauge = ContextGauge(self)
+        self.thinking_controls = ThinkingControls(self)
         self._measure_debounce = QTimer(self)
         self._measure_debounce.setSingleShot(True)
         self._measure_debounce.setInterval(300)
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.chat, 1)
         layout.addWidget(self.errors)
         layout.addWidget(self.gauge)
+        layout.addWidget(self.thinking_controls)
         layout.addWidget(self.composer)
         self.setCentralWidget(central)
         self.statusBar().addWidget(self.model_status, 1)
@@ -60,15 +63,21 @@ class MainWindow(QMainWindow):
 
         self._wire()
         self._sync_carry()
+        self._sync_thinking_controls()
         self.composer.edit.setFocus()
 
     def _wire(self) -> None:
         s = self.session
         self.composer.send_requested.connect(s.send)
         self.composer.stop_requested.connect(s.stop)
+        self.composer.answer_now_requested.connect(s.answer_now)
+        self.thinking_controls.changed.connect(self._apply_thinking_controls)
+        s.model_ready.connect(lambda *_: self._sync_thinking_controls())
+        s.message_changed.connect(lambda m: self.composer.set_thinking(m.open_block is not None and not m.finished))
         QShortcut(QKeySequence(Qt.Key_Escape), self, activated=s.stop)
         self.switcher.model_chosen.connect(s.set_model)
-        self.switcher.model_chosen.connect(lambda _id: (self._sync_carry(), self._measure_debounce.start()))
+        self.switcher.model_chosen.connect(lambda _id: (self._sync_carry(), self._sync_thinking_controls(),
+                                                        self._measure_debounce.start()))
         s.message_added.connect(self.chat.add_message)
         s.message_changed.connect(self.chat.update_message)
         s.message_changed.connect(self._show_live_usage)
@@ -88,6 +97,17 @@ class MainWindow(QMainWindow):
         s.model_loading.connect(lambda mid: self.model_status.loading(self._label(mid)))
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
+
+    def _sync_thinking_controls(self) -> None:
+        switchable, reasons = self.session.thinking_capabilities()
+        self.thinking_controls.set_model(self.session.profile, switchable=switchable, reasons=reasons)
+        self._apply_thinking_controls()
+
+    def _apply_thinking_controls(self) -> None:
+        c = self.thinking_controls
+        self.session.thinking_budget = c.budget()
+        self.session.thinking = c.thinking()
+        self.session.min_thinking = c.min_thinking()
 
     def _sync_carry(self) -> None:
         self.gauge.set_carry(self.session.effective_carry)

@@ -552,13 +552,14 @@ class ProfileEditor(QWidget):
 
 
 class DiscoverPanel(QWidget):
-    """GGUF files found on disk, with their source, name and size; "Add" adds the selected.
+    """GGUF files found on disk, with their source, name and size, to add to the models.
 
     Signals:
-        add_requested(list paths): the user asked to add these files.
+        add_requested(list files): the user asked to add these ``(path, name)`` pairs.
     """
 
     add_requested = Signal(list)
+    NAME_ROLE = ID_ROLE + 1
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -570,17 +571,18 @@ class DiscoverPanel(QWidget):
         note.setWordWrap(True)
         layout.addWidget(note)
 
-        folders = QHBoxLayout()
+        folders = QGridLayout()
+        folders.addWidget(QLabel("Also search:", self), 0, 0, Qt.AlignTop)
         self.folder_list = QListWidget(self)
-        self.folder_list.setFixedHeight(64)
-        folders.addWidget(self.folder_list, 1)
-        buttons = QVBoxLayout()
+        self.folder_list.setFixedHeight(58)
+        self.folder_list.setToolTip("Folders searched as well (with their subfolders), until this window closes")
+        folders.addWidget(self.folder_list, 0, 1, 2, 1)
         self.add_folder_button = QPushButton("Add folder…", self)
         self.remove_folder_button = QPushButton("Remove folder", self)
-        buttons.addWidget(self.add_folder_button)
-        buttons.addWidget(self.remove_folder_button)
-        buttons.addStretch(1)
-        folders.addLayout(buttons)
+        self.remove_folder_button.setEnabled(False)
+        folders.addWidget(self.add_folder_button, 0, 2)
+        folders.addWidget(self.remove_folder_button, 1, 2)
+        folders.setColumnStretch(1, 1)
         layout.addLayout(folders)
 
         row = QHBoxLayout()
@@ -596,12 +598,9 @@ class DiscoverPanel(QWidget):
         self.results.setRootIsDecorated(False)
         self.results.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.results.setAlternatingRowColors(True)
-        header = self.results.header()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(0, QHeaderView.Interactive)
-        self.results.setColumnWidth(0, 260)
-        self.results.setColumnWidth(1, 110)
-        self.results.setColumnWidth(2, 70)
+        self.results.header().setStretchLastSection(True)
+        for column, width in enumerate((280, 130, 70)):
+            self.results.setColumnWidth(column, width)
         layout.addWidget(self.results, 1)
 
         bottom = QHBoxLayout()
@@ -614,10 +613,10 @@ class DiscoverPanel(QWidget):
         self.discover_button.clicked.connect(self.discover)
         self.add_folder_button.clicked.connect(self._choose_folder)
         self.remove_folder_button.clicked.connect(self._remove_folder)
-        self.results.itemSelectionChanged.connect(
-            lambda: self.add_button.setEnabled(bool(self.selected_paths())))
-        self.add_button.clicked.connect(lambda: self.add_requested.emit(self.selected_paths()))
-        self.results.itemDoubleClicked.connect(lambda item, _col: self.add_requested.emit([item.data(0, ID_ROLE)]))
+        self.folder_list.currentRowChanged.connect(lambda row: self.remove_folder_button.setEnabled(row >= 0))
+        self.results.itemSelectionChanged.connect(lambda: self.add_button.setEnabled(bool(self.selected())))
+        self.add_button.clicked.connect(lambda: self.add_requested.emit(self.selected()))
+        self.results.itemDoubleClicked.connect(lambda item, _column: self.add_requested.emit([self._file(item)]))
 
     def set_configured(self, configured_paths: Iterable[str]) -> None:
         """Paths that models.toml already uses (marked "added" in the list)."""
@@ -659,24 +658,32 @@ class DiscoverPanel(QWidget):
             self.status.setText("Discovery is not available in this build; add files with “Add GGUF…”.")
             return
         for entry in sorted(found, key=lambda f: (str(f.source), str(f.name).lower())):
-            item = QTreeWidgetItem([str(entry.name), str(entry.source), human_size(entry.size), str(entry.path)])
+            source = SOURCE_NAMES.get(str(entry.source), str(entry.source))
+            item = QTreeWidgetItem([str(entry.name), source, human_size(entry.size), str(entry.path)])
             item.setData(0, ID_ROLE, str(entry.path))
+            item.setData(0, self.NAME_ROLE, str(entry.name))
+            item.setToolTip(0, str(entry.name))
             item.setToolTip(3, str(entry.path))
             item.setTextAlignment(2, Qt.AlignRight | Qt.AlignVCenter)
             self._mark(item)
             self.results.addTopLevelItem(item)
         count = len(found)
         self.status.setText(f"Found {count} GGUF file{'s' if count != 1 else ''}." if count
-                            else "No GGUF files found. Add a folder above, or use “Add GGUF…”.")
+                            else "No GGUF files found. Add a folder above, or use “Add GGUF…” on the Models tab.")
 
     def _mark(self, item: QTreeWidgetItem) -> None:
         added = item.data(0, ID_ROLE) in self._configured
-        item.setForeground(0, self.palette().placeholderText() if added else self.palette().text())
+        for column in range(item.columnCount()):
+            item.setForeground(column, self.palette().placeholderText() if added else self.palette().text())
         item.setText(1, item.text(1).removesuffix(" · added") + (" · added" if added else ""))
 
-    def selected_paths(self) -> list[str]:
-        """The files selected in the list."""
-        return [item.data(0, ID_ROLE) for item in self.results.selectedItems()]
+    @classmethod
+    def _file(cls, item: QTreeWidgetItem) -> tuple[str, str]:
+        return item.data(0, ID_ROLE), item.data(0, cls.NAME_ROLE)
+
+    def selected(self) -> list[tuple[str, str]]:
+        """The ``(path, name)`` of the files selected in the list."""
+        return [self._file(item) for item in self.results.selectedItems()]
 
 
 # ---------------------------------------------------------------------------------------
@@ -1018,18 +1025,22 @@ class ModelManager(QDialog):
         if file:
             self.add_gguf(Path(file))
 
-    def add_gguf(self, path: Path) -> str | None:
+    def add_gguf(self, path: Path, label: str | None = None) -> str | None:
         """Add a profile for the GGUF file ``path`` (proposed from what the file says) to
-        the draft and select it; returns its id, or None (with the error shown)."""
+        the draft and select it; returns its id, or None (with the error shown).
+        ``label`` defaults to the file name."""
         if self.config is None or not self._commit():
             return None
         path = Path(path).expanduser()
+        if not path.is_file():
+            self.show_error(f"Not added — {path} is not a file; pick a .gguf model file.")
+            return None
         try:
             info = read_capabilities(path)
         except PonderError as exc:
             self.show_error(f"Not added — {exc}")
             return None
-        profile = propose_profile(path, info, self.config.ids)
+        profile = propose_profile(path, info, self.config.ids, label)
         self._caps[str(path)] = _Capabilities(info=info)
         try:
             new_text = config_writer.add_model(self.draft, profile)
@@ -1039,11 +1050,16 @@ class ModelManager(QDialog):
         if not self._apply(new_text, profile.id):
             return None
         self.tabs.setCurrentIndex(0)
-        self.show_info(f"Added “{profile.label}” as a {profile.role} model; check the settings, then Save.")
+        self.show_info(f"Added “{profile.label}” ({profile.role}); check its settings, then Save.")
         return profile.id
 
-    def _add_discovered(self, files: list[str]) -> None:
-        added = [model_id for file in files if (model_id := self.add_gguf(Path(file)))]
+    def _add_discovered(self, files: list[tuple[str, str]]) -> None:
+        added = []
+        for path, name in files:
+            model_id = self.add_gguf(Path(path), name)
+            if model_id is None:  # its error stays on screen
+                return
+            added.append(model_id)
         if len(added) > 1:
             self.show_info(f"Added {len(added)} models; check their settings, then Save.")
 
