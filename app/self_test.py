@@ -24,7 +24,7 @@ import time
 import traceback
 
 PROMPT = "What is the capital of France? Answer in one short sentence."
-MAX_TOKENS = 48
+MAX_TOKENS = 128  # room for a reasoning model's thinking before its answer
 LOAD_TIMEOUT_S = float(os.environ.get("PONDER_SELF_TEST_LOAD_TIMEOUT", 120))
 TURN_TIMEOUT_S = float(os.environ.get("PONDER_SELF_TEST_TURN_TIMEOUT", 120))
 EXIT_ERROR, EXIT_SETUP, EXIT_LOAD, EXIT_TURN, EXIT_TIMEOUT = 1, 2, 3, 4, 5

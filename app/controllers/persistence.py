@@ -35,8 +35,7 @@ def snapshot(msg: Message) -> Message:
         return dataclasses.replace(msg)
     parts = [dataclasses.replace(p) if isinstance(p, ReasoningBlock) else AnswerPart(p.text) for p in msg.parts]
     stats = dataclasses.replace(msg.stats, token_times=list(msg.stats.token_times))
-    return AssistantMessage(model_id=msg.model_id, where=msg.where, parts=parts, raw=msg.raw, stats=stats,
-                            finish_reason=msg.finish_reason, error=msg.error, uid=msg.uid)
+    return dataclasses.replace(msg, parts=parts, stats=stats, notes=list(msg.notes))
 
 
 @dataclass

@@ -243,6 +243,7 @@ class AssistantMessage:
             self.stats.reasoning_tokens = event.reasoning_tokens
             self.stats.answer_tokens = event.answer_tokens
             self.stats.estimated = event.estimated
+            self._spread_reasoning_count(event.reasoning_tokens)
         elif kind is ev.ThinkingExtended:
             block = self.open_block
             if block is not None:
@@ -268,6 +269,19 @@ class AssistantMessage:
         elif kind is ev.RetryWait:
             self.retry_in = event.seconds if event.seconds > 0 else None
             self.retry_attempt = event.attempt
+
+    def _spread_reasoning_count(self, total: int) -> None:
+        """A provider's reasoning count replaces the blocks' running estimates, shared out in
+        proportion to them (a single block gets all of it)."""
+        blocks = [b for b in self.blocks if not b.hidden_tokens]
+        estimated = sum(b.tokens for b in blocks)
+        if not blocks or not total:
+            return
+        given = 0
+        for b in blocks[:-1]:
+            b.tokens = round(total * b.tokens / estimated) if estimated else 0
+            given += b.tokens
+        blocks[-1].tokens = total - given
 
     def _count(self, counts: ev.TokenCounts) -> None:
         stats = self.stats

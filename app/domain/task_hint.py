@@ -2,18 +2,18 @@
 
 Reasoning models pay off on multi-step problems with a checkable answer (math, proofs,
 debugging, algorithms); for a greeting or a quick lookup they only add waiting. The
-heuristic is a handful of cheap features found by one pass of one compiled regex:
+heuristic adds up a handful of cheap features:
 
 =================  =====  ==================================================================
 feature            score  examples
 =================  =====  ==================================================================
 math expression      2    ``17 * 23``, ``2x + 3 = 11``, ``x^2``, ``3 - 5``
 proof                2    prove, proof, show that, by induction, contradiction
-debugging            2    traceback, exception, segfault, "why does this fail", not working
+debugging            2    traceback, KeyError, segfault, "why does this fail", not working
 algorithm            2    algorithm, complexity, O(n log n), dynamic programming, recursion
 step by step         2    step by step, think carefully, puzzle, riddle
 math word            1    solve, equation, integral, probability, prime, how many, sum of
-two numbers          1    any two numerals
+two numbers          1    any two numerals (a date or a time counts once)
 code block           1    a fenced ```block```
 =================  =====  ==================================================================
 

@@ -13,6 +13,7 @@ old versions and everything after them stay in the database (:meth:`Store.versio
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -26,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from app.domain import events as ev
 from app.domain.conversation import Conversation
 from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, TurnStats, UserMessage
 from app.store.db import MEMORY, ConversationNotFound, Database, StoreError, describe, open_database
@@ -41,7 +43,7 @@ _STAT_FIELDS = tuple(f.name for f in fields(TurnStats) if f.name != "token_times
 _BLOCK_COLUMNS = ("idx", "text", "t_start", "t_end", "tokens", "truncated", "budget_cut", "hidden_tokens",
                   "redacted", "signature", "redacted_data", "expanded")
 _MESSAGE_COLUMNS = ("uid", "role", "text", "layout", "model_id", "location", "raw", "finish_reason", "error",
-                    "stats", "token_times", "partial", "interrupted")
+                    "stats", "token_times", "partial", "interrupted", "extra")
 
 
 class ConversationInfo(NamedTuple):
@@ -471,7 +473,7 @@ def _row_from_message(msg: Message) -> dict:
     if isinstance(msg, UserMessage):
         return {"uid": msg.uid, "role": "user", "text": msg.text, "layout": "[]", "model_id": "", "location": "",
                 "raw": "", "finish_reason": None, "error": None, "stats": "{}", "token_times": None,
-                "interrupted": 0}
+                "interrupted": 0, "extra": "{}"}
     layout: list = []
     answer: list[str] = []
     for part in msg.parts:
@@ -487,7 +489,26 @@ def _row_from_message(msg: Message) -> dict:
         "model_id": msg.model_id, "location": msg.where, "raw": msg.raw, "finish_reason": msg.finish_reason,
         "error": msg.error, "stats": json.dumps({k: getattr(stats, k) for k in _STAT_FIELDS}),
         "token_times": _pack_times(stats.token_times), "interrupted": int(msg.finish_reason == INTERRUPTED),
+        "extra": json.dumps(message_extra(msg)),
     }
+
+
+def message_extra(msg: AssistantMessage) -> dict:
+    """The small details of ``msg`` kept as JSON: notes and the context overflow, when set."""
+    extra: dict = {}
+    if msg.notes:
+        extra["notes"] = list(msg.notes)
+    if msg.overflow is not None:
+        extra["overflow"] = dataclasses.asdict(msg.overflow)
+    return extra
+
+
+def apply_extra(msg: AssistantMessage, extra: dict) -> None:
+    """Set what :func:`message_extra` kept back on ``msg`` (unknown keys are ignored)."""
+    msg.notes = [str(n) for n in extra.get("notes") or []]
+    if isinstance(extra.get("overflow"), dict):
+        names = {f.name for f in fields(ev.ContextOverflow)}
+        msg.overflow = ev.ContextOverflow(**{k: v for k, v in extra["overflow"].items() if k in names})
 
 
 def _row_from_block(idx: int, b: ReasoningBlock) -> dict:
@@ -527,6 +548,7 @@ def _message_from_row(r: dict, blocks: list[ReasoningBlock]) -> Message:
         parts.append(AnswerPart(answer[offset:]))
     msg = AssistantMessage(model_id=r["model_id"], where=r["location"], parts=parts, raw=r["raw"], stats=stats,
                            finish_reason=r["finish_reason"], error=r["error"], uid=r["uid"])
+    apply_extra(msg, json.loads(r["extra"] or "{}"))
     if r["interrupted"] or r["finish_reason"] == INTERRUPTED:
         _close_interrupted(msg)
     return msg

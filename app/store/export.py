@@ -15,6 +15,7 @@ from typing import Any
 from app.domain.conversation import Conversation
 from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, TurnStats, UserMessage
 from app.errors import PonderError
+from app.store.conversations import apply_extra, message_extra
 
 FORMAT = "ponder.conversation"
 FORMAT_VERSION = 1
@@ -50,7 +51,8 @@ def _message_json(msg: Message) -> dict:
     stats = {k: getattr(msg.stats, k) for k in _STAT_FIELDS}
     stats["token_times"] = list(msg.stats.token_times)
     return {"role": "assistant", "uid": msg.uid, "model_id": msg.model_id, "where": msg.where,
-            "finish_reason": msg.finish_reason, "error": msg.error, "raw": msg.raw, "parts": parts, "stats": stats}
+            "finish_reason": msg.finish_reason, "error": msg.error, "raw": msg.raw, "parts": parts, "stats": stats,
+            **message_extra(msg)}
 
 
 def conversation_from_json(data: Any, *, new_ids: bool = False) -> Conversation:
@@ -100,9 +102,11 @@ def _message_from_json(i: int, d: Any) -> Message:
         raise ImportFormatError(f'The conversation export\'s {where} has "stats" that is not an object.')
     stats = TurnStats(**{k: stats_in[k] for k in _STAT_FIELDS if k in stats_in})
     stats.token_times = [float(t) for t in stats.token_times]
-    return AssistantMessage(model_id=d.get("model_id") or "", where=d.get("where") or "local", parts=parts,
-                            raw=d.get("raw") or "", stats=stats, finish_reason=d.get("finish_reason"),
-                            error=d.get("error"), uid=_str(d, "uid", where))
+    msg = AssistantMessage(model_id=d.get("model_id") or "", where=d.get("where") or "local", parts=parts,
+                           raw=d.get("raw") or "", stats=stats, finish_reason=d.get("finish_reason"),
+                           error=d.get("error"), uid=_str(d, "uid", where))
+    apply_extra(msg, d)
+    return msg
 
 
 def _str(d: dict, key: str, where: str) -> str:
@@ -132,6 +136,7 @@ def _assistant_markdown(msg: AssistantMessage) -> list[str]:
                 out += [part.text.strip(), ""]
         elif part.visible:
             out += _details(part)
+    out += [f"*{note}*\n" for note in msg.notes]
     figures = [msg.finish_reason or "unfinished", f"{msg.stats.generated_tokens:,} tokens"]
     if msg.stats.total_s is not None:
         figures.append(f"{msg.stats.total_s:.1f} s")

@@ -4,7 +4,7 @@
 version 1 is the first schema Ponder shipped. Add a step at the end to change the schema;
 never edit a step that has shipped.
 
-Tables (version 2):
+Tables (version 3):
 
 - ``conversations``: uid, title, created, updated (unix seconds).
 - ``messages``: one row per message *version*. ``parent`` is the uid of the previous message
@@ -21,6 +21,8 @@ Tables (version 2):
   provider signature / redacted payload and the panel's ``expanded`` state (NULL: default).
 - ``message_fts`` / ``reasoning_fts`` (version 2): FTS5 indexes over ``messages.text`` and
   ``reasoning_blocks.text`` (external content, kept in step by triggers).
+- ``messages.extra`` (version 3): small per-message details as JSON (the notes on how a
+  retried prompt was made to fit, the context overflow a message reported).
 """
 
 from __future__ import annotations
@@ -118,7 +120,11 @@ INSERT INTO message_fts(message_fts) VALUES ('rebuild');
 INSERT INTO reasoning_fts(reasoning_fts) VALUES ('rebuild');
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+V3 = """
+ALTER TABLE messages ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]
 """``MIGRATIONS[i]`` upgrades a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

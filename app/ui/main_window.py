@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.model_status, 1)
         self.switcher.select(session.profile.id)
 
+        session.confirm_cloud = self._confirm_cloud
         self._wire()
         self._sync_carry()
         self._sync_thinking_controls()
@@ -97,6 +98,17 @@ class MainWindow(QMainWindow):
         s.model_loading.connect(lambda mid: self.model_status.loading(self._label(mid)))
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
+
+    def _confirm_cloud(self, profile) -> bool:
+        """Asked once per conversation before its local turns go to a cloud model."""
+        from PySide6.QtWidgets import QMessageBox
+
+        host = (profile.base_url or "").split("//")[-1].split("/")[0]
+        answer = QMessageBox.question(
+            self, "Send this conversation to the cloud?",
+            f"This conversation has turns that ran locally. Sending the next message to {profile.label} "
+            f"shares the conversation (answers, not earlier reasoning) with {host}.\n\nContinue?")
+        return answer == QMessageBox.Yes
 
     def _sync_thinking_controls(self) -> None:
         switchable, reasons = self.session.thinking_capabilities()

@@ -67,7 +67,8 @@ class AssistantMessageWidget(QFrame):
         self._layout.setSpacing(4)
         self.origin = QLabel(self)
         self.origin.setObjectName("messageOrigin")
-        self.origin.setText(f"{model_label or message.model_id} · {message.where}")
+        self._model_label = model_label or message.model_id
+        self.origin.setText(f"{self._model_label} · {message.where}")
         self.trace_button = QPushButton("Trace", self)
         self.trace_button.setObjectName("traceButton")
         self.trace_button.setFlat(True)
@@ -111,6 +112,9 @@ class AssistantMessageWidget(QFrame):
     def refresh(self) -> None:
         msg = self.message
         now = time.monotonic()
+        origin = f"{self._model_label} · {msg.where}"
+        if self.origin.text() != origin:  # where it ran is known once the turn starts
+            self.origin.setText(origin)
         for i, part in enumerate(msg.parts):
             if i == len(self._views):
                 self._views.append(None)
@@ -172,7 +176,11 @@ class AssistantMessageWidget(QFrame):
     def _refresh_status(self) -> None:
         msg = self.message
         if not msg.finished:
-            if msg.parts:
+            if msg.retry_in:
+                self.status.setText(f"The provider is busy (rate limited): retrying in {msg.retry_in:.0f} s "
+                                    f"(attempt {msg.retry_attempt} of 3)…")
+                self.status.show()
+            elif msg.parts:
                 self.status.setText("")
                 self.status.hide()
             return

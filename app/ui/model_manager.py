@@ -11,6 +11,9 @@ and writes it atomically, so the file on disk is never left invalid. API keys go
 system keyring through ``set_key``, never into models.toml. Folders added to the search
 are kept for this dialog session only (settings.toml has no key for them).
 
+Reading a GGUF's metadata (about 0.05 s, cached per file) and discovery (a walk of a few
+folders, under a wait cursor) run on the GUI thread when the user asks for them.
+
 Signals:
     models_changed(object ModelsConfig): after a successful save, with the saved models.
 """
@@ -43,6 +46,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -68,8 +72,8 @@ LABEL_WIDTH = 112  # the editor's label column, the same in every group
 FORCED_CHOICES = (("Auto — detect from the chat template", None), ("On", True), ("Off", False))
 CARRY_TEXT = {"strip": "strip — drop earlier reasoning", "keep-last": "keep-last — keep the last turn's",
               "keep-all": "keep-all — keep all of it"}
-SEARCH_NOTE = ("Discover looks in LM Studio's models folder, Ollama's model store and the Hugging Face "
-               "cache, and in the folders listed here (kept until this window closes).")
+SEARCH_NOTE = ("Discover looks in LM Studio's models, Ollama's store and the Hugging Face cache, "
+               "and in the folders below (kept until this window closes).")
 SOURCE_NAMES = {"lmstudio": "LM Studio", "ollama": "Ollama", "huggingface": "Hugging Face", "folder": "Folder"}
 STYLE = """
 QLabel#managerMessage { padding: 6px 10px; border-radius: 4px; }
@@ -183,7 +187,10 @@ def propose_profile(path: Path, info: Any | None, taken: Iterable[str], label: s
     if thinks:
         start, end = markers if markers else (None, None)
         reasoning = ReasoningSettings(start=start, end=end, forced_open=forced)
-    base = label or path.stem  # the file name is what users recognise; general.name is often a run name
+    # The file name is what users recognise (general.name is often a training run's name);
+    # of a discovered "org/repo/file.gguf" only the file part.
+    base = (label or path.stem).rsplit("/", 1)[-1]
+    base = base[:-5] if base.lower().endswith(".gguf") else base
     label = base + (f" · {quant}" if quant and quant != UNKNOWN and quant.lower() not in base.lower() else "")
     return ModelProfile(
         id=unique_id(slug(base), taken), label=label, role=role, backend="llama", path=str(path),
@@ -325,7 +332,9 @@ class ProfileEditor(QWidget):
         self.subtitle = QLabel(self)
         self.subtitle.setObjectName("editorSubtitle")
         self.subtitle.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.subtitle.setWordWrap(True)
+        for label in (self.title, self.subtitle):  # long names and paths wrap, never widen the editor
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
 
@@ -347,9 +356,16 @@ class ProfileEditor(QWidget):
         self.prompt_edit.setFixedHeight(56)
         self._row(form, "Label:", self.label_edit)
         self._row(form, "ID:", self.id_edit)
-        self._row(form, "Role:", self.role_combo)
-        self._row(form, "", self.enabled_check)
-        self.path_row = (self._row(form, "Model file:", self.path_edit), self.path_edit)
+        role_row = QWidget(self)
+        pair = QHBoxLayout(role_row)
+        pair.setContentsMargins(0, 0, 0, 0)
+        pair.addWidget(self.role_combo)
+        pair.addSpacing(16)
+        pair.addWidget(self.enabled_check)
+        pair.addStretch(1)
+        self._row(form, "Role:", role_row)
+        self._row(form, "Model file:", self.path_edit)
+        self.local_rows: list[tuple[QFormLayout, QWidget]] = [(form, self.path_edit)]  # shown for local models
         self.ctx_label = self._row(form, "Context (n_ctx):", self.ctx_edit)
         self._row(form, "Temperature:", self.temp_edit)
         self._row(form, "System prompt:", self.prompt_edit)
@@ -398,9 +414,9 @@ class ProfileEditor(QWidget):
         self.carry_combo = QComboBox(self)
         for mode in CARRY_MODES:
             self.carry_combo.addItem(CARRY_TEXT.get(mode, mode), mode)
-        # local only: cloud providers mark reasoning themselves
-        self.marker_rows = (self._row(form, "Markers:", markers), markers,
-                            self._row(form, "Forced open:", self.forced_combo), self.forced_combo)
+        self._row(form, "Markers:", markers)
+        self._row(form, "Forced open:", self.forced_combo)
+        self.local_rows += [(form, markers), (form, self.forced_combo)]  # cloud providers mark reasoning
         self._row(form, "Budget:", self.budget_spin)
         self._row(form, "Carry:", self.carry_combo)
         layout.addWidget(self.reasoning_box)
@@ -468,10 +484,10 @@ class ProfileEditor(QWidget):
             self.label_edit.setText(profile.label)
             self.role_combo.setCurrentIndex(max(0, self.role_combo.findData(profile.role)))
             self.enabled_check.setChecked(profile.enabled)
-            for widget in self.path_row:
-                widget.setVisible(profile.is_local)
-            self.path_edit.setText(profile.path or "")
             local = profile.is_local
+            for form, field in self.local_rows:
+                form.setRowVisible(field, local)
+            self.path_edit.setText(profile.path or "")
             self.ctx_label.setText("Context (n_ctx):" if local else "Context window:")
             self.ctx_edit.setPlaceholderText(f"default ({DEFAULT_N_CTX:,})" if local else "unknown")
             ctx = profile.n_ctx if local else profile.context_window
@@ -489,8 +505,6 @@ class ProfileEditor(QWidget):
             self.forced_combo.setCurrentIndex(max(0, self.forced_combo.findData(reasoning.forced_open)))
             self.budget_spin.setValue(reasoning.budget)
             self.carry_combo.setCurrentIndex(max(0, self.carry_combo.findData(reasoning.carry)))
-            for widget in self.marker_rows:
-                widget.setVisible(local)
             self.capabilities.setVisible(local)
         finally:
             self._loading = False
@@ -1091,8 +1105,8 @@ class ModelManager(QDialog):
             del self._pending_keys[model_id]
         try:
             config = config_writer.save_models_text(self.path, self.draft)
-        except ConfigError as exc:
-            self.show_error(f"Not saved — {exc.detail}", exc.key)
+        except ConfigError as exc:  # invalid (named by key) or not writable (names the file)
+            self.show_error(f"Not saved — {exc.detail}" if exc.key else str(exc), exc.key)
             return False
         self._disk_text, self.config = self.draft, config
         if self._stale:

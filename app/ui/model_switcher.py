@@ -43,8 +43,14 @@ def role_icon(role: str) -> QIcon:
 
 
 def hint_for(profile: ModelProfile) -> str:
-    if profile.is_cloud and not profile.enabled:
-        return "needs API key" if profile.api_key_env else "confirm the server first"
+    if profile.is_cloud:
+        from app.backends.cloud.keys import find_key, key_optional
+
+        if not profile.enabled:
+            return "confirm the server first" if key_optional(profile) else "needs API key"
+        if not key_optional(profile) and not find_key(profile):
+            return "needs API key"
+        return profile.base_url.split("//")[-1].split("/")[0] if profile.base_url else ""
     if profile.path and profile.path.startswith("bundled:"):
         return "bundled"
     return ""
@@ -82,7 +88,7 @@ class ModelSwitcher(QComboBox):
                 item = QStandardItem(self._icons[role], f"{profile.label}" + (f"  —  {hint}" if hint else ""))
                 item.setData(profile.id, ID_ROLE)
                 item.setToolTip(f"{profile.id} · {profile.backend}")
-                usable = profile.enabled and profile.is_local
+                usable = profile.enabled
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled if usable else Qt.NoItemFlags)
                 self._model.appendRow(item)
         self.select(config.default)

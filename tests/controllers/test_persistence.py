@@ -125,6 +125,21 @@ def test_edit_and_resend_makes_a_branch(qtbot, rig, store):
     assert old[0].text == "first question" and old[1].finished
 
 
+def test_retry_keeps_the_old_answer_as_an_earlier_version(qtbot, rig, store):
+    session, persistence = rig
+    with qtbot.waitSignal(session.turn_finished, timeout=10_000):
+        session.send("question")
+    old = session.conversation.messages[1]
+    with qtbot.waitSignal(session.turn_finished, timeout=10_000) as done:
+        assert session.retry(note="Once more.")
+    persistence.flush()
+    new = done.args[0]
+    versions = store.versions_of(old.uid)
+    assert [(v.uid, v.active) for v in versions] == [(old.uid, False), (new.uid, True)]
+    back = store.load_conversation(session.conversation.uid).messages
+    assert len(back) == 2 and back[1].uid == new.uid and back[1].notes == ["Once more."]
+
+
 def test_regenerated_answer_saved_through_save_is_a_new_version(qtbot, rig, store):
     session, persistence = rig
     with qtbot.waitSignal(session.turn_finished, timeout=10_000):

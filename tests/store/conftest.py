@@ -3,6 +3,7 @@
 import pytest
 
 from app.domain.conversation import Conversation
+from app.domain.events import ContextOverflow
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, TurnStats, UserMessage
 from app.store.conversations import open_store
 
@@ -26,6 +27,8 @@ def sample_conversation() -> Conversation:
             ReasoningBlock(start=102.1, end=102.1, hidden_tokens=50, redacted=True, redacted_data="b3BhcXVl"),
         ],
     )
+    first.notes = ["Continued with a larger token limit (2,048)."]
+    first.overflow = ContextOverflow(needed=9000, n_ctx=8192, reserve=512, strip_fits=True, drop_turns=1)
     second = AssistantMessage(model_id="smollm2-135m", where="local", finish_reason="length",
                               parts=[AnswerPart("You're welcome!")],
                               stats=TurnStats(prompt_tokens=60, answer_tokens=4, t_start=200.0, t_end=200.5,

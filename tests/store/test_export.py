@@ -1,12 +1,16 @@
 """Markdown and JSON export, JSON import round trip, and no API key in any export."""
 
 import json
+import threading
 
 import pytest
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.backends.fake import FakeBackend
+from app.domain.reasoning.markers import FAMILIES
 
 from app.store.export import (ImportFormatError, conversation_from_json, conversation_json,
                               conversation_markdown)
-from helpers.fake_session import fake_session
 
 
 def test_json_round_trip_keeps_everything(make_conversation):
@@ -16,6 +20,7 @@ def test_json_round_trip_keeps_everything(make_conversation):
     assert back == conv
     assert data["messages"][1]["stats"]["token_times"] == conv.messages[1].stats.token_times
     assert data["messages"][1]["parts"][0]["signature"] == "sig-abc123"
+    assert data["messages"][1]["overflow"]["needed"] == 9000 and data["messages"][1]["notes"]
 
 
 def test_import_as_a_copy_gets_new_ids(make_conversation):
@@ -59,15 +64,38 @@ def test_markdown_has_reasoning_in_details_blocks(make_conversation):
     assert "## Assistant · claude-sonnet-thinking (cloud)" in md and "*stop · 23 tokens · 3.0 s" in md
 
 
+class ScriptedCloud(QObject):
+    """Stands in for the CloudRunner: plays a script through the real parser on the GUI thread."""
+
+    turn_events = Signal(object)
+    turn_done = Signal()
+
+    def __init__(self, script):
+        super().__init__()
+        self.script = script
+
+    def run_turn(self, profile, request):
+        backend = FakeBackend(profile, self.script, spec=FAMILIES["think"])
+        events = list(backend.stream(request, threading.Event()))
+        QTimer.singleShot(0, lambda: (self.turn_events.emit(events), self.turn_done.emit()))
+
+    def stop(self):
+        pass
+
+
 def test_exports_and_database_never_contain_the_api_key(qtbot, monkeypatch, store):
+    from app.controllers.chat_session import ChatSession
     from app.controllers.persistence import Persistence
+    from app.domain.config import load_user_models
 
     secret = "sk-test-DO-NOT-LEAK-4242"
     monkeypatch.setenv("DEEPSEEK_API_KEY", secret)
-    session = fake_session(["<think>", "Pondering", "</think>", "Hello", " there"])
+    session = ChatSession(load_user_models(), cloud_runner=ScriptedCloud(["<think>", "Pondering", "</think>",
+                                                                           "Hello", " there"]))
     persistence = Persistence(session, store)
     try:
         session.set_model("deepseek-reasoner", preload=False)
+        assert session.profile.is_cloud and session.profile.api_key_env == "DEEPSEEK_API_KEY"
         with qtbot.waitSignal(session.turn_finished, timeout=10_000):
             assert session.send("Say hello")
         persistence.close()
@@ -75,7 +103,7 @@ def test_exports_and_database_never_contain_the_api_key(qtbot, monkeypatch, stor
         assert conv.messages[1].model_id == "deepseek-reasoner" and conv.messages[1].answer == "Hello there"
         exported = conversation_markdown(conv) + json.dumps(conversation_json(conv))
         exported += json.dumps(conversation_json(store.load_conversation(conv.uid)))
-        assert "Hello there" in exported and secret not in exported
+        assert "Hello there" in exported and "Pondering" in exported and secret not in exported
         files = [p for p in store.path.parent.iterdir() if p.name.startswith("ponder.sqlite3")]
         assert files and all(secret.encode() not in p.read_bytes() for p in files)
     finally:

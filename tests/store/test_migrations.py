@@ -32,13 +32,14 @@ def test_version_1_is_upgraded_with_data_intact():
     store, notice = open_store()
     assert notice is None
     conn = store.db.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conv = store.load_conversation("c1")
     assert conv.title == "Old chat"
     user, answer = conv.messages
     assert user.text == "What is a quasar?"
     assert answer.blocks[0].text == "Recall accretion disks." and answer.blocks[0].expanded is True
     assert answer.answer == "A very bright galactic nucleus." and answer.stats.answer_tokens == 6
+    assert answer.notes == [] and answer.overflow is None  # v3's column got its default
     # the v2 index was built from the old rows
     assert [h.message_uid for h in store.search("quasar")] == ["u1"]
     assert [h.kind for h in store.search("accretion", include_reasoning=True)] == ["reasoning"]

@@ -8,6 +8,7 @@ from app import paths
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
 from app.store.conversations import INTERRUPTED, open_store
 from app.store.db import ConversationNotFound, StoreError
+from app.store.schema import SCHEMA_VERSION
 
 
 def test_file_is_in_the_data_folder_with_wal_and_foreign_keys(store):
@@ -15,7 +16,7 @@ def test_file_is_in_the_data_folder_with_wal_and_foreign_keys(store):
     conn = store.db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 def test_round_trip_keeps_every_field_parts_order_and_panel_states(store, make_conversation):
@@ -30,6 +31,7 @@ def test_round_trip_keeps_every_field_parts_order_and_panel_states(store, make_c
                                                        "AnswerPart", "ReasoningBlock"]
     assert [b.expanded for b in first.blocks] == [True, False, None]
     assert first.blocks[0].signature == "sig-abc123" and first.blocks[2].redacted_data == "b3BhcXVl"
+    assert first.notes == ["Continued with a larger token limit (2,048)."] and first.overflow.drop_turns == 1
     assert first.answer == "There are 3 r's." and first.stats.tokens_per_s == conv.messages[1].stats.tokens_per_s
     reopened.close()
 

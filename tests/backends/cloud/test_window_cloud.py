@@ -1,0 +1,94 @@
+"""A cloud model in the window, against the local replay server: the same thinking panel,
+where it ran, the once-per-conversation confirmation before local turns go out."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+import qasync
+
+from app.backends.fake import FakeBackend
+from app.controllers.chat_session import ChatSession
+from app.domain.config import load_user_models
+from app.ui.main_window import MainWindow
+
+PATH = "/v1/chat/completions"
+
+
+@pytest.fixture
+def qloop(qapp):
+    hooks = sys.get_asyncgen_hooks()
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
+    sys.set_asyncgen_hooks(*hooks)
+
+
+def _until(loop, predicate, timeout=10.0):
+    async def wait():
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, "timed out"
+            await asyncio.sleep(0.005)
+
+    loop.run_until_complete(wait())
+
+
+def _reply(cloud):
+    return (cloud.sse({"choices": [{"index": 0, "delta": {"reasoning_content": "Let me think about it."}}]})
+            + cloud.sse({"choices": [{"index": 0, "delta": {"content": "Paris."}, "finish_reason": "stop"}]})
+            + cloud.sse({"choices": [], "usage": {"prompt_tokens": 30, "completion_tokens": 12,
+                                                   "completion_tokens_details": {"reasoning_tokens": 9}}})
+            + cloud.sse("[DONE]"))
+
+
+def test_cloud_turn_in_the_window_with_confirmation(qtbot, qloop, cloud):
+    cloud.server.script(PATH, cloud.Reply(pieces=cloud.odd(_reply(cloud))), cloud.Reply(pieces=[_reply(cloud)]))
+    config = load_user_models()
+    remote = cloud.profile(id="remote", label="Remote thinker")
+    config = replace(config, models=config.models + (remote,))
+    session = ChatSession(config, factory=lambda p: FakeBackend(p, ["Local", " answer."]))
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    asked = []
+    session.confirm_cloud = lambda profile: asked.append(profile.id) or True
+
+    session.send("Hello locally")
+    _until(qloop, lambda: not session.busy)
+    session.set_model("remote")
+    assert session.send("Capital of France?")
+    _until(qloop, lambda: not session.busy)
+    msg = session.conversation.messages[-1]
+    assert asked == ["remote"]
+    assert msg.reasoning == "Let me think about it." and msg.answer == "Paris."
+    assert msg.where == f"127.0.0.1:{cloud.server.server_port}"
+    widget = win.chat.widget_for(msg)
+    assert widget.origin.text().endswith(msg.where)
+    assert widget.panels and widget.panels[0].plain_text() == "Let me think about it."
+    assert "9 tokens" in widget.panels[0].header.text()  # the provider's count
+    assert win.gauge.usage.history + win.gauge.usage.system == 30 and not win.gauge.usage.estimated
+    # asked once per conversation
+    assert session.send("And Germany?")
+    _until(qloop, lambda: not session.busy)
+    assert asked == ["remote"]
+    session.shutdown()
+
+
+def test_declining_the_confirmation_sends_nothing(qtbot, qloop, cloud):
+    config = load_user_models()
+    config = replace(config, models=config.models + (cloud.profile(id="remote"),))
+    session = ChatSession(config, factory=lambda p: FakeBackend(p, ["Local."]))
+    session.confirm_cloud = lambda profile: False
+    session.send("private notes")
+    _until(qloop, lambda: not session.busy)
+    session.set_model("remote")
+    assert not session.send("go")
+    assert cloud.server.requests == [] and len(session.conversation.messages) == 2
+    session.shutdown()
