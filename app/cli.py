@@ -158,17 +158,60 @@ def _ask_cloud(profile, request, fold) -> None:
 
 
 def cmd_models(args) -> int:
+    from app import paths
+    from app.backends.gguf_info import read_gguf_info
+    from app.backends.llama_backend import DEFAULT_N_CTX
     from app.domain.config import load_user_models
+    from app.domain.hardware_fit import estimate_memory, fit_verdict, format_bytes, machine_memory
+    from app.errors import ModelFileError
 
     config = load_user_models()
-    rows = [{"id": m.id, "label": m.label, "role": m.role, "backend": m.backend, "enabled": m.enabled,
-             "default": m.id == config.default} for m in config.models]
+    memory = machine_memory()
+    infos: dict = {}  # one read per file: both bundled entries share one
+
+    def local_fields(m) -> dict:
+        try:
+            path = paths.resolve_model_path(m.path or "")
+            info = infos[path] if path in infos else infos.setdefault(path, read_gguf_info(path))
+        except ModelFileError as exc:  # reported for this model; the others are still listed
+            return {"path": m.path, "error": str(exc)}
+        n_ctx = m.n_ctx or DEFAULT_N_CTX  # what the llama backend allocates
+        estimate = estimate_memory(info.shape(), n_ctx)
+        verdict = fit_verdict(estimate, memory.available_bytes)
+        return {
+            "path": str(path), "size_bytes": info.file_size, "architecture": info.architecture,
+            "parameters": info.parameter_count, "quantization": info.quantization,
+            "training_context": info.context_length, "n_ctx": n_ctx,
+            "supports_thinking": info.supports_thinking, "forced_open": info.forced_open,
+            "enable_thinking_switch": info.enable_thinking_switch,
+            "memory": {"weights_bytes": estimate.weights_bytes, "kv_cache_bytes": estimate.kv_cache_bytes,
+                       "overhead_bytes": estimate.overhead_bytes, "total_bytes": estimate.total},
+            "fit": {"verdict": verdict.status, "explanation": verdict.explanation},
+        }
+
+    rows = []
+    for m in config.models:
+        row = {"id": m.id, "label": m.label, "role": m.role, "backend": m.backend, "enabled": m.enabled,
+               "default": m.id == config.default}
+        if m.is_local:
+            row.update(local_fields(m))
+        else:
+            row.update({"base_url": m.base_url, "model": m.model, "context_window": m.context_window,
+                        "needs_key": None})
+        rows.append(row)
     if args.json:
-        print(json.dumps({"default": config.default, "models": rows}, indent=2))
+        machine = {"total_bytes": memory.total_bytes, "available_bytes": memory.available_bytes,
+                   "source": memory.source}
+        print(json.dumps({"default": config.default, "machine": machine, "models": rows}, indent=2))
     else:
         for r in rows:
             mark = "*" if r["default"] else " "
             state = "" if r["enabled"] else "  (disabled)"
+            if "error" in r:
+                state += f"\n    error: {r['error']}"
+            elif "fit" in r:
+                state += (f"  [{format_bytes(r['size_bytes'])}, {r['quantization']}, needs "
+                          f"{format_bytes(r['memory']['total_bytes'])} at n_ctx {r['n_ctx']}: {r['fit']['verdict']}]")
             print(f"{mark} {r['id']:<24} {r['role']:<10} {r['backend']:<17} {r['label']}{state}")
     return 0
 

@@ -41,6 +41,8 @@ def run_gui(argv: list[str]) -> int:
 
     from app import paths
     from app.controllers.chat_session import ChatSession
+    from app.controllers.persistence import Persistence
+    from app.store.conversations import open_store
     from app.domain.config import load_user_models
     from app.domain.settings import load_settings
     from app.errors import PonderError
@@ -65,8 +67,12 @@ def run_gui(argv: list[str]) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     session = ChatSession(config, max_tokens=settings.max_tokens)
-    window = MainWindow(session, panel_default=settings.panel_default)
+    store, notice = open_store()
+    persistence = Persistence(session, store)
+    window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)
     window.show()
+    if notice:
+        window.show_error(notice)
     if "--startup-probe" in argv:  # `ponder bench startup`: report when the window is ready, quit
         def probe():
             print(f"window ready after {time.perf_counter() - _T0:.3f} s", flush=True)
@@ -78,6 +84,7 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(0, warm_up_rendering)
     closed = asyncio.Event()
     app.aboutToQuit.connect(session.shutdown)
+    app.aboutToQuit.connect(persistence.close)
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())

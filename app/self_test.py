@@ -117,6 +117,7 @@ def _answer_one(pipe, t0: float) -> str:
     return (f"model {msg.model_id}, {stats.generated_tokens} tokens, {rate} tokens/s, {stats.total_s:.2f} s "
             f"(load {ready[0]:.2f} s, total {time.perf_counter() - t0:.2f} s)")
 
+
 def _close(pipe, *, stuck: bool = False, code: int = 0) -> None:
     """Stop the worker and close the window; if the worker hangs, exit hard after 15 s."""
     if pipe is None:

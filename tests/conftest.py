@@ -20,3 +20,16 @@ def ponder_home(tmp_path, monkeypatch):
     home = tmp_path / "ponder-home"
     monkeypatch.setenv("PONDER_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_on_the_gui_thread():
+    """Qt objects a test leaves in reference cycles are freed here, on the GUI thread.
+
+    Otherwise Python's cyclic collector may free them later from whichever thread happens to
+    allocate (a model worker), and Qt warns that timers cannot be stopped from another thread.
+    """
+    yield
+    import gc
+
+    gc.collect()

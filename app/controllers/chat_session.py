@@ -15,6 +15,7 @@ Signals:
     chat_reset()                     a new, empty conversation started
     prompt_measured(object usage)    what the next prompt (composer text included) will cost
     message_removed(object message)  a failed answer was replaced by a retry
+    conversation_opened(object conv) a stored conversation was opened (the views rebuild)
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class ChatSession(QObject):
     model_failed = Signal(str, str)
     chat_reset = Signal()
     message_removed = Signal(object)
+    conversation_opened = Signal(object)
     prompt_measured = Signal(object)
 
     _load_requested = Signal(object)
@@ -106,6 +108,13 @@ class ChatSession(QObject):
     @property
     def busy(self) -> bool:
         return self.current is not None
+
+    def set_config(self, config: ModelsConfig) -> None:
+        """Use an edited model list (the model manager saved it); keep the current model if it
+        is still there. A changed file, context size or reasoning setup reloads on next use."""
+        self.config = config
+        keep = self.profile.id if self.profile.id in config.ids else config.default
+        self.profile = config.get(keep)
 
     def set_model(self, model_id: str, *, preload: bool = True) -> None:
         """Use ``model_id`` from the next message on; the conversation stays."""
@@ -257,6 +266,31 @@ class ChatSession(QObject):
         self.conversation = Conversation()
         self.carry = None
         self.chat_reset.emit()
+
+    def open_conversation(self, conversation: Conversation) -> None:
+        """Continue a stored conversation (the running turn, if any, is stopped first)."""
+        self.stop()
+        self.conversation = conversation
+        self.carry = None
+        self.conversation_opened.emit(conversation)
+
+    def regenerate(self) -> bool:
+        """A new version of the last answer, with the current model (the old one is kept)."""
+        return self.retry(note="")
+
+    def edit_user_message(self, message, text: str) -> bool:
+        """Continue from ``message`` with new text; what followed stays reachable as another
+        branch in the store."""
+        text = text.strip()
+        msgs = self.conversation.messages
+        index = next((i for i, m in enumerate(msgs) if m is message), None)
+        if self.busy or not text or index is None:
+            return False
+        removed = msgs[index:]
+        del msgs[index:]
+        for old in removed:
+            self.message_removed.emit(old)
+        return self.send(text)
 
     def stop(self) -> None:
         """Stop the running turn as soon as the worker sees it (between tokens or prompt slices)."""

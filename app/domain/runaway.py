@@ -119,11 +119,11 @@ class LoopDetector:
         """One token (its id if known, and its text); the alarm when this token completes a loop."""
         if self.alarm is not None:
             return None
-        if token_id is not None:
-            at = self.chars
-            self.chars += len(text)
-            return self._unit(token_id + 1, at)
-        return self._feed_text(text)
+        if token_id is None:
+            return self._feed_text(text)
+        at = self.chars
+        self.chars = at + len(text)
+        return self._unit(token_id + 1, at)
 
     def _feed_text(self, text: str) -> LoopAlarm | None:
         self._unit_name = "word"

@@ -39,16 +39,18 @@ SHORT_WORDS = 12
 HEAD, TAIL = 2000, 1000
 
 _WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_NUMBER = re.compile(r"(?<![\w.\-/:])\d+(?:\.\d+)?")  # dates and times count once
+_PUNCTUATION = str.maketrans({c: " " for c in "\"`.,;:!?()[]{}<>*_#/\\|=+-~@$%&^"})
+# Each pattern starts with a character class, so the regex engine skips ahead to candidates.
+_NUMBER = re.compile(r"\d+(?:[.\-/:]\d+)*")  # 3.14, 2024-05-01 and 10:30 count once
 _MATH = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:\*\*|[+*/×÷^=%<>]|\s-\s)\s*\(?\s*-?\d"  # 17 * 23, 3 - 5, 2^10
-    r"|\b\d*[a-zA-Z]\s*(?:\^|\*\*)\s*\d"                          # x^2, 3n**2
-    r"|\b\d+[a-zA-Z]\s*[-+]\s*\d+\s*="                               # 2x + 3 = 11
+    r"\d+(?:(?:\.\d+)?\s*(?:\*\*|[+*/×÷^=%<>]|\s-\s)\s*\(?\s*-?\d"  # 17 * 23, 3 - 5, 2^10
+    r"|[a-zA-Z]\s*[-+]\s*\d+\s*=)"                                   # 2x + 3 = 11
 )
+_POWER = re.compile(r"[a-zA-Z)]\s*(?:\^|\*\*)\s*\d")              # x^2, (a+b)**2
 _MATH_SYMBOLS = frozenset("√∑∫∏≤≥≠")
-_ERROR_NAME = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b")
+_ERROR_NAME = re.compile(r"[A-Za-z0-9_](?:Error|Exception)\b")  # KeyError, NullPointerException
 _WHY_FAILS = re.compile(r"\bwhy\s+(?:does|do|is|did)\s+(?:this|my|it|the)\b[^.?!\n]{0,60}?"
-                        r"\b(?:fail|crash|break|error|hang|wrong|not\s+work)")
+                        r"\b(?:fail|crash|break|error|hang|wrong|not\s+work|never|stop|loop|return)")
 
 # feature -> (single words, phrases searched in the lowered text)
 _KEYWORDS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
@@ -64,15 +66,17 @@ _KEYWORDS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
               ("step by step", "step-by-step", "think carefully", "think it through", "think hard",
                "logic problem")),
     "math_word": (frozenset({"solve", "equation", "equations", "integral", "derivative", "differentiate",
-                             "probability", "primes", "factorize", "factorise", "gcd", "lcm", "modulo",
+                             "probability", "prime", "primes", "factorize", "factorise", "gcd", "lcm", "modulo",
                              "remainder", "divisible", "permutation", "permutations", "combination",
                              "combinations", "matrix", "eigenvalue", "eigenvalues", "eigenvector",
                              "average", "percent", "percentage"}),
                   ("how many", "how much", "how long", "how far", "how fast", "sum of", "product of",
-                   "expected value", "prime number", "is prime", "a prime")),
+                   "expected value")),
 }
 _WEIGHTS = {"math": 2, "proof": 2, "debug": 2, "algo": 2, "steps": 2, "math_word": 1, "numbers": 1,
             "code": 1}
+_WORD_FEATURE = {word: feature for feature, (words, _) in _KEYWORDS.items() for word in words}
+_PHRASE_FEATURE = tuple((phrase, feature) for feature, (_, phrases) in _KEYWORDS.items() for phrase in phrases)
 _REASONS = {"math": "math", "proof": "a proof", "debug": "debugging", "algo": "an algorithm",
             "steps": "step-by-step reasoning", "math_word": "math"}
 _CHITCHAT_WORDS = frozenset({"hi", "hello", "hey", "hiya", "yo", "thanks", "thx", "ty", "cheers", "bye",
@@ -96,12 +100,19 @@ def reasoning_features(prompt: str) -> dict[str, int]:
     """The reasoning features the prompt has, feature name → score (see the module table)."""
     text = prompt if len(prompt) <= HEAD + TAIL else prompt[:HEAD] + "\n" + prompt[-TAIL:]
     lower = text.lower().replace("’", "'")
-    words = set(_WORDS.findall(lower))
+    words = set(lower.translate(_PUNCTUATION).split())
+    if "prime minister" in lower:
+        words.discard("prime")
     found: dict[str, int] = {}
-    if _MATH.search(text) or not _MATH_SYMBOLS.isdisjoint(text):
+    if (_MATH.search(text) or ("^" in text or "**" in text) and _POWER.search(text)
+            or not _MATH_SYMBOLS.isdisjoint(text)):
         found["math"] = 2
-    for feature, (keywords, phrases) in _KEYWORDS.items():
-        if not keywords.isdisjoint(words) or any(p in lower for p in phrases):
+    for word in words:
+        feature = _WORD_FEATURE.get(word)
+        if feature is not None:
+            found[feature] = _WEIGHTS[feature]
+    for phrase, feature in _PHRASE_FEATURE:
+        if feature not in found and phrase in lower:
             found[feature] = _WEIGHTS[feature]
     if "debug" not in found and (("Error" in text or "Exception" in text) and _ERROR_NAME.search(text)
                                  or "why" in words and _WHY_FAILS.search(lower)):

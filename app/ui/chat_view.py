@@ -19,10 +19,18 @@ class ChatView(QScrollArea):
     Signals:
         action_requested(object message, str action) — from a message's choice buttons
         trace_requested(object message) — open the trace viewer for this message
+        panel_toggled(object message) — a thinking panel of this message was toggled
+        regenerate_requested(object message) — a new version of this (last) answer
+        edit_requested(object message) — edit this user message and continue from it
+        versions_requested(object message) — switch between this message's versions
     """
 
     action_requested = Signal(object, str)
     trace_requested = Signal(object)
+    panel_toggled = Signal(object)
+    regenerate_requested = Signal(object)
+    edit_requested = Signal(object)
+    versions_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -48,12 +56,16 @@ class ChatView(QScrollArea):
     def add_message(self, message: UserMessage | AssistantMessage) -> QWidget:
         if isinstance(message, UserMessage):
             widget = UserMessageWidget(message, self.widget())
+            widget.edit_requested.connect(lambda m=message: self.edit_requested.emit(m))
         else:
             label = self.model_labels.get(message.model_id, message.model_id)
             widget = AssistantMessageWidget(message, model_label=label, panel_default=self.panel_default,
                                             parent=self.widget())
             widget.action_requested.connect(lambda action, m=message: self.action_requested.emit(m, action))
             widget.trace_requested.connect(lambda m=message: self.trace_requested.emit(m))
+            widget.panel_toggled.connect(lambda *_a, m=message: self.panel_toggled.emit(m))
+            widget.regenerate_requested.connect(lambda m=message: self.regenerate_requested.emit(m))
+            widget.versions_requested.connect(lambda m=message: self.versions_requested.emit(m))
         self._layout.addWidget(widget)
         self.widgets[id(message)] = widget
         self._pinned = True
@@ -63,6 +75,14 @@ class ChatView(QScrollArea):
         widget = self.widgets.get(id(message))
         if isinstance(widget, AssistantMessageWidget):
             widget.refresh()
+
+    def show_conversation(self, conversation) -> None:
+        """Rebuild the view for a stored conversation."""
+        self.clear()
+        for message in conversation.messages:
+            self.add_message(message)
+            if isinstance(message, AssistantMessage):
+                self.update_message(message)
 
     def remove_message(self, message) -> None:
         widget = self.widgets.pop(id(message), None)

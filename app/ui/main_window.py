@@ -19,9 +19,11 @@ from app.ui.thinking_controls import ThinkingControls
 class MainWindow(QMainWindow):
     """Ponder's window: model switcher on top, the chat, the composer, a status bar."""
 
-    def __init__(self, session: ChatSession, *, panel_default: str = "auto"):
+    def __init__(self, session: ChatSession, *, panel_default: str = "auto", store=None, persistence=None):
         super().__init__()
         self.session = session
+        self.store = store  # app.store Store, or None (no history: tests, benchmarks)
+        self.persistence = persistence
         self.setWindowTitle("Ponder")
         self.resize(920, 760)
 
@@ -47,8 +49,8 @@ class MainWindow(QMainWindow):
         top.addWidget(QLabel("Model:", self))
         top.addWidget(self.switcher)
         top.addStretch(1)
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
+        chat_area = QWidget(self)
+        layout = QVBoxLayout(chat_area)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(top)
@@ -57,12 +59,29 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.gauge)
         layout.addWidget(self.thinking_controls)
         layout.addWidget(self.composer)
-        self.setCentralWidget(central)
+        self.sidebar = None
+        if store is not None:
+            from PySide6.QtWidgets import QSplitter
+
+            from app.ui.history_sidebar import HistorySidebar
+
+            self.sidebar = HistorySidebar(self)
+            splitter = QSplitter(self)
+            splitter.addWidget(self.sidebar)
+            splitter.addWidget(chat_area)
+            splitter.setStretchFactor(1, 1)
+            splitter.setSizes([230, 700])
+            self.setCentralWidget(splitter)
+        else:
+            self.setCentralWidget(chat_area)
         self.statusBar().addWidget(self.model_status, 1)
         self.switcher.select(session.profile.id)
 
         session.confirm_cloud = self._confirm_cloud
+        self._build_menus()
         self._wire()
+        if store is not None:
+            self._wire_history()
         self._sync_carry()
         self._sync_thinking_controls()
         self.composer.edit.setFocus()
@@ -91,13 +110,120 @@ class MainWindow(QMainWindow):
         s.message_removed.connect(self.chat.remove_message)
         self.chat.action_requested.connect(s.choose)
         self.chat.trace_requested.connect(self.open_trace)
+        self.chat.regenerate_requested.connect(lambda _m: s.regenerate())
+        self.chat.edit_requested.connect(self._edit_user_message)
         s.chat_reset.connect(lambda: (self._sync_carry(), self._measure_debounce.start()))
-        QShortcut(QKeySequence.New, self, activated=s.new_chat)
         s.busy_changed.connect(self.composer.set_busy)
         s.turn_finished.connect(self._on_turn_finished)
         s.model_loading.connect(lambda mid: self.model_status.loading(self._label(mid)))
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
+
+    def _wire_history(self) -> None:
+        s, p, bar = self.session, self.persistence, self.sidebar
+        bar.new_chat_requested.connect(s.new_chat)
+        bar.conversation_chosen.connect(self.open_conversation)
+        bar.rename_requested.connect(p.rename)
+        bar.delete_requested.connect(self._delete_conversation)
+        bar.search_changed.connect(self._search)
+        p.saved.connect(self.refresh_history)
+        p.deleted.connect(self.refresh_history)
+        p.error.connect(self.show_error)
+        s.chat_reset.connect(self.refresh_history)
+        s.conversation_opened.connect(self.chat.show_conversation)
+        s.conversation_opened.connect(lambda *_: (self._sync_carry(), self._measure_debounce.start(),
+                                                  self.sidebar.set_current(s.conversation.uid)))
+        self.chat.panel_toggled.connect(p.save)
+        self.chat.versions_requested.connect(self.show_versions)
+        self.refresh_history()
+
+    def refresh_history(self, *_args) -> None:
+        if self.sidebar is not None and not self.sidebar.searching:
+            self.sidebar.set_conversations(self.store.list_conversations())
+            self.sidebar.set_current(self.session.conversation.uid)
+
+    def open_conversation(self, uid: str) -> None:
+        from app.errors import PonderError
+
+        self.persistence.flush()
+        try:
+            self.session.open_conversation(self.store.load_conversation(uid))
+        except PonderError as exc:
+            self.show_error(str(exc))
+
+    def _delete_conversation(self, uid: str) -> None:
+        if uid == self.session.conversation.uid:
+            self.session.new_chat()
+        self.persistence.delete(uid)
+
+    def _search(self, query: str) -> None:
+        if query.strip():
+            self.sidebar.set_search_results(self.store.search(query, include_reasoning=self.sidebar.include_reasoning))
+        else:
+            self.refresh_history()
+
+    def versions_menu(self, message):
+        """A menu of the message's stored versions; choosing one makes it the active branch."""
+        from PySide6.QtWidgets import QMenu
+
+        self.persistence.flush()
+        menu = QMenu(self)
+        for v in self.store.versions_of(message.uid):
+            action = menu.addAction(f"{'● ' if v.active else '   '}Version {v.version} · {v.model_id} · {v.preview[:60]}")
+            action.triggered.connect(lambda _=False, uid=v.uid: self.switch_version(uid))
+        return menu
+
+    def show_versions(self, message) -> None:
+        from PySide6.QtGui import QCursor
+
+        self.versions_menu(message).exec(QCursor.pos())
+
+    def switch_version(self, message_uid: str) -> None:
+        self.persistence.flush()
+        self.store.set_active_version(message_uid)
+        self.open_conversation(self.session.conversation.uid)
+
+    def _edit_user_message(self, message) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getMultiLineText(self, "Edit message", "Continue the chat from:", message.text)
+        if ok:
+            self.session.edit_user_message(message, text)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        chat = bar.addMenu("&Chat")
+        chat.addAction("&New chat", QKeySequence.New, self.session.new_chat)
+        chat.addSeparator()
+        chat.addAction("&Quit", QKeySequence.Quit, self.close)
+        models = bar.addMenu("&Models")
+        models.addAction("&Manage models…", QKeySequence("Ctrl+M"), self.open_model_manager)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction("&About Ponder", self.open_about)
+
+    def open_model_manager(self):
+        from app.ui.model_manager import ModelManager
+
+        dialog = ModelManager(self)
+        dialog.models_changed.connect(self._on_models_changed)
+        dialog.open()
+        return dialog
+
+    def open_about(self):
+        try:
+            from app.ui.about_dialog import AboutDialog
+        except ImportError:  # built without it
+            return None
+        dialog = AboutDialog(self)
+        dialog.open()
+        return dialog
+
+    def _on_models_changed(self, config) -> None:
+        self.session.set_config(config)
+        self.chat.model_labels = {m.id: m.label for m in config.models}
+        self.switcher.set_config(config)
+        self.switcher.select(self.session.profile.id)
+        self._sync_thinking_controls()
 
     def _confirm_cloud(self, profile) -> bool:
         """Asked once per conversation before its local turns go to a cloud model."""
@@ -168,4 +294,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.session.shutdown()
+        if self.persistence is not None:
+            self.persistence.close()
         super().closeEvent(event)

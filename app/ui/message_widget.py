@@ -7,6 +7,8 @@ appear, and appends only what each part gained since the last refresh.
 Signals (AssistantMessageWidget):
     panel_toggled(int block_index, bool expanded)
     trace_requested()              the user asked for the trace viewer (button or context menu)
+    regenerate_requested()         a new version of this answer (context menu)
+    versions_requested()           list this message's versions to switch between
     action_requested(str action)   the user chose how to go on after an overflow or a turn
                                    whose thinking used up the budget ("strip", "drop",
                                    "larger", "answer")
@@ -17,6 +19,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
@@ -25,6 +28,7 @@ from app.ui.thinking_panel import ThinkingPanel
 
 FINISH_NOTES = {
     "cancelled": "Stopped.",
+    "interrupted": "Interrupted — Ponder closed while this answer was being written.",
     "length": "Reached the length limit.",
     "budget": "",
     "stop": "",
@@ -32,11 +36,21 @@ FINISH_NOTES = {
 
 
 class UserMessageWidget(QFrame):
-    """The user's message, as plain selectable text."""
+    """The user's message, as plain selectable text.
+
+    Signals:
+        edit_requested() — "Edit and continue from here" from the context menu
+    """
+
+    edit_requested = Signal()
 
     def __init__(self, message: UserMessage, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("userMessage")
+        self.setContextMenuPolicy(Qt.ActionsContextMenu)
+        edit = QAction("Edit and continue from here…", self)
+        edit.triggered.connect(self.edit_requested)
+        self.addAction(edit)
         label = QLabel(message.text, self)
         label.setTextFormat(Qt.PlainText)
         label.setWordWrap(True)
@@ -53,6 +67,8 @@ class AssistantMessageWidget(QFrame):
     panel_toggled = Signal(int, bool)
     action_requested = Signal(str)
     trace_requested = Signal()
+    regenerate_requested = Signal()
+    versions_requested = Signal()
 
     def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
                  parent: QWidget | None = None):
@@ -80,11 +96,15 @@ class AssistantMessageWidget(QFrame):
         top.addWidget(self.trace_button)
         self._layout.addLayout(top)
         self.setContextMenuPolicy(Qt.ActionsContextMenu)
-        from PySide6.QtGui import QAction
-
         open_trace = QAction("Open trace viewer", self)
         open_trace.triggered.connect(self.trace_requested)
         self.addAction(open_trace)
+        regenerate = QAction("Regenerate (keeps this version)", self)
+        regenerate.triggered.connect(self.regenerate_requested)
+        self.addAction(regenerate)
+        versions = QAction("Other versions…", self)
+        versions.triggered.connect(self.versions_requested)
+        self.addAction(versions)
         self.status = QLabel("Waiting for the model…", self)
         self.status.setObjectName("messageStatus")
         self.status.setWordWrap(True)

@@ -123,14 +123,17 @@ VOCAB = [f"{a}{b}{c}" for a in ("ka", "lo", "mi", "ne", "su", "ta", "ri", "po", 
 PUNCT = [",", ".", ";", ":", "?"]
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(VOCAB + PUNCT), min_size=200, max_size=3000), st.booleans())
-def test_random_text_never_fires(seq, with_ids):
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32), st.integers(200, 3000), st.booleans())
+def test_random_text_never_fires(seed, length, with_ids):
+    """Random words (1,000-word vocabulary, some punctuation) never look like a loop."""
+    rng = random.Random(seed)
+    seq = [rng.choice(PUNCT) if rng.random() < 0.1 else rng.choice(VOCAB) for _ in range(length)]
     tokens = [" " + w if w not in PUNCT else w for w in seq]
     if with_ids:
         assert feed_ids(tokens)[0] is None
     else:
-        assert feed_text(tokens)[0] is None
+        assert feed_text(tokens, seed)[0] is None
 
 
 # -- fires on loops -----------------------------------------------------------------------
