@@ -51,8 +51,9 @@ def run_gui(argv: list[str]) -> int:
     from app.version import __version__
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
-    app.setApplicationName("Ponder")
-    app.setApplicationVersion(__version__)
+    from app.ui.app_identity import apply_identity
+
+    apply_identity(app)
     style = paths.resources_dir() / "style.qss"
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))

@@ -162,6 +162,55 @@ class MainWindow(QMainWindow):
         else:
             self.refresh_history()
 
+    def export_conversation(self, path, fmt: str) -> None:
+        """Write the open conversation as Markdown (reasoning in <details>) or JSON."""
+        import json
+        from pathlib import Path
+
+        from app.store.export import conversation_json, conversation_markdown
+
+        conv = self.session.conversation
+        text = conversation_markdown(conv) if fmt == "markdown" else \
+            json.dumps(conversation_json(conv), ensure_ascii=False, indent=2)
+        Path(path).write_text(text, encoding="utf-8")
+
+    def import_conversation(self, path) -> None:
+        """Add a conversation exported as JSON to the history and open it."""
+        import json
+        from pathlib import Path
+
+        from app.store.export import conversation_from_json
+
+        conv = conversation_from_json(json.loads(Path(path).read_text(encoding="utf-8")), new_ids=True)
+        self.persistence.flush()
+        self.store.save_conversation(conv)
+        self.refresh_history()
+        self.open_conversation(conv.uid)
+
+    def _export_dialog(self, fmt: str) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        suffix = ".md" if fmt == "markdown" else ".json"
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation",
+                                              (self.session.conversation.title or "conversation") + suffix)
+        if path:
+            try:
+                self.export_conversation(path, fmt)
+            except OSError as exc:
+                self.show_error(f"Could not write {path}: {exc.strerror}. Pick another folder.")
+
+    def _import_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from app.errors import PonderError
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import conversation", "", "Ponder JSON (*.json)")
+        if path:
+            try:
+                self.import_conversation(path)
+            except (OSError, ValueError, PonderError) as exc:
+                self.show_error(f"Could not import {path}: {exc}")
+
     def versions_menu(self, message):
         """A menu of the message's stored versions; choosing one makes it the active branch."""
         from PySide6.QtWidgets import QMenu
@@ -195,6 +244,11 @@ class MainWindow(QMainWindow):
         chat = bar.addMenu("&Chat")
         chat.addAction("&New chat", QKeySequence.New, self.session.new_chat)
         chat.addSeparator()
+        chat.addAction("Export as &Markdown…", lambda: self._export_dialog("markdown"))
+        chat.addAction("Export as &JSON…", lambda: self._export_dialog("json"))
+        if self.store is not None:
+            chat.addAction("&Import JSON…", self._import_dialog)
+        chat.addSeparator()
         chat.addAction("&Quit", QKeySequence.Quit, self.close)
         models = bar.addMenu("&Models")
         models.addAction("&Manage models…", QKeySequence("Ctrl+M"), self.open_model_manager)
@@ -216,7 +270,7 @@ class MainWindow(QMainWindow):
             return None
         dialog = AboutDialog(self)
         dialog.open()
-        return dialog
+        return dialog  # shown window-modal; the caller may keep it for tests
 
     def _on_models_changed(self, config) -> None:
         self.session.set_config(config)

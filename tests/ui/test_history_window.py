@@ -105,3 +105,18 @@ def test_history_survives_a_restart(qtbot):
     assert session2.conversation.messages[-1].answer.strip() == "Answer."
     assert win2.chat.widget_for(session2.conversation.messages[-1]).panels
     _close(win2, session2, p2)
+
+
+def test_export_and_import_from_the_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("PONDER_TEST_SECRET_KEY", "sk-never-in-exports-123")
+    win, session, store, p = _window(qtbot)
+    _turn(qtbot, session, "Export me")
+    win.export_conversation(tmp_path / "c.md", "markdown")
+    win.export_conversation(tmp_path / "c.json", "json")
+    md = (tmp_path / "c.md").read_text()
+    assert "<details>" in md and "Weighing it." in md and "Answer." in md
+    assert "sk-never-in-exports-123" not in md + (tmp_path / "c.json").read_text()
+    win.import_conversation(tmp_path / "c.json")
+    imported = session.conversation
+    assert imported.messages[-1].reasoning == "Weighing it." and len(store.list_conversations()) == 2
+    _close(win, session, p)
