@@ -42,17 +42,15 @@ def run_gui(argv: list[str]) -> int:
     from app import paths
     from app.controllers.chat_session import ChatSession
     from app.controllers.persistence import Persistence
-    from app.store.conversations import open_store
     from app.domain.config import load_user_models
     from app.domain.settings import load_settings
     from app.errors import PonderError
+    from app.store.conversations import open_store
+    from app.ui.app_identity import apply_identity
     from app.ui.main_window import MainWindow
     from app.ui.warm_up import warm_up_rendering
-    from app.version import __version__
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
-    from app.ui.app_identity import apply_identity
-
     apply_identity(app)
     style = paths.resources_dir() / "style.qss"
     if style.exists():
