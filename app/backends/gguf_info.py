@@ -59,6 +59,7 @@ class GgufInfo:
     head_dim: int | None
     head_dim_v: int | None
     embedding_length: int | None
+    vocab_size: int | None
     chat_template: str | None
     supports_thinking: bool
     forced_open: bool
@@ -77,6 +78,7 @@ class GgufInfo:
             quantization=self.quantization,
             weights_bytes=self.weights_bytes,
             head_dim_v=self.head_dim_v,
+            vocab_size=self.vocab_size or 0,
         )
 
 
@@ -120,6 +122,8 @@ def _reader_class() -> type:
                 return (offs + int(values.nbytes) - orig_offs, [raw_itype, alen, values], [2],
                         [array_type, item_type])
             if item_type == string_type and count > LARGE_ARRAY:  # step over it, keep nothing
+                if count > (len(self.data) - offs) // 8:  # each string has an 8-byte length
+                    raise ValueError(f"a string array claims {count:,} items, more than the file holds")
                 order = native if self.byte_order == "I" else ("<" if native == ">" else ">")
                 unpack = struct.Struct(order + "Q").unpack_from
                 buf = memoryview(self.data)
@@ -236,6 +240,12 @@ def _info(path: Path, size: int, reader: Any) -> GgufInfo:
     params = value("general.parameter_count")
     if not isinstance(params, int) or params <= 0:
         params = sum(int(t.n_elements) for t in reader.tensors)
+    vocab = arch_int("vocab_size")
+    tokens = reader.get_field("tokenizer.ggml.tokens")
+    if vocab is None and tokens is not None and len(tokens.parts) > 4:
+        # parts: key length, key, value type, item type, item count, items...; the count is
+        # kept even when the items are skipped
+        vocab = int(tokens.parts[4][0])
     template = value("tokenizer.chat_template")
     name = value("general.name") or path.stem
     detection = detect_reasoning(template, f"{name} {path.name}")
@@ -254,6 +264,7 @@ def _info(path: Path, size: int, reader: Any) -> GgufInfo:
         head_dim=head_dim,
         head_dim_v=head_dim_v if head_dim_v != head_dim else None,
         embedding_length=embedding,
+        vocab_size=vocab,
         chat_template=template,
         supports_thinking=detection.supports_thinking,
         forced_open=detection.forced_open,

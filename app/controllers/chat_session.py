@@ -88,11 +88,9 @@ class ChatSession(QObject):
         self.worker.load_failed.connect(self.model_failed)
         self._thread.start()
 
-        from app.backends.cloud_runner import CloudRunner
-
-        self.cloud = cloud_runner or CloudRunner(parent=self)
-        self.cloud.turn_events.connect(self._on_events)
-        self.cloud.turn_done.connect(self._on_turn_done)
+        self._cloud = cloud_runner  # made on the first cloud turn (httpx costs ~0.3 s to import)
+        if cloud_runner is not None:
+            self._connect_cloud(cloud_runner)
         # Per-turn thinking controls from the composer (None: the model's defaults).
         self.thinking_budget: int | None = None
         self.thinking: bool | None = None
@@ -188,6 +186,20 @@ class ChatSession(QObject):
             self.cloud.run_turn(profile, request)
         else:
             self._turn_requested.emit(profile, request)
+
+    @property
+    def cloud(self):
+        """The runner of cloud turns on the qasync loop (same signals as the model worker)."""
+        if self._cloud is None:
+            from app.backends.cloud_runner import CloudRunner
+
+            self._cloud = CloudRunner(parent=self)
+            self._connect_cloud(self._cloud)
+        return self._cloud
+
+    def _connect_cloud(self, runner) -> None:
+        runner.turn_events.connect(self._on_events)
+        runner.turn_done.connect(self._on_turn_done)
 
     def thinking_capabilities(self) -> tuple[bool, bool]:
         """(can switch thinking off, reasons at all) for the current model; from the loaded
@@ -296,7 +308,8 @@ class ChatSession(QObject):
         """Stop the running turn as soon as the worker sees it (between tokens or prompt slices)."""
         if self.busy:
             self.worker.stop_event.set()
-            self.cloud.stop()
+            if self._cloud is not None:
+                self._cloud.stop()
 
     def answer_now(self) -> None:
         """End the thinking now and let the model answer (local: Ponder feeds the end marker)."""
@@ -306,7 +319,8 @@ class ChatSession(QObject):
     def shutdown(self) -> None:
         """Stop any turn, end the worker thread and wait for it (call before the app quits)."""
         self.worker.stop_event.set()
-        self.cloud.stop()
+        if self._cloud is not None:
+            self._cloud.stop()
         self._thread.quit()
         self._thread.wait()
         self.worker.close_all()

@@ -44,10 +44,11 @@ def role_icon(role: str) -> QIcon:
 
 def hint_for(profile: ModelProfile) -> str:
     if profile.is_cloud:
-        from app.backends.cloud.keys import find_key, key_optional
-
         if not profile.enabled:
-            return "confirm the server first" if key_optional(profile) else "needs API key"
+            local = (profile.base_url or "").startswith(("http://127.0.0.1", "http://localhost"))
+            return "confirm the server first" if local else "needs API key"
+        from app.backends.cloud.keys import find_key, key_optional  # keyring: imported only if needed
+
         if not key_optional(profile) and not find_key(profile):
             return "needs API key"
         return profile.base_url.split("//")[-1].split("/")[0] if profile.base_url else ""
