@@ -172,7 +172,9 @@ def cmd_models(args) -> int:
     def local_fields(m) -> dict:
         try:
             path = paths.resolve_model_path(m.path or "")
-            info = infos[path] if path in infos else infos.setdefault(path, read_gguf_info(path))
+            if path not in infos:
+                infos[path] = read_gguf_info(path)
+            info = infos[path]
         except ModelFileError as exc:  # reported for this model; the others are still listed
             return {"path": m.path, "error": str(exc)}
         n_ctx = m.n_ctx or DEFAULT_N_CTX  # what the llama backend allocates

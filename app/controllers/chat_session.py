@@ -168,8 +168,10 @@ class ChatSession(QObject):
             n_ctx = 2 * (message.stats.n_ctx or self.profile.n_ctx or 8192)
             return self.retry(n_ctx=n_ctx, note=f"Continued with a larger context ({n_ctx:,} tokens).")
         if action == "answer":
+            from app.domain.steering import GRACE_TOKENS
+
             budget = max(16, int(message.stats.reasoning_tokens * 0.75))
-            return self.retry(thinking_budget=budget,
+            return self.retry(thinking_budget=budget, max_tokens=max(limit, budget + GRACE_TOKENS + 256),
                               note=f"Thinking was limited to {budget:,} tokens so that an answer fits.")
         return False
 

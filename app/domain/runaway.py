@@ -13,7 +13,11 @@ how many there were. A run continues across short gaps (a number that changed br
 n-grams that cover it) and may drift by a token or two (``10`` takes a token more than
 ``9``). It is a loop when the run, plus the period before it, spans ``MIN_REPEATS`` copies
 and ``MIN_LOOP_TOKENS`` tokens (or, for a long passage, just two back-to-back copies), and
-at least ``MIN_COVERAGE`` of the run's positions were hits. Everything is O(1) per token.
+at least ``MIN_COVERAGE`` of the run's positions were hits.
+
+Cost per token: one rolling-hash step, one dict lookup, and a check of each live run (at
+most ``MAX_GAP``, usually none); old n-grams are forgotten every 8,192 tokens, so memory
+stays bounded apart from 16 bytes a token for the positions' offsets and hashes.
 """
 
 from __future__ import annotations
@@ -22,23 +26,30 @@ import re
 from array import array
 from dataclasses import dataclass
 
-# Thresholds, tuned on tests/domain/runaway_traces (nine hand-written reasoning traces with
-# ordinary repetition -- "Wait,", "Let me double-check", step lists, tables of similar
-# lines -- and real SmolLM2 traces, some of which loop) and on the scripted loops of
-# tests/domain/test_runaway.py. The closest non-loops are tables whose rows share a long
-# verbatim tail (coverage up to ~0.45 with 3-4 copies); the loosest scripted loops (a
-# 20-token sentence whose number changes every time) reach coverage ~0.6.
+# Thresholds, tuned on tests/domain/runaway_traces: ten hand-written reasoning traces full of
+# ordinary repetition ("Wait,", "Let me double-check", step lists, a prime-by-prime check,
+# half-hour slot tables, Fibonacci lines) and real SmolLM2 135M traces, four clean and six
+# that loop, plus the scripted loops of tests/domain/test_runaway.py. With these values:
+# - every loop fires 84-185 tokens after it starts; the loosest (a 34-token sentence with two
+#   numbers changing) has a coverage of 0.53 when it fires, the real loops 0.77-1.0;
+# - the closest non-loops: a real 35-token code block written twice in a row (2 copies at
+#   coverage 1.0, silent by MIN_REPEATS and LONG_PERIOD) and the prime-by-prime lines (2.8
+#   copies of a 28-token line at coverage 0.33). The clean traces first fire with MIN_REPEATS
+#   2, MIN_LOOP_TOKENS 40 and MIN_COVERAGE 0.3 together, or with LONG_PERIOD 32; loops start
+#   to be missed at MIN_COVERAGE 0.7, MIN_REPEATS 4, MIN_LOOP_TOKENS 150, NGRAM 16 or
+#   MAX_GAP 8. The values sit between the two.
 NGRAM = 8  # tokens per hashed n-gram: long enough that "so the answer is" alone never counts
 MAX_PERIOD = 400  # longer recurrences are re-reading, not looping ("short period")
 MIN_REPEATS = 3  # copies of the passage (the first included) before a short loop is reported
 MIN_LOOP_TOKENS = 100  # and the repeated stretch must be at least this long (all copies)
 LONG_PERIOD = 64  # a passage at least this long repeated back to back (2 copies) is a loop
-MIN_COVERAGE = 0.6  # share of the run's positions whose n-gram matched one period back
+MIN_COVERAGE = 0.5  # share of the run's positions whose n-gram matched one period back
 MAX_GAP = 2 * NGRAM + 4  # positions without a hit that a run survives (a changed number)
-PERIOD_SLACK = 2  # tokens a run's period may drift (numbers changing length)
+PERIOD_SLACK = 2  # tokens a run's period may drift (a number growing a digit)
 
 _MOD = (1 << 61) - 1
 _BASE = 1_000_003
+_PRUNE_EVERY = (1 << 13) - 1  # forget old n-grams every 8,192 tokens
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
@@ -109,6 +120,7 @@ class LoopDetector:
         self._last: dict[int, int] = {}  # n-gram hash -> position of its latest occurrence
         self._runs: dict[int, _Run] = {}  # distance -> run of hits at that distance
         self._offsets = array("q")  # character offset of every unit
+        self._hashes = array("q")  # n-gram hash ending at every unit
         self._words: dict[str, int] = {}
         self._unit_name = "token"
         self._pending = ""  # text-only feeds: a word that may continue in the next chunk
@@ -156,22 +168,41 @@ class LoopDetector:
         # Until the window is full it holds zeros, which no real key is: no false matches.
         h = self._hash = ((self._hash - window[slot] * self._pow) * _BASE + key) % _MOD
         window[slot] = key
+        hashes = self._hashes
+        hashes.append(h)
         last = self._last
         prev = last.get(h)
         last[h] = pos
-        if prev is None or pos - prev > self.max_period:
-            return None
-        return self._hit(pos - prev, pos)
+        if not pos & _PRUNE_EVERY:
+            self._prune(pos)
+        found = pos - prev if prev is not None and pos - prev <= self.max_period else 0
+        runs = self._runs
+        if runs:
+            # A live run also counts the hits the dict cannot show: a copy's n-gram that also
+            # occurred more recently (a passage with a repeat inside it).
+            for d, run in list(runs.items()):
+                if pos - run.last > self.max_gap:
+                    del runs[d]
+                elif d != found and hashes[pos - d] == h:
+                    alarm = self._credit(run, d, pos)
+                    if alarm is not None:
+                        return alarm
+        return self._hit(found, pos) if found else None
+
+    def _prune(self, pos: int) -> None:
+        """Forget n-grams last seen more than a period ago (memory stays bounded)."""
+        oldest = pos - self.max_period
+        self._last = {h: p for h, p in self._last.items() if p >= oldest}
 
     def _hit(self, d: int, pos: int) -> LoopAlarm | None:
+        """The n-gram ending at ``pos`` was last seen ``d`` tokens ago."""
         runs = self._runs
         run = runs.get(d)
-        if run is None or pos - run.last > self.max_gap:
-            run = None
+        if run is None:
             for delta in range(1, self.period_slack + 1):  # a run whose period drifted a little
                 for key in (d - delta, d + delta):
                     other = runs.get(key)
-                    if other is not None and pos - other.last <= self.max_gap:
+                    if other is not None and other.last != pos:
                         run = runs.pop(key)
                         runs[d] = run
                         break
@@ -179,6 +210,12 @@ class LoopDetector:
                     break
         if run is None:
             runs[d] = _Run(pos)
+            return None
+        return self._credit(run, d, pos)
+
+    def _credit(self, run: _Run, d: int, pos: int) -> LoopAlarm | None:
+        """One more hit for ``run`` (period ``d``); the alarm if it now makes a loop."""
+        if run.last == pos:
             return None
         run.last = pos
         run.hits += 1
@@ -190,8 +227,7 @@ class LoopDetector:
         long_enough = span >= self.min_loop_tokens and copies >= self.min_repeats
         if not long_enough and not (d >= self.long_period and copies >= 2):
             return None
-        start = pos - span + 1
+        start = max(0, pos - span + 1)  # (a drifted period can reach before the stream)
         self.alarm = LoopAlarm(period=d, repeats=copies, start=start, at=pos,
-                               start_char=self._offsets[start],
-                               unit=self._unit_name)
+                               start_char=self._offsets[start], unit=self._unit_name)
         return self.alarm

@@ -7,12 +7,12 @@ heuristic adds up a handful of cheap features:
 =================  =====  ==================================================================
 feature            score  examples
 =================  =====  ==================================================================
-math expression      2    ``17 * 23``, ``2x + 3 = 11``, ``x^2``, ``3 - 5``
+math                 2    ``17 * 23``, ``2x + 3 = 11``, ``x^2``, ∑, integral, probability, gcd
 proof                2    prove, proof, show that, by induction, contradiction
 debugging            2    traceback, KeyError, segfault, "why does this fail", not working
 algorithm            2    algorithm, complexity, O(n log n), dynamic programming, recursion
 step by step         2    step by step, think carefully, puzzle, riddle
-math word            1    solve, equation, integral, probability, prime, how many, sum of
+math word            1    solve, equation, prime, average, how many, sum of
 two numbers          1    any two numerals (a date or a time counts once)
 code block           1    a fenced ```block```
 =================  =====  ==================================================================
@@ -65,13 +65,13 @@ _KEYWORDS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "steps": (frozenset({"puzzle", "riddle"}),
               ("step by step", "step-by-step", "think carefully", "think it through", "think hard",
                "logic problem")),
-    "math_word": (frozenset({"solve", "equation", "equations", "integral", "derivative", "differentiate",
-                             "probability", "prime", "primes", "factorize", "factorise", "gcd", "lcm", "modulo",
-                             "remainder", "divisible", "permutation", "permutations", "combination",
-                             "combinations", "matrix", "eigenvalue", "eigenvalues", "eigenvector",
+    "math": (frozenset({"integral", "derivative", "differentiate", "probability", "factorize", "factorise",
+                        "gcd", "lcm", "modulo", "eigenvalue", "eigenvalues", "eigenvector"}),
+             ("expected value",)),
+    "math_word": (frozenset({"solve", "equation", "equations", "prime", "primes", "remainder", "divisible",
+                             "permutation", "permutations", "combination", "combinations", "matrix",
                              "average", "percent", "percentage"}),
-                  ("how many", "how much", "how long", "how far", "how fast", "sum of", "product of",
-                   "expected value")),
+                  ("how many", "how much", "how long", "how far", "how fast", "sum of", "product of")),
 }
 _WEIGHTS = {"math": 2, "proof": 2, "debug": 2, "algo": 2, "steps": 2, "math_word": 1, "numbers": 1,
             "code": 1}
@@ -83,8 +83,8 @@ _CHITCHAT_WORDS = frozenset({"hi", "hello", "hey", "hiya", "yo", "thanks", "thx"
                              "goodbye", "ok", "okay", "cool", "nice", "great", "lol", "sure"})
 _CHITCHAT_PHRASES = ("how are you", "how's it going", "what's up", "good morning", "good afternoon",
                      "good evening", "good night", "thank you")
-_LOOKUP_OPENERS = ("what is", "what's", "what was", "what are", "what were", "who", "when", "where",
-                   "which is", "define", "definition of", "translate", "spell", "what does")
+_LOOKUP_OPENERS = ("what is", "what's", "what was", "what are", "what were", "who ", "who's", "when ",
+                   "where ", "which is", "define ", "definition of", "translate ", "spell ", "what does")
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def reasoning_features(prompt: str) -> dict[str, int]:
         found["numbers"] = 1
     if "```" in text:
         found["code"] = 1
-    return found
+    return {k: found[k] for k in _WEIGHTS if k in found}  # a stable order for the reasons
 
 
 def task_hint(prompt: str, current_role: str) -> Hint | None:

@@ -19,7 +19,8 @@ def test_hidden_until_an_alarm(qtbot):
     assert banner.isHidden() and banner.alarm is None
     banner.show_alarm(ALARM)
     assert not banner.isHidden()
-    assert banner.text.text().replace("\u2011", "-") == "The model seems to be repeating itself (the same 42-token passage 4 times)."
+    shown = banner.text.text().replace("\u2011", "-")  # the banner keeps "42-token" unbroken
+    assert shown == "The model seems to be repeating itself (the same 42-token passage 4 times)."
     assert banner.alarm is ALARM
     banner.dismiss()
     assert banner.isHidden()
