@@ -31,6 +31,7 @@ from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.detect import prompt_ends_open
 from app.domain.reasoning.parser import make_parser
+from app.domain.runaway import LoopDetector
 from app.domain.steering import Steering
 from app.domain.token_stream import TokenStream
 from app.errors import BackendError, ModelFileError
@@ -343,6 +344,7 @@ class LlamaBackend:
             return generate(llm._input_ids[: llm.n_tokens].tolist() + extra)
 
         gen = generate(prompt)
+        loops = LoopDetector()
         unevaluated: list[int] = []  # shown tokens the context does not hold yet
         sampled = 0
         cut = False  # Ponder ended the reasoning (budget or Answer now)
@@ -380,6 +382,10 @@ class LlamaBackend:
                 piece = self._piece(tok)
                 text = decoder.decode(piece)
                 yield from tokens.token(text, special=self._is_special(tok))
+                if parser.in_reasoning:
+                    alarm = loops.feed(tok, text)
+                    if alarm is not None:
+                        yield ev.LoopDetected(self.clock(), alarm)
                 sampled += 1
                 unevaluated = [tok]
                 if steer and not cut and not closed_on_eog and parser.in_reasoning and steering.should_cut(

@@ -72,6 +72,7 @@ class ChatSession(QObject):
         self.events_received = 0
         self.carry: str | None = None  # this conversation's policy for earlier reasoning
         self._measure_tag = 0
+        self._text_loops = None
 
         self._thread = QThread()
         self._thread.setObjectName("model-worker")
@@ -182,9 +183,13 @@ class ChatSession(QObject):
         self.current.stats.t_start = time.monotonic()
         self.worker.stop_event.clear()
         self.worker.answer_now_event.clear()
+        self._text_loops = None  # local backends detect loops on token ids themselves
         self.message_added.emit(self.current)
         self.busy_changed.emit(True)
         if profile.is_cloud:
+            from app.domain.runaway import LoopDetector
+
+            self._text_loops = LoopDetector()
             self.cloud.run_turn(profile, request)
         else:
             self._turn_requested.emit(profile, request)
@@ -335,6 +340,10 @@ class ChatSession(QObject):
             return
         for event in batch:
             msg.apply(event)
+            if self._text_loops is not None and type(event) is ev.ReasoningDelta and msg.loop_alarm is None:
+                alarm = self._text_loops.feed(None, event.text)  # cloud: words, no token ids
+                if alarm is not None:
+                    msg.apply(ev.LoopDetected(time.monotonic(), alarm))
         self.events_received += len(batch)
         self._throttle.request()
 

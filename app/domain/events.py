@@ -199,3 +199,14 @@ class ThinkingExtended:
 
 
 TurnEvent = Union[TurnEvent, ThinkingExtended]  # type: ignore[misc]
+
+
+@dataclass(frozen=True, slots=True)
+class LoopDetected:
+    """The reasoning seems to repeat itself (see :mod:`app.domain.runaway`)."""
+
+    t: float
+    alarm: object  # app.domain.runaway.LoopAlarm
+
+
+TurnEvent = Union[TurnEvent, LoopDetected]  # type: ignore[misc]

@@ -149,6 +149,7 @@ class AssistantMessage:
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
     overflow: "ev.ContextOverflow | None" = None  # set when the prompt did not fit
     notes: list[str] = field(default_factory=list)  # e.g. how the prompt was made to fit
+    loop_alarm: object | None = None  # app.domain.runaway.LoopAlarm when the reasoning looped
     retry_in: float | None = None  # seconds until a rate-limited request is retried (429)
     retry_attempt: int = 0  # which retry that is (1-based), 0 when none happened
 
@@ -244,6 +245,8 @@ class AssistantMessage:
             self.stats.answer_tokens = event.answer_tokens
             self.stats.estimated = event.estimated
             self._spread_reasoning_count(event.reasoning_tokens)
+        elif kind is ev.LoopDetected:
+            self.loop_alarm = event.alarm
         elif kind is ev.ThinkingExtended:
             block = self.open_block
             if block is not None:

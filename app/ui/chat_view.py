@@ -23,6 +23,7 @@ class ChatView(QScrollArea):
         regenerate_requested(object message) — a new version of this (last) answer
         edit_requested(object message) — edit this user message and continue from it
         versions_requested(object message) — switch between this message's versions
+        answer_now_requested() / stop_requested() — from a message's loop banner
     """
 
     action_requested = Signal(object, str)
@@ -31,6 +32,8 @@ class ChatView(QScrollArea):
     regenerate_requested = Signal(object)
     edit_requested = Signal(object)
     versions_requested = Signal(object)
+    answer_now_requested = Signal()
+    stop_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -66,6 +69,8 @@ class ChatView(QScrollArea):
             widget.panel_toggled.connect(lambda *_a, m=message: self.panel_toggled.emit(m))
             widget.regenerate_requested.connect(lambda m=message: self.regenerate_requested.emit(m))
             widget.versions_requested.connect(lambda m=message: self.versions_requested.emit(m))
+            widget.answer_now_requested.connect(self.answer_now_requested)
+            widget.stop_requested.connect(self.stop_requested)
         self._layout.addWidget(widget)
         self.widgets[id(message)] = widget
         self._pinned = True

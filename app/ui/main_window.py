@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         s.message_removed.connect(self.chat.remove_message)
         self.chat.action_requested.connect(s.choose)
         self.chat.trace_requested.connect(self.open_trace)
+        self.chat.answer_now_requested.connect(s.answer_now)
+        self.chat.stop_requested.connect(s.stop)
         self.chat.regenerate_requested.connect(lambda _m: s.regenerate())
         self.chat.edit_requested.connect(self._edit_user_message)
         s.chat_reset.connect(lambda: (self._sync_carry(), self._measure_debounce.start()))

@@ -6,6 +6,8 @@ appear, and appends only what each part gained since the last refresh.
 
 Signals (AssistantMessageWidget):
     panel_toggled(int block_index, bool expanded)
+    answer_now_requested()         from the loop banner
+    stop_requested()               from the loop banner
     trace_requested()              the user asked for the trace viewer (button or context menu)
     regenerate_requested()         a new version of this answer (context menu)
     versions_requested()           list this message's versions to switch between
@@ -23,6 +25,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
+from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
 from app.ui.thinking_panel import ThinkingPanel
 
@@ -69,6 +72,8 @@ class AssistantMessageWidget(QFrame):
     trace_requested = Signal()
     regenerate_requested = Signal()
     versions_requested = Signal()
+    answer_now_requested = Signal()
+    stop_requested = Signal()
 
     def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
                  parent: QWidget | None = None):
@@ -109,6 +114,10 @@ class AssistantMessageWidget(QFrame):
         self.status.setObjectName("messageStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.loop_banner = LoopBanner(self)
+        self.loop_banner.answer_now_requested.connect(self.answer_now_requested)
+        self.loop_banner.stop_requested.connect(self.stop_requested)
+        self._layout.addWidget(self.loop_banner)
         self._layout.addWidget(self.status)
         self.actions: dict[str, QPushButton] = {}
         # The live header's clock ticks on its own while thinking, even between tokens.
@@ -157,6 +166,10 @@ class AssistantMessageWidget(QFrame):
                     view.append_text(part.text_since(self._shown[i]))
                     self._shown[i] = part.text_length
                 view.flush()
+        if msg.loop_alarm is not None and self.loop_banner.isHidden() and not msg.finished:
+            self.loop_banner.show_alarm(msg.loop_alarm)
+        elif msg.finished and not self.loop_banner.isHidden():
+            self.loop_banner.dismiss()
         if msg.blocks and self.trace_button.isHidden():
             self.trace_button.show()
         if msg.open_block is not None and not self._clock.isActive():
