@@ -80,6 +80,7 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(0, probe)
     else:
         session.preload()
+        session.inspect_models()
         QTimer.singleShot(0, warm_up_rendering)
     closed = asyncio.Event()
     app.aboutToQuit.connect(session.shutdown)

@@ -12,6 +12,7 @@ Signals:
     turn_events(object list_of_events)
     turn_done()
     measured(object tag, object context_usage)   the prompt cost of a request (no generation)
+    inspected(str model_id, str hint, str verdict)  size and fit of a local model (not loaded)
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ModelWorker(QObject):
     turn_events = Signal(object)
     turn_done = Signal()
     measured = Signal(object, object)
+    inspected = Signal(str, str, str)
 
     def __init__(self, factory: BackendFactory, memory_budget: int | None = None):
         super().__init__()
@@ -133,6 +135,16 @@ class ModelWorker(QObject):
         except PonderError:
             return
         self.measured.emit(tag, usage)
+
+    @Slot(object)
+    def inspect(self, profiles: list[ModelProfile]) -> None:
+        """Size and fit verdict of each local model, for the switcher's hints."""
+        from app.backends.model_inspector import fit_hint
+
+        for profile in profiles:
+            if profile.is_local:
+                hint, verdict = fit_hint(profile)
+                self.inspected.emit(profile.id, hint, verdict)
 
     @Slot()
     def close_all(self) -> None:

@@ -16,6 +16,7 @@ Signals:
     prompt_measured(object usage)    what the next prompt (composer text included) will cost
     message_removed(object message)  a failed answer was replaced by a retry
     conversation_opened(object conv) a stored conversation was opened (the views rebuild)
+    model_inspected(str id, str hint, str verdict)  a local model's size and fit, for the switcher
 """
 
 from __future__ import annotations
@@ -55,11 +56,13 @@ class ChatSession(QObject):
     chat_reset = Signal()
     message_removed = Signal(object)
     conversation_opened = Signal(object)
+    model_inspected = Signal(str, str, str)
     prompt_measured = Signal(object)
 
     _load_requested = Signal(object)
     _turn_requested = Signal(object, object)
     _measure_requested = Signal(object, object, object)
+    _inspect_requested = Signal(object)
 
     def __init__(self, config: ModelsConfig, factory: BackendFactory | None = None,
                  max_tokens: int = 1024, parent: QObject | None = None, cloud_runner=None):
@@ -81,6 +84,8 @@ class ChatSession(QObject):
         self._load_requested.connect(self.worker.load)
         self._turn_requested.connect(self.worker.run_turn)
         self._measure_requested.connect(self.worker.measure)
+        self._inspect_requested.connect(self.worker.inspect)
+        self.worker.inspected.connect(self.model_inspected)  # re-emitted on this (GUI) thread
         self.worker.measured.connect(self._on_measured)
         self.worker.turn_events.connect(self._on_events)
         self.worker.turn_done.connect(self._on_turn_done)
@@ -120,6 +125,10 @@ class ChatSession(QObject):
         self.profile = self.config.get(model_id)
         if preload and self.profile.is_local:
             self._load_requested.emit(self.profile)
+
+    def inspect_models(self) -> None:
+        """Ask the worker for each local model's size and fit (answers on ``model_inspected``)."""
+        self._inspect_requested.emit(list(self.config.models))
 
     def preload(self) -> None:
         if self.profile.is_local:

@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         s.model_loading.connect(lambda mid: self.model_status.loading(self._label(mid)))
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
+        s.model_inspected.connect(lambda mid, hint, _verdict: self.switcher.set_hint(mid, hint))
 
     def _wire_history(self) -> None:
         s, p, bar = self.session, self.persistence, self.sidebar
@@ -280,6 +281,7 @@ class MainWindow(QMainWindow):
         self.switcher.set_config(config)
         self.switcher.select(self.session.profile.id)
         self._sync_thinking_controls()
+        self.session.inspect_models()
 
     def _confirm_cloud(self, profile) -> bool:
         """Asked once per conversation before its local turns go to a cloud model."""
