@@ -126,6 +126,19 @@ class ChatSession(QObject):
         if preload and self.profile.is_local:
             self._load_requested.emit(self.profile)
 
+    def task_hint(self, draft: str):
+        """(sentence, suggested profile) when the draft looks better suited to another kind of
+        model (reasoning for checkable multi-step work, instruct for chit-chat); else (None, None)."""
+        from app.domain.task_hint import task_hint
+
+        role = "reasoning" if self.profile.role in ("reasoning", "cloud") else "instruct"
+        hint = task_hint(draft, role)
+        if hint is None:
+            return None, None
+        wanted = "reasoning" if hint.suggested_role == "reasoning" else "instruct"
+        target = next((m for m in self.config.models if m.role == wanted and m.enabled), None)
+        return (hint.message, target) if target else (None, None)
+
     def inspect_models(self) -> None:
         """Ask the worker for each local model's size and fit (answers on ``model_inspected``)."""
         self._inspect_requested.emit(list(self.config.models))

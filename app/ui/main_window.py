@@ -13,6 +13,7 @@ from app.ui.composer import Composer
 from app.ui.context_gauge import ContextGauge
 from app.ui.model_switcher import ModelSwitcher
 from app.ui.status_line import ModelStatus
+from app.ui.task_hint_bar import TaskHintBar
 from app.ui.thinking_controls import ThinkingControls
 
 
@@ -35,6 +36,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer(self)
         self.gauge = ContextGauge(self)
         self.thinking_controls = ThinkingControls(self)
+        self.task_hint = TaskHintBar(self)
         self._measure_debounce = QTimer(self)
         self._measure_debounce.setSingleShot(True)
         self._measure_debounce.setInterval(300)
@@ -57,6 +59,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.chat, 1)
         layout.addWidget(self.errors)
         layout.addWidget(self.gauge)
+        layout.addWidget(self.task_hint)
         layout.addWidget(self.thinking_controls)
         layout.addWidget(self.composer)
         self.sidebar = None
@@ -106,6 +109,7 @@ class MainWindow(QMainWindow):
         self.composer.edit.textChanged.connect(self._measure_debounce.start)
         self._measure_debounce.timeout.connect(self._measure_draft)
         self.gauge.carry_changed.connect(self._on_carry_changed)
+        self.task_hint.switch_requested.connect(self.choose_model)
         s.chat_reset.connect(self.chat.clear)
         s.message_removed.connect(self.chat.remove_message)
         self.chat.action_requested.connect(s.choose)
@@ -294,6 +298,11 @@ class MainWindow(QMainWindow):
             f"shares the conversation (answers, not earlier reasoning) with {host}.\n\nContinue?")
         return answer == QMessageBox.Yes
 
+    def choose_model(self, model_id: str) -> None:
+        """Switch as if the user picked ``model_id`` in the dropdown."""
+        self.switcher.select(model_id)
+        self.switcher.model_chosen.emit(model_id)
+
     def _sync_thinking_controls(self) -> None:
         switchable, reasons = self.session.thinking_capabilities()
         self.thinking_controls.set_model(self.session.profile, switchable=switchable, reasons=reasons)
@@ -309,8 +318,10 @@ class MainWindow(QMainWindow):
         self.gauge.set_carry(self.session.effective_carry)
 
     def _measure_draft(self) -> None:
+        draft = self.composer.edit.toPlainText()
+        self.task_hint.suggest(*self.session.task_hint(draft))
         if not self.session.busy:
-            self.session.measure_next_prompt(self.composer.edit.toPlainText())
+            self.session.measure_next_prompt(draft)
 
     def _show_prompt_usage(self, usage) -> None:
         if self.session.busy:

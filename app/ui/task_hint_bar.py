@@ -1,0 +1,44 @@
+"""A quiet suggestion above the composer: "this looks like it needs a reasoning model".
+
+Never switches by itself; the button switches only when the user clicks it.
+
+Signals:
+    switch_requested(str model_id)
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from app.domain.profiles import ModelProfile
+
+
+class TaskHintBar(QWidget):
+    """Shows a task hint with a one-click switch; hidden when there is nothing to suggest."""
+
+    switch_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("taskHint")
+        self.label = QLabel(self)
+        self.label.setObjectName("taskHintText")
+        self.button = QPushButton(self)
+        self.button.setFlat(True)
+        self.button.clicked.connect(lambda: self.target and self.switch_requested.emit(self.target.id))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 0, 12, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.target: ModelProfile | None = None
+        self.hide()
+
+    def suggest(self, message: str | None, target: ModelProfile | None) -> None:
+        self.target = target
+        if not message or target is None:
+            self.hide()
+            return
+        self.label.setText(message)
+        self.button.setText(f"Use {target.label}")
+        self.show()
