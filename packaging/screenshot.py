@@ -16,7 +16,9 @@ from PySide6.QtWidgets import QApplication
 
 from app import paths
 from app.controllers.chat_session import ChatSession
+from app.controllers.persistence import Persistence
 from app.domain.config import load_user_models
+from app.store.conversations import open_store
 from app.ui.main_window import MainWindow
 
 
@@ -41,8 +43,9 @@ def main(out: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyleSheet((paths.resources_dir() / "style.qss").read_text())
     session = ChatSession(load_user_models(), max_tokens=120)
-    window = MainWindow(session)
-    window.resize(900, 720)
+    store, _ = open_store()
+    window = MainWindow(session, store=store, persistence=Persistence(session, store))
+    window.resize(1100, 760)
     window.show()
     session.preload()
     _wait(session.model_ready)
@@ -60,6 +63,11 @@ def main(out: Path) -> None:
     panel.set_expanded(True, by_user=True)
     _settle(app)
     window.grab().save(str(out / "thinking-expanded.png"))
+    viewer = window.open_trace(session.conversation.messages[-1])
+    viewer.resize(1000, 700)
+    _settle(app)
+    viewer.grab().save(str(out / "trace-viewer.png"))
+    viewer.close()
     window.close()
 
 
