@@ -213,7 +213,6 @@ class LlamaBackend:
         if self.llm is None:
             raise BackendError("The model is not loaded yet.")
         t0 = self.clock()
-        llm = self.llm
         prompt, usage = self.measure_prompt(request)
         n_ctx = usage.n_ctx
         yield ev.TurnStarted(t0, self.profile.id, len(prompt), n_ctx, system_tokens=usage.system,

@@ -7,11 +7,10 @@ few hundred milliseconds the first time).
 from __future__ import annotations
 
 from app import paths
+from app.backends.llama_backend import DEFAULT_N_CTX
 from app.domain.hardware_fit import estimate_memory, fit_verdict, format_bytes, machine_memory
 from app.domain.profiles import ModelProfile
 from app.errors import PonderError
-
-DEFAULT_N_CTX = 8192
 
 
 def fit_hint(profile: ModelProfile, available_bytes: int | None = None) -> tuple[str, str]:

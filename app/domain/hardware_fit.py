@@ -196,7 +196,7 @@ def fit_verdict(estimate: MemoryEstimate, available_ram_bytes: int, vram_bytes: 
         return Verdict(TIGHT, base + "; it should load, but close other programs first or lower n_ctx.",
                        need, budget)
     return Verdict(WONT_FIT, base + "; pick a smaller model or quantization, or lower n_ctx "
-                                    f"(the KV cache shrinks with it).", need, budget)
+                                    "(the KV cache shrinks with it).", need, budget)
 
 
 # ---------------------------------------------------------------------------------------

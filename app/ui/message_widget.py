@@ -24,7 +24,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, UserMessage
+from app.domain.messages import AssistantMessage, ReasoningBlock, UserMessage
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
 from app.ui.thinking_panel import ThinkingPanel

@@ -11,23 +11,15 @@ from dataclasses import replace
 import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from app.backends.llama_backend import LlamaBackend
 from app.domain.context_budget import ContextUsage
 from app.domain.conversation import Conversation, chat_messages
 from app.domain.turn_request import build_request
-from helpers.models import profile
 
 pytestmark = pytest.mark.model
 
 QUESTIONS = ["What is 2 plus 3?", "And times 4?", "Now subtract 6."]
 
 
-@pytest.fixture(scope="module")
-def backend():
-    b = LlamaBackend(profile("smollm2-think"))
-    b.load()
-    yield b
-    b.close()
 
 
 def independent_count(backend, messages) -> int:
@@ -37,7 +29,8 @@ def independent_count(backend, messages) -> int:
 
 
 @pytest.mark.parametrize("carry", ["strip", "keep-last", "keep-all"])
-def test_three_turns_exact(backend, carry):
+def test_three_turns_exact(thinker, carry):
+    backend = thinker
     prof = replace(backend.profile, reasoning=replace(backend.profile.reasoning, carry=carry))
     backend.profile = prof
     conv = Conversation()

@@ -16,20 +16,8 @@ from helpers.models import long_prompt, profile
 pytestmark = pytest.mark.model
 
 
-@pytest.fixture(scope="module")
-def instruct():
-    backend = LlamaBackend(profile())
-    backend.load()
-    yield backend
-    backend.close()
 
 
-@pytest.fixture(scope="module")
-def thinker():
-    backend = LlamaBackend(profile("smollm2-think"))
-    backend.load()
-    yield backend
-    backend.close()
 
 
 def run(backend, prompt, *, stop=None, on_event=None, **kw):

@@ -1,8 +1,6 @@
 """The switcher's "will it fit" hints, computed on the worker from the GGUF metadata."""
 
-from dataclasses import replace
 
-import pytest
 
 from app.backends.model_inspector import fit_hint
 from helpers.models import profile

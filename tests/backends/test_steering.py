@@ -4,22 +4,14 @@ import threading
 
 import pytest
 
-from app.backends.llama_backend import LlamaBackend
 from app.domain import events as ev
 from app.domain.conversation import Conversation
 from app.domain.steering import CONTINUATION, GRACE_TOKENS, Steering, budget_to_effort
 from app.domain.turn_request import build_request
-from helpers.models import profile
 
 pytestmark = pytest.mark.model
 
 
-@pytest.fixture(scope="module")
-def thinker():
-    backend = LlamaBackend(profile("smollm2-think"))
-    backend.load()
-    yield backend
-    backend.close()
 
 
 def run(backend, prompt, *, answer_now=None, on_event=None, **kw):

@@ -229,7 +229,7 @@ def test_default_naming_an_unknown_id():
 def test_n_ctx_must_be_a_positive_integer(value, fragment):
     error = error_of(LOCAL + f"n_ctx = {value}\n")
     assert (error.line, error.key) == (8, "n_ctx")
-    assert f'"n_ctx" in [[model]] "a" must be a positive whole number' in str(error)
+    assert '"n_ctx" in [[model]] "a" must be a positive whole number' in str(error)
     assert fragment in str(error)
 
 

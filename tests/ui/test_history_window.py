@@ -1,8 +1,6 @@
 """Conversations in the window: listed, reopened with their panel states, searched,
 regenerated as versions, edited as branches; the store survives a restart."""
 
-import pytest
-from PySide6.QtCore import Qt
 
 from app.backends.fake import FakeBackend
 from app.controllers.chat_session import ChatSession

@@ -293,3 +293,19 @@ def cloud(server, monkeypatch) -> Cloud:
     """Helpers for one replay server; the test key is in the profile's env variable."""
     monkeypatch.setenv(ENV, KEY)
     return Cloud(server)
+
+
+@pytest.fixture
+def qloop(qapp):
+    """A qasync event loop on the test's QApplication (cloud turns are asyncio tasks)."""
+    import sys
+
+    import qasync
+
+    hooks = sys.get_asyncgen_hooks()
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
+    sys.set_asyncgen_hooks(*hooks)

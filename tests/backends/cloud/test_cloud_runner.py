@@ -8,8 +8,6 @@ import sys
 import threading
 import time
 
-import pytest
-import qasync
 
 from app.backends.cloud_runner import CloudRunner
 from app.backends.worker import ModelWorker
@@ -20,15 +18,6 @@ PATH = "/v1/chat/completions"
 TICK = b'data: {"choices": [{"index": 0, "delta": {"content": "tick "}}]}\n\n'
 
 
-@pytest.fixture
-def qloop(qapp):
-    hooks = sys.get_asyncgen_hooks()
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    asyncio.set_event_loop(None)
-    loop.close()
-    sys.set_asyncgen_hooks(*hooks)
 
 
 class Collector:

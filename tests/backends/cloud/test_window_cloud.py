@@ -4,12 +4,9 @@ where it ran, the once-per-conversation confirmation before local turns go out."
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from dataclasses import replace
 
-import pytest
-import qasync
 
 from app.backends.fake import FakeBackend
 from app.controllers.chat_session import ChatSession
@@ -19,15 +16,6 @@ from app.ui.main_window import MainWindow
 PATH = "/v1/chat/completions"
 
 
-@pytest.fixture
-def qloop(qapp):
-    hooks = sys.get_asyncgen_hooks()
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    asyncio.set_event_loop(None)
-    loop.close()
-    sys.set_asyncgen_hooks(*hooks)
 
 
 def _until(loop, predicate, timeout=10.0):

@@ -4,26 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.events import AnswerDelta, BlockEnd, BlockStart, MarkupText, ReasoningDelta
 from app.domain.reasoning.markers import FAMILIES
 from app.domain.reasoning.parser import ReasoningParser
-
-
-def norm(events):
-    out = []
-    for e in events:
-        if isinstance(e, BlockStart):
-            item = ("start", e.marker)
-        elif isinstance(e, BlockEnd):
-            item = ("cut" if e.truncated else "end", e.marker)
-        else:
-            kind = {ReasoningDelta: "r", AnswerDelta: "a", MarkupText: "m"}[type(e)]
-            if out and out[-1][0] == kind:
-                out[-1] = (kind, out[-1][1] + e.text)
-                continue
-            item = (kind, e.text)
-        out.append(item)
-    return out
+from helpers.events import norm
 
 
 def parse(family, chunks, **kw):

@@ -20,26 +20,11 @@ from app.domain.reasoning.parser import (
     is_blank_reasoning,
     make_parser,
 )
+from helpers.events import norm
 
 THINK = FAMILIES["think"]
 
 
-def norm(events):
-    """Events as comparable tuples, adjacent deltas of one kind merged, times dropped."""
-    out = []
-    for e in events:
-        if isinstance(e, BlockStart):
-            item = ("start", e.marker)
-        elif isinstance(e, BlockEnd):
-            item = ("cut" if e.truncated else "end", e.marker)
-        else:
-            kind = {ReasoningDelta: "r", AnswerDelta: "a", MarkupText: "m"}[type(e)]
-            if out and out[-1][0] == kind:
-                out[-1] = (kind, out[-1][1] + e.text)
-                continue
-            item = (kind, e.text)
-        out.append(item)
-    return out
 
 
 def run(spec, chunks, **kw):
