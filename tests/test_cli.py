@@ -81,3 +81,17 @@ def test_ask_json_reasoning_fields(ponder_home):
     assert out["reasoning_truncated"] is False and out["blocks"][0]["budget_cut"] is True
     ctx = out["context"]
     assert ctx["segments"]["reasoning"] == stats["reasoning_tokens"] + stats["injected_tokens"]
+
+
+def test_ask_with_an_unreadable_model_file_is_a_one_line_error(ponder_home, tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model at all")
+    config = ponder_home / "config"
+    config.mkdir(parents=True)
+    (config / "models.toml").write_text(
+        'default = "bad"\n\n[[model]]\nid = "bad"\nlabel = "Bad"\nrole = "instruct"\nbackend = "llama"\n'
+        f'path = "{bad}"\n')
+    result = ponder("ask", "hi", home=ponder_home)
+    assert result.returncode != 0
+    assert result.stderr.startswith("ponder: ") and "not a GGUF model file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -25,7 +25,7 @@ import time
 from dataclasses import replace
 from typing import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from app.backends.base import Backend
 from app.backends.worker import BackendFactory, ModelWorker
@@ -65,7 +65,8 @@ class ChatSession(QObject):
     _inspect_requested = Signal(object)
 
     def __init__(self, config: ModelsConfig, factory: BackendFactory | None = None,
-                 max_tokens: int = 1024, parent: QObject | None = None, cloud_runner=None):
+                 max_tokens: int = 1024, parent: QObject | None = None, cloud_runner=None,
+                 memory_budget: int | None = None):
         super().__init__(parent)
         self.config = config
         self.profile: ModelProfile = config.get(config.default)
@@ -76,10 +77,11 @@ class ChatSession(QObject):
         self.carry: str | None = None  # this conversation's policy for earlier reasoning
         self._measure_tag = 0
         self._text_loops = None
+        self._answer_after_cancel = False
 
         self._thread = QThread()
         self._thread.setObjectName("model-worker")
-        self.worker = ModelWorker(factory or default_factory)
+        self.worker = ModelWorker(factory or default_factory, memory_budget=memory_budget)
         self.worker.moveToThread(self._thread)
         self._load_requested.connect(self.worker.load)
         self._turn_requested.connect(self.worker.run_turn)
@@ -341,9 +343,27 @@ class ChatSession(QObject):
                 self._cloud.stop()
 
     def answer_now(self) -> None:
-        """End the thinking now and let the model answer (local: Ponder feeds the end marker)."""
-        if self.busy:
+        """End the thinking now and let the model answer. Local: Ponder feeds the end marker.
+        Cloud (no such control): the stream stops and the same model is asked for an answer
+        from the reasoning so far."""
+        if not self.busy:
+            return
+        if self.profile.is_cloud:
+            self._answer_after_cancel = True
+            self.cloud.stop()
+        else:
             self.worker.answer_now_event.set()
+
+    def _answer_from_reasoning(self, stopped: AssistantMessage) -> None:
+        """The follow-up turn of a cloud Answer now: the reasoning so far goes in as context."""
+        from app.domain.messages import UserMessage
+
+        reasoning = stopped.reasoning
+        ask = UserMessage("Stop thinking and give your final answer now, based on your reasoning so far:\n\n"
+                          + reasoning)
+        request = self._request([*self.conversation.messages[:-1], ask], thinking_budget=0)
+        self._start_turn(request, notes=[f"Answered from the reasoning so far ({stopped.stats.reasoning_tokens:,} "
+                                         "tokens), after Answer now."])
 
     def shutdown(self) -> None:
         """Stop any turn, end the worker thread and wait for it (call before the app quits)."""
@@ -381,6 +401,11 @@ class ChatSession(QObject):
         self.message_changed.emit(msg)
         self.busy_changed.emit(False)
         self.turn_finished.emit(msg)
+        if self._answer_after_cancel:
+            self._answer_after_cancel = False
+            if msg.finish_reason == "cancelled":
+                # after the cancelled task has fully ended (this runs inside its last step)
+                QTimer.singleShot(0, lambda: self._answer_from_reasoning(msg))
 
     @Slot()
     def _emit_changed(self) -> None:

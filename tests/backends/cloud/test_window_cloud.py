@@ -80,3 +80,27 @@ def test_declining_the_confirmation_sends_nothing(qtbot, qloop, cloud):
     assert not session.send("go")
     assert cloud.server.requests == [] and len(session.conversation.messages) == 2
     session.shutdown()
+
+
+def test_answer_now_on_a_cloud_model_asks_for_an_answer_from_the_reasoning(qtbot, qloop, cloud):
+    tick = cloud.sse({"choices": [{"index": 0, "delta": {"reasoning_content": "pondering "}}]})
+    answer = (cloud.sse({"choices": [{"index": 0, "delta": {"content": "Forty-two."}, "finish_reason": "stop"}]})
+              + cloud.sse("[DONE]"))
+    cloud.server.script(PATH, cloud.Reply(stream_forever=True, tick=tick, interval=0.01),
+                        cloud.Reply(pieces=[answer]))
+    config = load_user_models()
+    config = replace(config, models=config.models + (cloud.profile(id="remote"),), default="remote")
+    session = ChatSession(config)
+    session.send("The meaning of life?")
+    _until(qloop, lambda: session.current is not None and "pondering pondering" in session.current.reasoning)
+    first = session.current
+    session.answer_now()
+    _until(qloop, lambda: session.current is not None and session.current is not first)
+    _until(qloop, lambda: not session.busy)
+    second = session.conversation.messages[-1]
+    assert first.finish_reason == "cancelled" and first.reasoning.startswith("pondering")
+    assert second.answer == "Forty-two." and "Answered from the reasoning so far" in second.notes[0]
+    follow_up = cloud.server.requests[-1]["json"]["messages"]
+    assert follow_up[-1]["role"] == "user" and "based on your reasoning so far" in follow_up[-1]["content"]
+    assert "pondering" in follow_up[-1]["content"]
+    session.shutdown()
