@@ -12,13 +12,15 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase, QKeyEvent, QTextCursor
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QKeyEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import ReasoningBlock
 from app.ui import format as fmt
 
 PREVIEW_CHARS = 400
+EXTENSION_MARK = " ⟲"  # before a continuation Ponder fed ("Think longer")
+BUDGET_MARK = "\n✂ the thinking budget ended the reasoning here"
 BODY_MAX_PX = 360  # longer traces scroll inside the panel
 
 
@@ -57,6 +59,7 @@ class ThinkingPanel(QFrame):
         self.user_touched = False
         self._consumed = 0  # characters of the block's text already taken (shown or trimmed)
         self._shown = 0  # characters put into the body
+        self._cut_marked = False
         self._live = True
 
         self.header = ThinkingHeader(self)
@@ -131,15 +134,23 @@ class ThinkingPanel(QFrame):
     def update_from(self, block: ReasoningBlock, *, n_ctx: int = 0, now: float | None = None) -> None:
         """Show the block's current state; appends only the text not shown yet."""
         if block.text_length > self._consumed:
-            delta = block.text_since(self._consumed)
+            start = self._consumed
+            delta = block.text_since(start)
             self._consumed = block.text_length
-            if not self._shown:
-                delta = delta.lstrip()  # whitespace after the marker is not shown
-            if delta:
-                cursor = self.body.textCursor()
-                cursor.movePosition(QTextCursor.End)
-                cursor.insertText(delta)
-                self._shown += len(delta)
+            # Ponder's interventions are marked where they happened: each "Think longer"
+            # extension gets a sign before the continuation it fed.
+            cuts = [o - start for o in block.extensions if start <= o < self._consumed]
+            pieces = [delta[a:b] for a, b in zip([0, *cuts], [*cuts, len(delta)])]
+            for i, piece in enumerate(pieces):
+                if i:
+                    self._mark(EXTENSION_MARK)
+                if not self._shown:
+                    piece = piece.lstrip()  # whitespace after the marker is not shown
+                if piece:
+                    self._insert(piece)
+        if block.budget_cut and block.end is not None and not self._cut_marked:
+            self._cut_marked = True
+            self._mark(BUDGET_MARK)
         live = block.end is None
         secs = (now - block.start) if (live and now is not None) else block.seconds
         self.header.setText(fmt.thinking_header(
@@ -154,6 +165,19 @@ class ThinkingPanel(QFrame):
             self._apply_expanded()
         elif self._expanded and self.collapse_button.isHidden() and self.body.blockCount() > 20:
             self.collapse_button.setVisible(True)
+
+    def _insert(self, text: str, fmt: QTextCharFormat | None = None) -> None:
+        cursor = self.body.textCursor()
+        cursor.movePosition(QTextCursor.End)
+        cursor.insertText(text, fmt or QTextCharFormat())
+        self._shown += len(text)
+
+    def _mark(self, text: str) -> None:
+        """A sign of Ponder's own intervention, set apart from the model's text."""
+        fmt = QTextCharFormat()
+        fmt.setForeground(QColor("#b06000"))
+        fmt.setFontWeight(QFont.Bold)
+        self._insert(text, fmt)
 
     def plain_text(self) -> str:
         return self.body.toPlainText()

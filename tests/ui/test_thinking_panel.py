@@ -218,3 +218,18 @@ def test_trace_button_opens_the_viewer_from_the_window(qtbot):
     assert len(viewers) == 1 and "Wait, let me see." in viewers[0].text_view.toPlainText()
     viewers[0].close()
     session.shutdown()
+
+
+def test_panel_marks_extensions_and_the_budget_cut(widget):
+    m = _started()
+    _think(m, "Is it odd?", 4, 100.0)
+    m.apply(ev.ThinkingExtended(100.5, 4, " Wait,"))
+    m.apply(ev.ReasoningDelta(" Wait, yes it is."))
+    m.apply(ev.BudgetCut(101.0, 12))
+    _end_block(m, 101.0)
+    w = widget(m)
+    w.refresh()
+    text = w.panels[0].plain_text()
+    assert text.startswith("Is it odd? ⟲ Wait, yes it is.")
+    assert text.endswith("✂ the thinking budget ended the reasoning here")
+    assert "cut at the thinking budget" in w.panels[0].header.text()
