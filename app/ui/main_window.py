@@ -81,10 +81,13 @@ class MainWindow(QMainWindow):
         self.switcher.select(session.profile.id)
 
         session.confirm_cloud = self._confirm_cloud
+        self.history = None
+        if store is not None:
+            from app.ui.history_binding import HistoryBinding
+
+            self.history = HistoryBinding(self, store, persistence)
         self._build_menus()
         self._wire()
-        if store is not None:
-            self._wire_history()
         self._sync_carry()
         self._sync_thinking_controls()
         self.composer.edit.setFocus()
@@ -119,125 +122,13 @@ class MainWindow(QMainWindow):
         self.chat.regenerate_requested.connect(lambda _m: s.regenerate())
         self.chat.edit_requested.connect(self._edit_user_message)
         s.chat_reset.connect(lambda: (self._sync_carry(), self._measure_debounce.start()))
+        s.conversation_opened.connect(lambda *_: (self._sync_carry(), self._measure_debounce.start()))
         s.busy_changed.connect(self.composer.set_busy)
         s.turn_finished.connect(self._on_turn_finished)
         s.model_loading.connect(lambda mid: self.model_status.loading(self._label(mid)))
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
         s.model_inspected.connect(lambda mid, hint, _verdict: self.switcher.set_hint(mid, hint))
-
-    def _wire_history(self) -> None:
-        s, p, bar = self.session, self.persistence, self.sidebar
-        bar.new_chat_requested.connect(s.new_chat)
-        bar.conversation_chosen.connect(self.open_conversation)
-        bar.rename_requested.connect(p.rename)
-        bar.delete_requested.connect(self._delete_conversation)
-        bar.search_changed.connect(self._search)
-        p.saved.connect(self.refresh_history)
-        p.deleted.connect(self.refresh_history)
-        p.error.connect(self.show_error)
-        s.chat_reset.connect(self.refresh_history)
-        s.conversation_opened.connect(self.chat.show_conversation)
-        s.conversation_opened.connect(lambda *_: (self._sync_carry(), self._measure_debounce.start(),
-                                                  self.sidebar.set_current(s.conversation.uid)))
-        self.chat.panel_toggled.connect(p.save)
-        self.chat.versions_requested.connect(self.show_versions)
-        self.refresh_history()
-
-    def refresh_history(self, *_args) -> None:
-        if self.sidebar is not None and not self.sidebar.searching:
-            self.sidebar.set_conversations(self.store.list_conversations())
-            self.sidebar.set_current(self.session.conversation.uid)
-
-    def open_conversation(self, uid: str) -> None:
-        from app.errors import PonderError
-
-        self.persistence.flush()
-        try:
-            self.session.open_conversation(self.store.load_conversation(uid))
-        except PonderError as exc:
-            self.show_error(str(exc))
-
-    def _delete_conversation(self, uid: str) -> None:
-        if uid == self.session.conversation.uid:
-            self.session.new_chat()
-        self.persistence.delete(uid)
-
-    def _search(self, query: str) -> None:
-        if query.strip():
-            self.sidebar.set_search_results(self.store.search(query, include_reasoning=self.sidebar.include_reasoning))
-        else:
-            self.refresh_history()
-
-    def export_conversation(self, path, fmt: str) -> None:
-        """Write the open conversation as Markdown (reasoning in <details>) or JSON."""
-        import json
-        from pathlib import Path
-
-        from app.store.export import conversation_json, conversation_markdown
-
-        conv = self.session.conversation
-        text = conversation_markdown(conv) if fmt == "markdown" else \
-            json.dumps(conversation_json(conv), ensure_ascii=False, indent=2)
-        Path(path).write_text(text, encoding="utf-8")
-
-    def import_conversation(self, path) -> None:
-        """Add a conversation exported as JSON to the history and open it."""
-        import json
-        from pathlib import Path
-
-        from app.store.export import conversation_from_json
-
-        conv = conversation_from_json(json.loads(Path(path).read_text(encoding="utf-8")), new_ids=True)
-        self.persistence.flush()
-        self.store.save_conversation(conv)
-        self.refresh_history()
-        self.open_conversation(conv.uid)
-
-    def _export_dialog(self, fmt: str) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        suffix = ".md" if fmt == "markdown" else ".json"
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation",
-                                              (self.session.conversation.title or "conversation") + suffix)
-        if path:
-            try:
-                self.export_conversation(path, fmt)
-            except OSError as exc:
-                self.show_error(f"Could not write {path}: {exc.strerror}. Pick another folder.")
-
-    def _import_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        from app.errors import PonderError
-
-        path, _ = QFileDialog.getOpenFileName(self, "Import conversation", "", "Ponder JSON (*.json)")
-        if path:
-            try:
-                self.import_conversation(path)
-            except (OSError, ValueError, PonderError) as exc:
-                self.show_error(f"Could not import {path}: {exc}")
-
-    def versions_menu(self, message):
-        """A menu of the message's stored versions; choosing one makes it the active branch."""
-        from PySide6.QtWidgets import QMenu
-
-        self.persistence.flush()
-        menu = QMenu(self)
-        for v in self.store.versions_of(message.uid):
-            action = menu.addAction(f"{'● ' if v.active else '   '}Version {v.version} · {v.model_id} · {v.preview[:60]}")
-            action.triggered.connect(lambda _=False, uid=v.uid: self.switch_version(uid))
-        return menu
-
-    def show_versions(self, message) -> None:
-        from PySide6.QtGui import QCursor
-
-        self.versions_menu(message).exec(QCursor.pos())
-
-    def switch_version(self, message_uid: str) -> None:
-        self.persistence.flush()
-        self.store.set_active_version(message_uid)
-        self.open_conversation(self.session.conversation.uid)
 
     def _edit_user_message(self, message) -> None:
         from PySide6.QtWidgets import QInputDialog
@@ -251,10 +142,10 @@ class MainWindow(QMainWindow):
         chat = bar.addMenu("&Chat")
         chat.addAction("&New chat", QKeySequence.New, self.session.new_chat)
         chat.addSeparator()
-        chat.addAction("Export as &Markdown…", lambda: self._export_dialog("markdown"))
-        chat.addAction("Export as &JSON…", lambda: self._export_dialog("json"))
-        if self.store is not None:
-            chat.addAction("&Import JSON…", self._import_dialog)
+        if self.history is not None:
+            chat.addAction("Export as &Markdown…", lambda: self.history.export_dialog("markdown"))
+            chat.addAction("Export as &JSON…", lambda: self.history.export_dialog("json"))
+            chat.addAction("&Import JSON…", self.history.import_dialog)
         chat.addSeparator()
         chat.addAction("&Quit", QKeySequence.Quit, self.close)
         models = bar.addMenu("&Models")

@@ -44,10 +44,10 @@ def test_conversations_listed_reopened_with_panel_state(qtbot):
     session.new_chat()
     _turn(qtbot, session, "Second chat")
     p.flush()
-    win.refresh_history()
+    win.history.refresh_history()
     titles = [win.sidebar.list.item(i).text() for i in range(win.sidebar.list.count())]
     assert titles[:2] == ["Second chat", "First question about tides"]  # newest first
-    win.open_conversation(first_uid)
+    win.history.open_conversation(first_uid)
     reopened = session.conversation.messages[-1]
     assert session.conversation.uid == first_uid and reopened.reasoning == "Weighing it."
     panel = win.chat.widget_for(reopened).panels[0]
@@ -74,7 +74,7 @@ def test_regenerate_keeps_both_versions_switchable(qtbot):
     p.flush()
     versions = store.versions_of(second.uid)
     assert [v.uid for v in versions] == [first.uid, second.uid] and versions[1].active
-    win.switch_version(first.uid)
+    win.history.switch_version(first.uid)
     assert session.conversation.messages[-1].uid == first.uid
     _close(win, session, p)
 
@@ -99,7 +99,7 @@ def test_history_survives_a_restart(qtbot):
     _close(win, session, p)
     win2, session2, store2, p2 = _window(qtbot)
     assert [c.uid for c in store2.list_conversations()] == [uid]
-    win2.open_conversation(uid)
+    win2.history.open_conversation(uid)
     assert session2.conversation.messages[-1].answer.strip() == "Answer."
     assert win2.chat.widget_for(session2.conversation.messages[-1]).panels
     _close(win2, session2, p2)
@@ -109,12 +109,12 @@ def test_export_and_import_from_the_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("PONDER_TEST_SECRET_KEY", "sk-never-in-exports-123")
     win, session, store, p = _window(qtbot)
     _turn(qtbot, session, "Export me")
-    win.export_conversation(tmp_path / "c.md", "markdown")
-    win.export_conversation(tmp_path / "c.json", "json")
+    win.history.export_conversation(tmp_path / "c.md", "markdown")
+    win.history.export_conversation(tmp_path / "c.json", "json")
     md = (tmp_path / "c.md").read_text()
     assert "<details>" in md and "Weighing it." in md and "Answer." in md
     assert "sk-never-in-exports-123" not in md + (tmp_path / "c.json").read_text()
-    win.import_conversation(tmp_path / "c.json")
+    win.history.import_conversation(tmp_path / "c.json")
     imported = session.conversation
     assert imported.messages[-1].reasoning == "Weighing it." and len(store.list_conversations()) == 2
     _close(win, session, p)
