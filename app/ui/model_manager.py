@@ -113,6 +113,19 @@ def find_gguf_files(extra_folders: Iterable[Path]) -> list[Any] | None:
     return list(discover_gguf(DiscoveryRoots.default(extra=tuple(Path(f) for f in extra_folders))))
 
 
+def keyring_note() -> str:
+    """Where a typed key goes; says so plainly when this system has no keyring."""
+    try:
+        from app.backends.cloud.keys import keyring_problem
+    except ImportError:
+        return "Keys cannot be stored in this build; use the key variable below."
+    problem = keyring_problem()
+    if problem:
+        return (f"Keys cannot be stored here: {problem}. Set the key in the environment variable "
+                "named below (Key variable) instead.")
+    return "Kept in the system keyring, never in models.toml."
+
+
 def default_set_key(model_id: str, key: str) -> None:
     """Keep ``key`` in the system keyring (``app.backends.cloud.keys.set_key``)."""
     try:
@@ -382,8 +395,9 @@ class ProfileEditor(QWidget):
         self.key_edit = QLineEdit(self)
         self.key_edit.setEchoMode(QLineEdit.Password)
         self.key_edit.setPlaceholderText("paste a key to store it")
-        key_note = QLabel("Kept in the system keyring, never in models.toml.", self)
+        key_note = QLabel(keyring_note(), self)
         key_note.setObjectName("fieldNote")
+        key_note.setWordWrap(True)
         self._row(form, "Base URL:", self.url_edit)
         self._row(form, "Model name:", self.model_edit)
         self._row(form, "API key:", self.key_edit)

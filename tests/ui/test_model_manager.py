@@ -293,3 +293,14 @@ def test_proposals_and_formatting_helpers():
     profile = mm.propose_profile(Path("/m/plain.gguf"), fake_info(Path("/m/plain.gguf"), supports_thinking=False,
                                                                    context_length=4096), ["x"])
     assert (profile.role, profile.n_ctx, profile.reasoning, profile.label) == ("instruct", 4096, None, "plain · Q4_K_M")
+
+
+def test_no_keyring_is_said_plainly(monkeypatch):
+    import app.backends.cloud.keys as keys
+    from app.ui.model_manager import keyring_note
+
+    monkeypatch.setattr(keys, "keyring_problem", lambda: "no system keyring is available")
+    note = keyring_note()
+    assert "no system keyring is available" in note and "environment variable" in note
+    monkeypatch.setattr(keys, "keyring_problem", lambda: None)
+    assert "system keyring" in keyring_note()
