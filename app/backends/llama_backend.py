@@ -54,6 +54,20 @@ def check_gguf(path: Path) -> None:
         )
 
 
+def check_fits(path: Path, n_ctx: int, available_bytes: int | None = None) -> None:
+    """Refuse, before loading, a model that cannot fit this machine's memory (weights + KV
+    cache + overhead from its metadata); "tight" models load."""
+    from app.backends.gguf_info import read_gguf_info
+    from app.domain.hardware_fit import estimate_memory, fit_verdict, machine_memory
+
+    estimate = estimate_memory(read_gguf_info(path).shape(), n_ctx)
+    available = available_bytes if available_bytes is not None else machine_memory().available_bytes
+    verdict = fit_verdict(estimate, available)
+    if verdict.status == "won't fit":
+        raise ModelFileError(f"{path.name} is too large for this machine: {verdict.explanation} "
+                             "Pick a smaller quantization, lower n_ctx, or close other programs.")
+
+
 class LlamaBackend:
     """A local model: loads on the calling (worker) thread and streams turn events."""
 
@@ -63,6 +77,7 @@ class LlamaBackend:
         self.clock = clock
         # llama-cpp-python's own default: half the logical cores (the physical ones on most
         # machines), which also leaves the GUI thread a core of its own.
+        self.available_memory: int | None = None  # None: measured when loading
         self.n_threads = n_threads or int(os.environ.get("PONDER_N_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         self.llm = None
         self.template: str | None = None
@@ -85,6 +100,7 @@ class LlamaBackend:
             return
         path = paths.resolve_model_path(self.profile.path or "")
         check_gguf(path)
+        check_fits(path, self.profile.n_ctx or DEFAULT_N_CTX, self.available_memory)
         if progress:
             progress(f"Loading {path.name}…")
         import llama_cpp  # imported here: it takes ~0.3 s and the window must open first

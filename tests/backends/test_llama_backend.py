@@ -116,5 +116,13 @@ def test_truncated_gguf_is_a_clear_error(tmp_path):
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(data)
     backend = LlamaBackend(profile(path=str(cut)))
-    with pytest.raises(ModelFileError, match="damaged, truncated"):
+    with pytest.raises(ModelFileError, match="damaged,? (or )?truncated"):
         backend.load()
+
+
+def test_model_too_large_for_memory_is_refused_before_loading():
+    backend = LlamaBackend(profile())
+    backend.available_memory = 300_000_000  # the bundled model needs ~0.5 GB at n_ctx 8192
+    with pytest.raises(ModelFileError, match="too large for this machine"):
+        backend.load()
+    assert not backend.loaded
