@@ -377,11 +377,17 @@ class LlamaBackend:
                     (is_eog and setup.close_on_eog) or tok == end_id)
                 if ends_reasoning and steering.too_early(tokens.reasoning):
                     # Think longer (s1 budget forcing): the end is replaced by a continuation.
+                    # The replaced token was sampled, so it counts towards max_tokens.
+                    sampled += 1
                     text = steering.extend()
                     ids = self.tokenize_plain(text)
                     gen = restart(gen, ids)
                     yield ev.ThinkingExtended(self.clock(), tokens.reasoning, text)
                     yield from tokens.inject(text, len(ids))
+                    if sampled >= request.max_tokens:
+                        unevaluated = ids
+                        finish = "length"
+                        break
                     continue
                 if is_eog:
                     if ends_reasoning and not closed_on_eog and not cut:

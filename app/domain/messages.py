@@ -150,6 +150,8 @@ class AssistantMessage:
     overflow: "ev.ContextOverflow | None" = None  # set when the prompt did not fit
     notes: list[str] = field(default_factory=list)  # e.g. how the prompt was made to fit
     loop_alarm: object | None = None  # app.domain.runaway.LoopAlarm when the reasoning looped
+    # a "Think longer" continuation came before its (forced-open) block started
+    extension_pending: bool = field(default=False, repr=False, compare=False)
     retry_in: float | None = None  # seconds until a rate-limited request is retried (429)
     retry_attempt: int = 0  # which retry that is (1-based), 0 when none happened
 
@@ -212,6 +214,9 @@ class AssistantMessage:
         elif kind is ev.BlockStart:
             self._raw.append(event.marker)
             self.parts.append(ReasoningBlock(start=event.t))
+            if self.extension_pending:
+                self.extension_pending = False
+                self.parts[-1].extensions.append(0)
         elif kind is ev.BlockEnd:
             self._raw.append(event.marker)
             block = self.open_block
@@ -251,6 +256,8 @@ class AssistantMessage:
             block = self.open_block
             if block is not None:
                 block.extensions.append(block.text_length)
+            else:  # a forced-open block opens with the continuation's own text
+                self.extension_pending = True
         elif kind is ev.ContextOverflow:
             self.overflow = event
         elif kind is ev.TurnFinished:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 # Tokens past the budget that the cut may wait for the end of a sentence or line.
 GRACE_TOKENS = 12
 CONTINUATION = " Wait,"
+# A model that insists on stopping is let go after this many extensions in one turn.
+MAX_EXTENSIONS = 8
 _SENTENCE_ENDS = (".", "!", "?", "\n", ":", ";")
 
 
@@ -38,8 +40,9 @@ class Steering:
         return last_text.rstrip(" ").endswith(_SENTENCE_ENDS)
 
     def too_early(self, reasoning_tokens: int) -> bool:
-        """Would ending the reasoning now come before the minimum? (Then extend it.)"""
-        return reasoning_tokens < self.min_thinking
+        """Would ending the reasoning now come before the minimum? (Then extend it, at most
+        ``MAX_EXTENSIONS`` times.)"""
+        return reasoning_tokens < self.min_thinking and self.extensions < MAX_EXTENSIONS
 
     def extend(self) -> str:
         """The continuation to feed instead of the end of the reasoning."""

@@ -141,3 +141,48 @@ def test_llama_cpp_completion_drops_the_control_markers(backend):
     assert "<think>" not in text
     assert text == REASONING + ANSWER
     assert text.count("</think>") == 1  # only the literal one is left
+
+
+def test_think_longer_replaces_a_single_token_end_marker(think_gguf, tmp_path_factory):
+    """A model whose end marker is one token: each early ``</think>`` it samples is replaced
+    by "Wait," until the minimum is reached; then its own end marker closes the block. A
+    logits processor makes this tiny model write the marker every eighth token."""
+    import numpy as np
+
+    from app.domain import events as ev
+
+    path, ids = think_gguf
+    end_id = ids["</think>"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(paths.HOME_ENV, str(tmp_path_factory.mktemp("ponder-home")))
+        prof = profile(path=str(path), reasoning=ReasoningSettings(start="<think>", end="</think>",
+                                                                  forced_open=True, budget=0))
+    backend = LlamaBackend(prof)
+    backend.load()
+    calls = []
+
+    def push_the_end(input_ids, scores):
+        calls.append(1)
+        if len(calls) % 8 == 0 and end_id not in input_ids:  # until one end is accepted
+            scores = np.array(scores, copy=True)
+            scores[end_id] = scores.max() + 50.0
+        return scores
+
+    backend.logits_processor = [push_the_end]
+    try:
+        conv = Conversation()
+        conv.add_user("Is 7 odd?")
+        request = build_request(conv.messages, backend.profile, max_tokens=80, temperature=0.0, min_thinking=12)
+        msg = conv.add_assistant(backend.profile.id)
+        events = []
+        for event in backend.stream(request, threading.Event()):
+            msg.apply(event)
+            events.append(event)
+    finally:
+        backend.close()
+    extended = [e for e in events if type(e) is ev.ThinkingExtended]
+    assert extended and all(e.reasoning_tokens < 12 for e in extended)
+    block = msg.blocks[0]
+    assert block.end is not None and not block.truncated  # closed by the model's own end token
+    assert msg.stats.reasoning_tokens >= 12
+    assert len(block.extensions) == len(extended) and block.text.count("Wait,") >= len(extended)
