@@ -233,3 +233,15 @@ def test_panel_marks_extensions_and_the_budget_cut(widget):
     assert text.startswith("Is it odd? ⟲ Wait, yes it is.")
     assert text.endswith("✂ the thinking budget ended the reasoning here")
     assert "cut at the thinking budget" in w.panels[0].header.text()
+
+
+def test_rate_limit_countdown_is_visible(widget):
+    m = _started()
+    m.apply(ev.RetryWait(100.0, 3.0, 1))
+    w = widget(m)
+    w.refresh()
+    assert "retrying in 3 s (attempt 1 of 3)" in w.status.text() and not w.status.isHidden()
+    m.apply(ev.RetryWait(102.0, 0.0, 1))
+    m.apply(ev.AnswerDelta("Hello"))
+    w.refresh()
+    assert w.status.isHidden()
