@@ -17,6 +17,7 @@ Signals:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -31,6 +32,7 @@ from app.domain.profiles import ModelProfile
 from app.errors import PonderError
 
 BackendFactory = Callable[[ModelProfile], Backend]
+log = logging.getLogger(__name__)
 
 
 def default_memory_budget() -> int:
@@ -99,14 +101,22 @@ class ModelWorker(QObject):
                 self.load_finished.emit(profile.id, 0.0)
         except PonderError as exc:
             self.load_failed.emit(profile.id, str(exc))
+        except Exception as exc:  # a bug or a broken install must still end the loading state
+            log.exception("Loading %s failed", profile.id)
+            self.load_failed.emit(profile.id, f"Loading {profile.label} failed unexpectedly ({exc!r}). "
+                                              "Reinstall Ponder or report this error.")
 
     @Slot(object, object)
     def run_turn(self, profile: ModelProfile, request: TurnRequest) -> None:
         try:
             backend = self._backend(profile)
-        except PonderError as exc:
-            self.load_failed.emit(profile.id, str(exc))
-            self.turn_events.emit([ev.TurnFinished(time.monotonic(), "error", str(exc))])
+        except Exception as exc:  # PonderError: a sentence for the user; anything else: a bug
+            if not isinstance(exc, PonderError):
+                log.exception("Loading %s failed", profile.id)
+            message = str(exc) if isinstance(exc, PonderError) else \
+                f"Loading {profile.label} failed unexpectedly ({exc!r}). Reinstall Ponder or report this error."
+            self.load_failed.emit(profile.id, message)
+            self.turn_events.emit([ev.TurnFinished(time.monotonic(), "error", message)])
             self.turn_done.emit()
             return
         batch: list[ev.TurnEvent] = []

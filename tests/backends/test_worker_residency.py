@@ -26,3 +26,20 @@ def test_default_budget_is_half_of_memory():
 
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert default_memory_budget() == total // 2
+
+
+def test_an_unexpected_load_failure_ends_the_loading_state(qtbot):
+    class Broken(FakeBackend):
+        def load(self, progress=None):
+            raise ModuleNotFoundError("No module named 'yaml'")
+
+    worker = ModelWorker(lambda p: Broken(p, []))
+    with qtbot.waitSignal(worker.load_failed, timeout=1000) as failed:
+        worker.load(profile())
+    assert "failed unexpectedly" in failed.args[1] and "yaml" in failed.args[1]
+    turns = []
+    worker.turn_events.connect(turns.append)
+    from app.domain.turn_request import TurnRequest
+
+    worker.run_turn(profile(), TurnRequest(messages=({"role": "user", "content": "hi"},)))
+    assert turns[-1][-1].finish_reason == "error"
