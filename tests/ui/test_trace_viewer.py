@@ -14,6 +14,7 @@ from app.domain.messages import AssistantMessage
 from app.domain.trace import message_from_trace_json
 from app.ui.timeline_widget import TimelineWidget
 from app.ui.trace_viewer import TraceViewer, qt_positions
+from helpers.turns import think_then_answer
 
 T0 = 50.0
 REASONING = (
@@ -27,23 +28,7 @@ REASONING = (
 
 
 def message(n_reasoning: int = 30, n_answer: int = 10) -> AssistantMessage:
-    """First token 0.5 s after the start; reasoning tokens 0.1 s apart (token i at 0.5 + 0.1 i);
-    a 0.2 s gap; then answer tokens 0.1 s apart."""
-    m = AssistantMessage()
-    m.apply(ev.TurnStarted(T0, "test-model", 12, 4096))
-    m.apply(ev.BlockStart(T0 + 0.5, "<think>"))
-    t = T0
-    for i in range(n_reasoning):
-        t = T0 + 0.5 + 0.1 * i
-        m.apply(ev.ReasoningDelta(REASONING if i == 0 else ""))
-        m.apply(ev.TokenCounts(i + 1, 0, 0, t))
-    m.apply(ev.BlockEnd(t, "</think>"))
-    for j in range(n_answer):
-        t = T0 + 0.5 + 0.1 * (n_reasoning - 1) + 0.2 + 0.1 * j
-        m.apply(ev.AnswerDelta("The sum is **28**." if j == 0 else ""))
-        m.apply(ev.TokenCounts(n_reasoning, j + 1, 0, t))
-    m.apply(ev.TurnFinished(t + 0.1, "stop"))
-    return m
+    return think_then_answer(n_reasoning, n_answer, REASONING, "The sum is **28**.", t0=T0)
 
 
 @pytest.fixture
