@@ -196,9 +196,30 @@ def _quantization(reader: Any) -> str:
     return by_type.most_common(1)[0][0] if by_type else "unknown"
 
 
+_CACHE: dict[tuple, GgufInfo] = {}
+
+
 def read_gguf_info(path: Path | str) -> GgufInfo:
-    """Read a GGUF file's metadata; raises :class:`ModelFileError` with what to do."""
+    """Read a GGUF file's metadata; raises :class:`ModelFileError` with what to do.
+
+    Remembered per file (path, size, modification time): the switcher's hints, the fit check
+    before loading and the model manager all ask about the same files.
+    """
     path = Path(path)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None
+    if key in _CACHE:
+        return _CACHE[key]
+    info = _read_gguf_info(path)
+    if key is not None:
+        _CACHE[key] = info
+    return info
+
+
+def _read_gguf_info(path: Path) -> GgufInfo:
     size = _check_file(path)
     reader = None
     try:

@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QFileDialog
 
-from app.domain import events as ev
 from app.domain.messages import AssistantMessage
 from app.domain.trace import message_from_trace_json
 from app.ui.timeline_widget import TimelineWidget
