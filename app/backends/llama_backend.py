@@ -188,11 +188,6 @@ class LlamaBackend:
             add_bos = False
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
-    def count_prompt(self, messages, **extra) -> int:
-        """Exact prompt size in tokens for these messages (model's template and tokenizer)."""
-        return len(self.tokenize(self.render_prompt(messages, **extra)))
-
-    @property
     def n_ctx(self) -> int:
         return self.llm.n_ctx() if self.llm else (self.profile.n_ctx or DEFAULT_N_CTX)
 

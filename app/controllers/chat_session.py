@@ -73,7 +73,6 @@ class ChatSession(QObject):
         self.max_tokens = max_tokens
         self.conversation = Conversation()
         self.current: AssistantMessage | None = None
-        self.events_received = 0
         self.carry: str | None = None  # this conversation's policy for earlier reasoning
         self._measure_tag = 0
         self._text_loops = None
@@ -386,7 +385,6 @@ class ChatSession(QObject):
                 alarm = self._text_loops.feed(None, event.text)  # cloud: words, no token ids
                 if alarm is not None:
                     msg.apply(ev.LoopDetected(time.monotonic(), alarm))
-        self.events_received += len(batch)
         self._throttle.request()
 
     @Slot()

@@ -6,7 +6,7 @@ send the model the same thing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.domain.conversation import chat_messages, drop_oldest_turns
 from app.domain.messages import Message
@@ -29,7 +29,6 @@ class TurnRequest:
     # The same chat with earlier reasoning stripped, when the carry policy keeps some: the
     # backend renders both to count the carried reasoning exactly (never assumed).
     stripped_messages: tuple[dict, ...] | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def build_request(messages: list[Message], profile: ModelProfile, *, system_prompt: str | None = None,
