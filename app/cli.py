@@ -10,7 +10,6 @@ import argparse
 import json
 import signal
 import sys
-import threading
 
 from app.domain import events as ev
 
@@ -93,17 +92,18 @@ class _Printer:
 
 
 def cmd_ask(args) -> int:
+    import asyncio
+
     from app.backends.registry import create_backend
+    from app.controllers.turn_runner import TurnRunner, drive_turn
     from app.domain.config import load_user_models
     from app.domain.conversation import Conversation
     from app.domain.report import turn_report
+    from app.domain.turn_control import TurnControl
     from app.domain.turn_request import build_request
 
     config = load_user_models()
     profile = config.get(args.model or config.default)
-    backend = None if profile.is_cloud else create_backend(profile)
-    if backend is not None:
-        backend.load()
     conversation = Conversation()
     conversation.add_user(args.prompt)
     request = build_request(conversation.messages, profile, system_prompt=args.system, max_tokens=args.max_tokens,
@@ -111,22 +111,21 @@ def cmd_ask(args) -> int:
     message = conversation.add_assistant(profile.id)
     printer = None if args.json else _Printer()
 
-    def fold(event: ev.TurnEvent) -> None:
-        message.apply(event)
-        if printer:
-            printer.event(event)
+    def fold(batch: list[ev.TurnEvent]) -> None:
+        for event in batch:
+            message.apply(event)
+            if printer:
+                printer.event(event)
 
-    if backend is None:
-        _ask_cloud(profile, request, fold)
-    else:
-        stop = threading.Event()
-        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-        try:
-            for event in backend.stream(request, stop):
-                fold(event)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            backend.close()
+    control = TurnControl()
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    backend = create_backend(profile)
+    try:
+        backend.load(should_stop=lambda: control.stopped)
+        asyncio.run(drive_turn(TurnRunner.on(backend), request, control, fold))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        backend.close()
     if printer:
         printer.done()
     if args.json:
@@ -137,30 +136,9 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def _ask_cloud(profile, request, fold) -> None:
-    """One cloud turn on a fresh asyncio loop; Ctrl-C cancels it (the turn ends "cancelled")."""
-    import asyncio
-    import time
-
-    from app.backends.registry import create_cloud_backend
-
-    async def run() -> None:
-        finished = False
-        try:
-            async for event in create_cloud_backend(profile).stream(request):
-                finished = finished or type(event) is ev.TurnFinished
-                fold(event)
-        except asyncio.CancelledError:  # asyncio.run cancels the task on Ctrl-C
-            if not finished:
-                fold(ev.TurnFinished(time.monotonic(), "cancelled"))
-
-    asyncio.run(run())
-
-
 def cmd_models(args) -> int:
     from app import paths
     from app.backends.gguf_info import read_gguf_info
-    from app.backends.llama_backend import DEFAULT_N_CTX
     from app.domain.config import load_user_models
     from app.domain.hardware_fit import estimate_memory, fit_verdict, format_bytes, machine_memory
     from app.errors import ModelFileError
@@ -177,7 +155,7 @@ def cmd_models(args) -> int:
             info = infos[path]
         except ModelFileError as exc:  # reported for this model; the others are still listed
             return {"path": m.path, "error": str(exc)}
-        n_ctx = m.n_ctx or DEFAULT_N_CTX  # what the llama backend allocates
+        n_ctx = m.local_n_ctx
         estimate = estimate_memory(info.shape(), n_ctx)
         verdict = fit_verdict(estimate, memory.available_bytes)
         return {

@@ -6,6 +6,7 @@ nothing else happens here.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -84,9 +85,15 @@ def run_gui(argv: list[str]) -> int:
         session.inspect_models()
         QTimer.singleShot(0, warm_up_rendering)
     closed = asyncio.Event()
-    app.aboutToQuit.connect(session.shutdown)
-    app.aboutToQuit.connect(persistence.close)
+    ended: list[bool] = []
+    app.aboutToQuit.connect(lambda: ended.append(window.shutdown()))  # closing the window got here first, or not
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
+    if ended and not ended[0]:
+        # A model load llama.cpp cannot interrupt still holds the worker thread; the history is
+        # saved, so leave without waiting for it (a normal exit would wait or abort).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0

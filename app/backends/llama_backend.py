@@ -1,46 +1,45 @@
-"""Local GGUF models through llama-cpp-python.
+"""Local GGUF models through llama-cpp-python: one model call at a time.
 
 The prompt is rendered with the model's own chat template (from the GGUF metadata) and
 tokenized with its tokenizer, so prompt counts are exact. Generated tokens are detokenized
 by Ponder itself with special tokens rendered (llama-cpp-python's completion API drops
 control tokens, which would hide markers such as gpt-oss's), decoded incrementally so a
 UTF-8 character split across tokens never shows a replacement character, and passed with
-their special flag to the reasoning parser.
+their special flag to the reasoning parser (:mod:`app.backends.llama_decode`).
 
 Stopping is cooperative: the stop event is checked between prompt slices and per token.
-After a turn, llama.cpp's context holds exactly the prompt plus every token counted in
-the turn's ``TokenCounts`` (the end-of-generation token is neither shown nor evaluated).
+After a call, llama.cpp's context holds exactly the prompt plus every token counted in the
+call's ``TokenCounts`` (the end-of-generation token is neither shown nor evaluated).
+Everything that touches llama-cpp-python's internals goes through
+:mod:`app.backends.llama_adapter`.
 """
 
 from __future__ import annotations
 
-import codecs
 import os
-import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ClassVar, Iterator
 
 from app import paths
-from app.backends.base import TurnRequest
+from app.backends import llama_adapter as adapter
+from app.backends.base import TurnControl, TurnRequest
 from app.domain import events as ev
 from app.domain.chat_template import render_chat
 from app.domain.context_budget import ContextUsage, answer_reserve
 from app.domain.conversation import drop_oldest_turns
+from app.domain.hardware_fit import MemoryEstimate
+from app.domain.model_info import ModelInfo
 from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
-from app.domain.profiles import ModelProfile
-from app.domain.reasoning.detect import prompt_ends_open
-from app.domain.reasoning.parser import make_parser
-from app.domain.runaway import LoopDetector
-from app.domain.steering import Steering
-from app.domain.token_stream import TokenStream
+from app.domain.profiles import DEFAULT_N_CTX, ModelProfile
 from app.errors import BackendError, ModelFileError
 
 GGUF_MAGIC = b"GGUF"
 # Prompt evaluation runs in slices of about this many seconds, so Stop is seen between them.
 PREFILL_SLICE_S = 0.08
 PREFILL_FIRST_SLICE = 8
-DEFAULT_N_CTX = 8192
+
+__all__ = ["DEFAULT_N_CTX", "LlamaBackend", "check_gguf", "check_fits"]
 
 
 def check_gguf(path: Path) -> None:
@@ -54,13 +53,18 @@ def check_gguf(path: Path) -> None:
         )
 
 
-def check_fits(path: Path, n_ctx: int, available_bytes: int | None = None) -> None:
-    """Refuse, before loading, a model that cannot fit this machine's memory (weights + KV
-    cache + overhead from its metadata); "tight" models load."""
+def memory_estimate(path: Path, n_ctx: int) -> MemoryEstimate:
+    """What ``path`` needs loaded with ``n_ctx`` tokens of context (the fit verdict's formula)."""
     from app.backends.gguf_info import read_gguf_info
-    from app.domain.hardware_fit import estimate_memory, fit_verdict, machine_memory
+    from app.domain.hardware_fit import estimate_memory
 
-    estimate = estimate_memory(read_gguf_info(path).shape(), n_ctx)
+    return estimate_memory(read_gguf_info(path).shape(), n_ctx)
+
+
+def check_fits(path: Path, estimate: MemoryEstimate, available_bytes: int | None = None) -> None:
+    """Refuse, before loading, a model that cannot fit this machine's memory; "tight" loads."""
+    from app.domain.hardware_fit import fit_verdict, machine_memory
+
     available = available_bytes if available_bytes is not None else machine_memory().available_bytes
     verdict = fit_verdict(estimate, available)
     if verdict.status == "won't fit":
@@ -68,25 +72,35 @@ def check_fits(path: Path, n_ctx: int, available_bytes: int | None = None) -> No
                              "Pick a smaller quantization, lower n_ctx, or close other programs.")
 
 
+class LoadCancelled(BackendError):
+    """The user no longer wanted the model (Stop, a switch, or quitting) while it loaded."""
+
+
 class LlamaBackend:
-    """A local model: loads on the calling (worker) thread and streams turn events."""
+    """A local model: loads on the calling (worker) thread and streams model calls."""
+
+    is_async: ClassVar[bool] = False
+    supports_answer_now: ClassVar[bool] = True  # feeds the end marker itself
+    counts_exactly: ClassVar[bool] = True
+    token_ids: ClassVar[bool] = True
 
     def __init__(self, profile: ModelProfile, *, n_threads: int | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.profile = profile
         self.clock = clock
+        self.available_memory: int | None = None  # None: measured when loading
         # llama-cpp-python's own default: half the logical cores (the physical ones on most
         # machines), which also leaves the GUI thread a core of its own.
-        self.available_memory: int | None = None  # None: measured when loading
         self.n_threads = n_threads or int(os.environ.get("PONDER_N_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         self.llm = None
         self.template: str | None = None
         self.bos_text = ""
         self.eos_text = ""
         self.setup: ReasoningSetup | None = None
+        self.estimate: MemoryEstimate | None = None
         self._special_cache: dict[int, bool] = {}
         self._piece_cache: dict[int, bytes] = {}
-        self._end_ids: list[int] = []
+        self.end_ids: list[int] = []  # what a budget cut feeds: the end marker and a blank line
         # An optional llama-cpp-python logits processor (tests use one to force tokens).
         self.logits_processor = None
 
@@ -95,37 +109,33 @@ class LlamaBackend:
     def loaded(self) -> bool:
         return self.llm is not None
 
-    def load(self, progress: Callable[[str], None] | None = None) -> None:
+    def load(self, progress: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None) -> None:
         if self.llm is not None:
             return
         path = paths.resolve_model_path(self.profile.path or "")
         check_gguf(path)
-        check_fits(path, self.profile.n_ctx or DEFAULT_N_CTX, self.available_memory)
+        n_ctx = self.profile.local_n_ctx
+        estimate = memory_estimate(path, n_ctx)
+        check_fits(path, estimate, self.available_memory)
         if progress:
             progress(f"Loading {path.name}…")
-        import llama_cpp  # imported here: it takes ~0.3 s and the window must open first
-
         try:
-            llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self.profile.n_ctx or DEFAULT_N_CTX,
-                n_batch=512,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                verbose=False,
-            )
+            llm = adapter.load_llama(str(path), should_stop=should_stop, n_ctx=n_ctx, n_batch=512,
+                                     n_threads=self.n_threads, n_threads_batch=self.n_threads, verbose=False)
+        except adapter.LoadAbandoned:
+            raise LoadCancelled(f"Loading {path.name} was abandoned.", model_id=self.profile.id) from None
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(
                 f"Could not load {path.name}: the file is damaged, truncated or of an unsupported "
                 f"architecture ({exc}). Re-download it or pick another model."
             ) from exc
-        self.llm = llm
-        self.template = llm.metadata.get("tokenizer.chat_template")
-        if not self.template:
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            llm.close()
             raise ModelFileError(f"{path.name} has no chat template in its metadata; Ponder cannot format a chat for it.")
-        model = llm._model
-        self.bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
-        self.eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+        self.llm, self.template, self.estimate = llm, template, estimate
+        self.bos_text = adapter.token_text(llm, llm.token_bos()) if llm.token_bos() >= 0 else ""
+        self.eos_text = adapter.token_text(llm, llm.token_eos()) if llm.token_eos() >= 0 else ""
         name = llm.metadata.get("general.name", "") + " " + path.name
         self.setup = self._reasoning_setup(name)
 
@@ -135,25 +145,28 @@ class LlamaBackend:
             return setup
         # Markers that are single special tokens are matched only as such, so the same
         # characters written inside the reasoning text are not taken for a marker.
-        ids = [self.llm.tokenize(m.encode(), add_bos=False, special=True) for m in (setup.spec.start, setup.spec.end)]
-        if all(len(i) == 1 and self._is_special(i[0]) for i in ids):
+        ids = [self.tokenize_plain(m) for m in (setup.spec.start, setup.spec.end)]
+        if all(len(i) == 1 and self.is_special(i[0]) for i in ids):
             setup = setup.with_special_markers()
-        self._end_ids = self.llm.tokenize(setup.injection_text.encode(), add_bos=False, special=True)
+        self.end_ids = self.tokenize_plain(setup.injection_text)
         return setup
 
     @property
     def memory_bytes(self) -> int:
-        """What the loaded model holds: its weights (the file) and the KV cache."""
-        if self.llm is None:
-            return 0
-        meta = self.llm.metadata
-        arch = meta.get("general.architecture", "llama")
-        layers = int(meta.get(f"{arch}.block_count", 0))
-        heads = int(meta.get(f"{arch}.attention.head_count", 1)) or 1
-        kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads))
-        head_dim = int(meta.get(f"{arch}.attention.key_length", 0)) or int(meta.get(f"{arch}.embedding_length", 0)) // heads
-        kv = 2 * layers * self.llm.n_ctx() * kv_heads * head_dim * 2  # K and V, f16
-        return Path(self.llm.model_path).stat().st_size + kv
+        """What the loaded model holds: weights, KV cache and overhead (the fit verdict's
+        estimate, so the residency budget and the verdict agree)."""
+        return self.estimate.total if self.llm is not None and self.estimate is not None else 0
+
+    def info(self) -> ModelInfo:
+        setup = self.setup
+        return ModelInfo(
+            model_id=self.profile.id,
+            can_switch_thinking=bool(setup and (setup.enable_thinking_switch or setup.prompt_suffix)),
+            reasons=bool(setup and setup.spec is not None),
+            n_ctx=self.n_ctx(), memory_bytes=self.memory_bytes,
+            model_path=str(self.llm.model_path) if self.llm else "",
+            n_threads=self.n_threads, n_threads_batch=self.n_threads,
+        )
 
     def close(self) -> None:
         if self.llm is not None:
@@ -188,39 +201,32 @@ class LlamaBackend:
             add_bos = False
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
-    def n_ctx(self) -> int:
-        return self.llm.n_ctx() if self.llm else (self.profile.n_ctx or DEFAULT_N_CTX)
+    def tokenize_plain(self, text: str) -> list[int]:
+        """Tokens of ``text`` as a continuation (no BOS; special tokens recognised)."""
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
-    def _piece(self, token: int) -> bytes:
+    def n_ctx(self) -> int:
+        return self.llm.n_ctx() if self.llm else self.profile.local_n_ctx
+
+    def piece(self, token: int) -> bytes:
         """The token's bytes with special tokens rendered (cached: pieces never change)."""
         piece = self._piece_cache.get(token)
         if piece is None:
-            import ctypes
-
-            import llama_cpp
-
-            buf = ctypes.create_string_buffer(64)
-            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, len(buf), 0, True)
-            if n < 0:
-                buf = ctypes.create_string_buffer(-n)
-                n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, len(buf), 0, True)
-            piece = self._piece_cache[token] = buf.raw[:n]
+            piece = self._piece_cache[token] = adapter.token_piece(self.llm, token)
         return piece
 
-    def _is_special(self, token: int) -> bool:
+    def is_special(self, token: int) -> bool:
         special = self._special_cache.get(token)
         if special is None:
-            import llama_cpp
-
-            attr = self.llm._model.token_get_attr(token)
-            special = bool(attr & (llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED))
-            self._special_cache[token] = special
+            special = self._special_cache[token] = adapter.is_control(self.llm, token)
         return special
 
-    # -- a turn --------------------------------------------------------------------------
-    def stream(self, request: TurnRequest, stop: threading.Event,
-               answer_now: threading.Event | None = None) -> Iterator[ev.TurnEvent]:
-        """One turn. ``stop`` ends it; ``answer_now`` ends the thinking and lets it answer."""
+    # -- a model call --------------------------------------------------------------------
+    def stream(self, request: TurnRequest, control: TurnControl) -> Iterator[ev.TurnEvent]:
+        """One model call. ``control.stop()`` ends it; ``control.answer_now()`` ends the
+        thinking and lets the model answer."""
+        from app.backends.llama_decode import Decoder
+
         if self.llm is None:
             raise BackendError("The model is not loaded yet.")
         t0 = self.clock()
@@ -236,10 +242,10 @@ class LlamaBackend:
                                   f"context holds {n_ctx:,}. Nothing was cut: strip earlier thinking, leave out the "
                                   "oldest turns, start a new chat, or raise n_ctx for this model.")
             return
-        if not self._prefill(prompt, stop):
+        if not self._prefill(prompt, control):
             yield ev.TurnFinished(self.clock(), "cancelled")
             return
-        yield from self._decode(prompt, request, stop, answer_now or threading.Event())
+        yield from Decoder(self, prompt, request, control).run()
 
     def measure_prompt(self, request: TurnRequest) -> tuple[list[int], ContextUsage]:
         """The prompt's tokens and how they split the window (exact: own template, tokenizer).
@@ -279,153 +285,23 @@ class LlamaBackend:
         at = prompt.find(first) if first else -1
         return len(self.tokenize(prompt[:at])) if at > 0 else 0
 
-    def _prefill(self, prompt: list[int], stop: threading.Event) -> bool:
+    def _prefill(self, prompt: list[int], control: TurnControl) -> bool:
         """Evaluate all but the last prompt token, reusing the cached prefix.
 
         Slices are sized to take about ``PREFILL_SLICE_S`` each (measured as it goes), so
         Stop is seen within that time on any machine without starving a fast GPU.
         """
         llm = self.llm
-        cached = 0
-        for a, b in zip(llm._input_ids[: llm.n_tokens], prompt):
-            if a != b:
-                break
-            cached += 1
-        cached = min(cached, len(prompt) - 1)
-        llm.n_tokens = cached  # eval() drops the KV cache past n_tokens
+        cached = min(adapter.common_prefix(llm, prompt), len(prompt) - 1)
+        adapter.keep_cached(llm, cached)
         todo = prompt[cached:-1]
         i, size = 0, PREFILL_FIRST_SLICE
         while i < len(todo):
-            if stop.is_set():
+            if control.stopped:
                 return False
             t0 = time.perf_counter()
             llm.eval(todo[i : i + size])
             per_token = (time.perf_counter() - t0) / len(todo[i : i + size])
             i += size
             size = max(8, min(llm.n_batch, int(PREFILL_SLICE_S / max(per_token, 1e-6))))
-        return not stop.is_set()
-
-    def _inject(self, tokens: TokenStream, setup: ReasoningSetup) -> list[ev.TurnEvent]:
-        """Parse the injected end marker like model output; count it as injected."""
-        out: list[ev.TurnEvent] = []
-        for tid in self._end_ids:
-            piece = self._piece(tid).decode("utf-8", "replace")
-            out += tokens.inject(piece, 1, special=self._is_special(tid))
-        return out
-
-    def _decode(self, prompt: list[int], request: TurnRequest, stop: threading.Event,
-                answer_now: threading.Event) -> Iterator[ev.TurnEvent]:
-        import llama_cpp
-
-        llm = self.llm
-        setup = self.setup
-        spec = setup.spec
-        forced_open = bool(spec) and prompt_ends_open(self.llm.detokenize(prompt[-16:], special=True)
-                                                      .decode("utf-8", "replace"), spec)
-        parser = make_parser(spec, forced_open=forced_open)
-        tokens = TokenStream(parser, self.clock)
-        budget = setup.budget if request.thinking_budget is None else request.thinking_budget
-        # A grammar defines the whole output; Ponder's own interventions (cutting, extending,
-        # ending the thinking on end-of-generation) would restart the grammar: off then.
-        steer = not request.grammar and spec is not None
-        steering = Steering(budget=budget if steer else 0, min_thinking=request.min_thinking if steer else 0)
-        end_id = self._end_ids[0] if len(self._end_ids) >= 1 and spec and \
-            self.tokenize_plain(spec.end) == self._end_ids[:1] else None
-        temperature = request.temperature
-        if temperature is None:
-            temperature = self.profile.temperature if self.profile.temperature is not None else 0.7
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        vocab = llm._model.vocab
-        n_ctx = llm.n_ctx()
-        grammar = None
-        if request.grammar:
-            grammar = llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False)
-
-        def generate(toks: list[int]):
-            return llm.generate(toks, temp=temperature, top_k=40, top_p=0.95, min_p=0.05,
-                                repeat_penalty=1.0, reset=True, grammar=grammar,
-                                logits_processor=self.logits_processor)
-
-        def restart(old, extra: list[int]):
-            # generate()'s send() samples at every fed position, which needs logits for all
-            # of them; a fresh generator over context + extra evaluates extra in one batch
-            # (the cached prefix is reused) and samples after its last token.
-            old.close()
-            return generate(llm._input_ids[: llm.n_tokens].tolist() + extra)
-
-        gen = generate(prompt)
-        loops = LoopDetector()
-        unevaluated: list[int] = []  # shown tokens the context does not hold yet
-        sampled = 0
-        cut = False  # Ponder ended the reasoning (budget or Answer now)
-        closed_on_eog = False
-        finish = "length"
-        try:
-            while True:
-                tok = next(gen)
-                unevaluated = []
-                if stop.is_set():
-                    finish = "cancelled"  # this token is neither shown nor evaluated
-                    break
-                is_eog = llama_cpp.llama_vocab_is_eog(vocab, tok)
-                ends_reasoning = steer and parser.in_reasoning and (
-                    (is_eog and setup.close_on_eog) or tok == end_id)
-                if ends_reasoning and steering.too_early(tokens.reasoning):
-                    # Think longer (s1 budget forcing): the end is replaced by a continuation.
-                    # The replaced token was sampled, so it counts towards max_tokens.
-                    sampled += 1
-                    text = steering.extend()
-                    ids = self.tokenize_plain(text)
-                    gen = restart(gen, ids)
-                    yield ev.ThinkingExtended(self.clock(), tokens.reasoning, text)
-                    yield from tokens.inject(text, len(ids))
-                    if sampled >= request.max_tokens:
-                        unevaluated = ids
-                        finish = "length"
-                        break
-                    continue
-                if is_eog:
-                    if ends_reasoning and not closed_on_eog and not cut:
-                        # A model Ponder made think (it is not trained to) ends its turn
-                        # inside the block: end the thinking instead and let it answer.
-                        # The end-of-generation token is dropped, not evaluated.
-                        closed_on_eog = True
-                        gen = restart(gen, self._end_ids)
-                        yield from self._inject(tokens, setup)
-                        continue
-                    finish = "stop"
-                    break
-                piece = self._piece(tok)
-                text = decoder.decode(piece)
-                yield from tokens.token(text, special=self._is_special(tok))
-                if parser.in_reasoning:
-                    alarm = loops.feed(tok, text)
-                    if alarm is not None:
-                        yield ev.LoopDetected(self.clock(), alarm)
-                sampled += 1
-                unevaluated = [tok]
-                if steer and not cut and not closed_on_eog and parser.in_reasoning and steering.should_cut(
-                        tokens.reasoning, text, answer_now=answer_now.is_set()):
-                    cut = True
-                    unevaluated = [tok, *self._end_ids]
-                    gen = restart(gen, unevaluated)
-                    yield ev.BudgetCut(self.clock(), tokens.reasoning)
-                    yield from self._inject(tokens, setup)
-                if sampled >= request.max_tokens or llm.n_tokens + len(unevaluated) + 1 > n_ctx:
-                    finish = "length"
-                    break
-        finally:
-            gen.close()
-        if unevaluated and llm.n_tokens + len(unevaluated) <= n_ctx:
-            llm.eval(unevaluated)  # the context holds all that was shown and counted
-        tail = decoder.decode(b"", final=True)
-        if tail:  # bytes of an incomplete character at the very end; their token is counted
-            yield from tokens.text(tail)
-        yield from tokens.finish()
-        if cut and finish == "stop":
-            finish = "budget"
-        yield ev.TurnFinished(self.clock(), finish)
-
-    def tokenize_plain(self, text: str) -> list[int]:
-        """Tokens of ``text`` as a continuation (no BOS; special tokens recognised)."""
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return not control.stopped

@@ -7,7 +7,6 @@ few hundred milliseconds the first time).
 from __future__ import annotations
 
 from app import paths
-from app.backends.llama_backend import DEFAULT_N_CTX
 from app.domain.hardware_fit import estimate_memory, fit_verdict, format_bytes, machine_memory
 from app.domain.profiles import ModelProfile
 from app.errors import PonderError
@@ -21,7 +20,7 @@ def fit_hint(profile: ModelProfile, available_bytes: int | None = None) -> tuple
         info = read_gguf_info(paths.resolve_model_path(profile.path or ""))
     except PonderError:
         return "file missing or unreadable", "error"
-    estimate = estimate_memory(info.shape(), profile.n_ctx or DEFAULT_N_CTX)
+    estimate = estimate_memory(info.shape(), profile.local_n_ctx)
     available = available_bytes if available_bytes is not None else machine_memory().available_bytes
     verdict = fit_verdict(estimate, available)
     size = "bundled" if (profile.path or "").startswith("bundled:") else format_bytes(info.file_size)

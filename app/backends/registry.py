@@ -1,35 +1,33 @@
-"""Which backend class runs a model profile."""
+"""Which backend class runs a model profile: llama for local models, a provider for cloud ones."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.backends.base import Backend
 from app.domain.profiles import ModelProfile
 from app.errors import BackendError
 
-if TYPE_CHECKING:
-    from app.backends.cloud.base import CloudBackend
 
-
-def create_backend(profile: ModelProfile) -> Backend:
-    """A new, not yet loaded backend for ``profile``."""
-    if profile.backend == "llama":
+def create_backend(profile: ModelProfile, **options: Any) -> Backend:
+    """A new, not yet loaded backend for ``profile``. ``options`` go to the backend class
+    (cloud: key, read_timeout, ...; local: n_threads), for tests and tools."""
+    if profile.is_local:
         from app.backends.llama_backend import LlamaBackend
 
-        return LlamaBackend(profile)
-    raise BackendError(
-        f"{profile.label}: the {profile.backend!r} cloud backend is not available in this version of Ponder yet. "
-        "Pick a local model in the switcher."
-    )
-
-
-def create_cloud_backend(profile: ModelProfile, **options: Any) -> CloudBackend:
-    """A cloud backend for ``profile`` (``options``: key, read_timeout, ... for tests and tools)."""
+        return LlamaBackend(profile, **options)
     from app.backends.cloud import backend_class
 
     cls = backend_class(profile.backend)
     if cls is None:
-        raise BackendError(f"{profile.label}: {profile.backend!r} is not a cloud backend; "
-                           "use create_backend for local models.", model_id=profile.id)
+        raise BackendError(f'{profile.label}: Ponder has no backend named "{profile.backend}". '
+                           "Use llama, openai, openai-responses, anthropic or gemini in models.toml.",
+                           model_id=profile.id)
     return cls(profile, **options)
+
+
+def create_cloud_backend(profile: ModelProfile, **options: Any) -> Backend:
+    """A cloud backend for ``profile`` (refuses local profiles: they need the worker thread)."""
+    if profile.is_local:
+        raise BackendError(f"{profile.label} is a local model, not a cloud one.", model_id=profile.id)
+    return create_backend(profile, **options)

@@ -62,7 +62,12 @@ class Pipeline:
 
         warm_up_rendering()  # as the app does right after its window shows
         self.recorder = ArrivalRecorder()
-        self.session.worker.turn_events.connect(self.recorder.on_batch)
+        self.session.local_host.turn_events.connect(self.recorder.on_batch)
+        self.info = None  # the ModelInfo of the loaded model, after load()
+        self.session.local_host.load_finished.connect(self._on_loaded)
+
+    def _on_loaded(self, _model_id, _seconds, info) -> None:
+        self.info = info
 
     def load(self, timeout_s: float = 120) -> float:
         t0 = time.perf_counter()
@@ -80,7 +85,7 @@ class Pipeline:
              stop_after_tokens: int | None = None, timeout_s: float = 300) -> tuple[AssistantMessage, dict]:
         """Run one turn to its end; optionally press Stop after a delay or a token count."""
         if max_tokens is not None:
-            self.session.max_tokens = max_tokens
+            self.session.set_options(replace(self.session.options, max_tokens=max_tokens))
         self.recorder.times.clear()
         done: dict = {}
         loop = QEventLoop()

@@ -23,13 +23,13 @@ def _rate(times: list[float]) -> float:
 
 
 def raw_generate(llm, prompt_tokens: list[int], n_tokens: int) -> tuple[float, int]:
-    import llama_cpp
+    from app.backends.llama_adapter import end_of_generation_test
 
-    vocab = llm._model.vocab
+    is_eog = end_of_generation_test(llm)
     times: list[float] = []
     llm.reset()
     for tok in llm.generate(prompt_tokens, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0):
-        if llama_cpp.llama_vocab_is_eog(vocab, tok):
+        if is_eog(tok):
             break
         times.append(time.perf_counter())
         if len(times) >= n_tokens:
@@ -38,14 +38,15 @@ def raw_generate(llm, prompt_tokens: list[int], n_tokens: int) -> tuple[float, i
 
 
 def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = None) -> dict:
-    import llama_cpp
+    from app.backends.llama_backend import LlamaBackend
 
     # No thinking budget: the pipeline must generate the same greedy tokens as the raw loop.
     pipe = Pipeline(model, temperature=0.0, no_budget=True)
     pipe.load()
-    backend = pipe.session.worker.backends[pipe.session.profile.id]
-    raw = llama_cpp.Llama(model_path=backend.llm.model_path, n_ctx=backend.llm.n_ctx(), n_batch=512,
-                          n_threads=backend.n_threads, n_threads_batch=backend.n_threads, verbose=False)
+    # The raw loop gets a Llama of its own with the pipeline's settings (file, context, threads).
+    backend = LlamaBackend(pipe.session.profile, n_threads=pipe.info.n_threads)
+    backend.load()
+    raw = backend.llm
     prompt_tokens = backend.tokenize(backend.render_prompt([{"role": "user", "content": PROMPT}]))
     rows = []
     raw_generate(raw, prompt_tokens, 16)  # the first decode of a process is slower: warm both
@@ -64,7 +65,7 @@ def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = Non
         rows.append({"raw_tps": round(raw_tps, 1), "raw_tokens": raw_n, "pipeline_tps": round(pipe_tps, 1),
                      "pipeline_tokens": msg.stats.generated_tokens, "ratio": round(pipe_tps / raw_tps, 3),
                      **probe.summary()})
-    raw.close()
+    backend.close()
     pipe.close()
     parser = parser_throughput(total_bytes=200_000, chunk_chars=4)
     decode_us = 1e6 / statistics.median(r["pipeline_tps"] for r in rows)

@@ -36,6 +36,12 @@ class Conversation:
         self.messages.append(msg)
         return msg
 
+    def needs_cloud_consent(self, to_cloud: bool) -> bool:
+        """Sending the next turn to a cloud model (``to_cloud``) would share turns that ran
+        locally, and the user has not agreed to it for this conversation yet."""
+        return to_cloud and not self.cloud_confirmed and any(
+            isinstance(m, AssistantMessage) and m.where == "local" for m in self.messages)
+
 
 def chat_messages(
     messages: list[Message],

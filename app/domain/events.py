@@ -74,11 +74,13 @@ class TokenCounts:
     answer: int
     injected: int = 0  # tokens Ponder fed itself (e.g. an end marker after a budget cut)
     t: float = 0.0  # when the latest token arrived
+    token: int = -1  # id of the token just sampled, when the backend knows it (else -1)
 
 
 @dataclass(frozen=True, slots=True)
 class BudgetCut:
-    """Ponder ended the reasoning itself (budget reached) by feeding the end marker."""
+    """Ponder ended the reasoning itself: the budget was reached, or the user asked for the
+    answer now (local: by feeding the end marker; cloud: by ending the call and asking again)."""
 
     t: float
     reasoning_tokens: int
@@ -210,3 +212,27 @@ class LoopDetected:
 
 
 TurnEvent = Union[TurnEvent, LoopDetected]  # type: ignore[misc]
+
+
+# -- Turns of several model calls ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """A further model call of the same turn began (the runner turns its ``TurnStarted`` into
+    this). ``reason``: "answer-now" (a model that cannot end its own thinking was asked again
+    for the answer); ``prompt_tokens`` is that call's prompt."""
+
+    t: float
+    prompt_tokens: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnNote:
+    """A sentence the runner adds to the message (what it did, e.g. after Answer now)."""
+
+    text: str
+
+
+TurnEvent = Union[TurnEvent, CallStarted, TurnNote]  # type: ignore[misc]

@@ -14,8 +14,34 @@ from app.domain import events as ev
 from app.domain.growing_text import GrowingText
 
 
-class _TextReads:
-    """Cheap reads of a streamed ``text``: views ask only for what is new."""
+class StreamedText:
+    """A ``str`` field kept in a :class:`GrowingText`, so streaming appends are O(1).
+
+    A data descriptor used as a dataclass field default (the dataclasses documentation's
+    "descriptor-typed fields"): ``__init__`` stores through ``__set__``, reads give the
+    whole ``str``. The buffer is the ``_<name>`` attribute; parts append to it with their
+    own ``append`` and views read only what is new (``text_since``, ``text_tail``).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: object, owner: type | None = None) -> str:
+        if obj is None:
+            return ""  # the field's default
+        return str(getattr(obj, self.slot))
+
+    def __set__(self, obj: object, value: str) -> None:
+        setattr(obj, self.slot, GrowingText(value))
+
+
+class _Streamed:
+    """Cheap reads and appends of a part's streamed ``text``."""
+
+    _text: GrowingText
+
+    def append(self, text: str) -> None:
+        self._text.append(text)
 
     def text_since(self, offset: int) -> str:
         return self._text.since(offset)
@@ -28,28 +54,11 @@ class _TextReads:
         return len(self._text)
 
 
-def _streamed(name: str) -> property:
-    """A text attribute stored in a :class:`GrowingText` (O(1) streaming appends).
-
-    Installed on a dataclass after it is created, so the generated ``__init__`` goes through
-    the setter; the buffer itself is ``_<name>``.
-    """
-    slot = "_" + name
-
-    def get(self) -> str:
-        return str(getattr(self, slot))
-
-    def set_(self, value: str) -> None:
-        setattr(self, slot, GrowingText(value))
-
-    return property(get, set_)
-
-
 @dataclass
-class ReasoningBlock(_TextReads):
+class ReasoningBlock(_Streamed):
     """One reasoning block of an assistant message."""
 
-    text: str = ""  # stored in a GrowingText (see _streamed)
+    text: str = StreamedText()  # type: ignore[assignment]
     start: float = 0.0
     end: float | None = None
     tokens: int = 0
@@ -73,10 +82,10 @@ class ReasoningBlock(_TextReads):
 
 
 @dataclass
-class AnswerPart(_TextReads):
+class AnswerPart(_Streamed):
     """A run of answer text between reasoning blocks (interleaved thinking has several)."""
 
-    text: str = ""  # stored in a GrowingText (see _streamed)
+    text: str = StreamedText()  # type: ignore[assignment]
 
 
 @dataclass
@@ -141,7 +150,7 @@ class AssistantMessage:
     model_id: str = ""
     where: str = "local"
     parts: list[ReasoningBlock | AnswerPart] = field(default_factory=list)
-    raw: str = ""  # stored in a GrowingText (see _streamed)
+    raw: str = StreamedText()  # type: ignore[assignment]  # everything the model wrote, markers included
     stats: TurnStats = field(default_factory=TurnStats)
     finish_reason: str | None = None
     error: str | None = None
@@ -154,6 +163,7 @@ class AssistantMessage:
     extension_pending: bool = field(default=False, repr=False, compare=False)
     retry_in: float | None = None  # seconds until a rate-limited request is retried (429)
     retry_attempt: int = 0  # which retry that is (1-based), 0 when none happened
+    calls: list[int] = field(default_factory=list)  # prompt tokens of the turn's later model calls
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -194,91 +204,118 @@ class AssistantMessage:
 
     # -- building ------------------------------------------------------------------------
     def apply(self, event: ev.TurnEvent) -> None:
-        """Fold one turn event into the message."""
-        kind = type(event)
-        if kind is ev.AnswerDelta:
-            self._raw.append(event.text)
-            if self.parts and isinstance(self.parts[-1], AnswerPart):
-                self.parts[-1]._text.append(event.text)
-            else:
-                self.parts.append(AnswerPart(event.text))
-        elif kind is ev.ReasoningDelta:
-            self._raw.append(event.text)
-            block = self.open_block
-            if block is None:  # reasoning without an explicit start (field-shaped)
-                block = ReasoningBlock(start=self.stats.t_first_token or self.stats.t_start)
-                self.parts.append(block)
-            block._text.append(event.text)
-        elif kind is ev.TokenCounts:
-            self._count(event)
-        elif kind is ev.BlockStart:
-            self._raw.append(event.marker)
-            self.parts.append(ReasoningBlock(start=event.t))
-            if self.extension_pending:
-                self.extension_pending = False
-                self.parts[-1].extensions.append(0)
-        elif kind is ev.BlockEnd:
-            self._raw.append(event.marker)
-            block = self.open_block
-            if block is not None:
-                block.end = event.t
-                block.truncated = event.truncated
-        elif kind is ev.MarkupText:
-            self._raw.append(event.text)
-        elif kind is ev.TurnStarted:
-            self.model_id = event.model_id
-            self.where = event.where
-            self.stats.t_start = event.t
-            self.stats.prompt_tokens = event.prompt_tokens
-            self.stats.n_ctx = event.n_ctx
-            self.stats.system_tokens = event.system_tokens
-            self.stats.carried_tokens = event.carried_tokens
-        elif kind is ev.BudgetCut:
-            block = self.open_block or (self.blocks[-1] if self.blocks else None)
-            if block is not None:
-                block.budget_cut = True
-        elif kind is ev.HiddenReasoning:
-            block = self.open_block
-            if block is None:
-                block = ReasoningBlock(start=self.stats.t_start, end=self.stats.t_start)
-                self.parts.insert(0, block)
-            block.hidden_tokens = event.tokens
-            block.redacted = block.redacted or event.redacted
-        elif kind is ev.Usage:
-            self.stats.prompt_tokens = event.prompt_tokens or self.stats.prompt_tokens
-            self.stats.reasoning_tokens = event.reasoning_tokens
-            self.stats.answer_tokens = event.answer_tokens
-            self.stats.estimated = event.estimated
-            self._spread_reasoning_count(event.reasoning_tokens)
-        elif kind is ev.LoopDetected:
-            self.loop_alarm = event.alarm
-        elif kind is ev.ThinkingExtended:
-            block = self.open_block
-            if block is not None:
-                block.extensions.append(block.text_length)
-            else:  # a forced-open block opens with the continuation's own text
-                self.extension_pending = True
-        elif kind is ev.ContextOverflow:
-            self.overflow = event
-        elif kind is ev.TurnFinished:
-            self.finish_reason = event.finish_reason
-            self.error = event.error
-            self.stats.t_end = event.t
-            block = self.open_block
-            if block is not None:  # the stream ended while thinking
-                block.end = event.t
-                block.truncated = True
-        elif kind is ev.BlockSignature:
-            block = self.open_block or (self.blocks[-1] if self.blocks else None)
-            if block is None:  # a signed block without text (the provider omitted it)
-                block = ReasoningBlock(start=event.t, end=event.t)
-                self.parts.append(block)
-            block.signature += event.signature
-        elif kind is ev.RedactedBlock:
-            self.parts.append(ReasoningBlock(start=event.t, end=event.t, redacted=True, redacted_data=event.data))
-        elif kind is ev.RetryWait:
-            self.retry_in = event.seconds if event.seconds > 0 else None
-            self.retry_attempt = event.attempt
+        """Fold one turn event into the message (events it has no use for are ignored)."""
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _last_block(self) -> ReasoningBlock | None:
+        return self.open_block or (self.blocks[-1] if self.blocks else None)
+
+    def _on_answer(self, event: ev.AnswerDelta) -> None:
+        self._raw.append(event.text)
+        if self.parts and isinstance(self.parts[-1], AnswerPart):
+            self.parts[-1].append(event.text)
+        else:
+            self.parts.append(AnswerPart(event.text))
+
+    def _on_reasoning(self, event: ev.ReasoningDelta) -> None:
+        self._raw.append(event.text)
+        block = self.open_block
+        if block is None:  # reasoning without an explicit start (field-shaped)
+            block = ReasoningBlock(start=self.stats.t_first_token or self.stats.t_start)
+            self.parts.append(block)
+        block.append(event.text)
+
+    def _on_block_start(self, event: ev.BlockStart) -> None:
+        self._raw.append(event.marker)
+        self.parts.append(ReasoningBlock(start=event.t))
+        if self.extension_pending:
+            self.extension_pending = False
+            self.parts[-1].extensions.append(0)
+
+    def _on_block_end(self, event: ev.BlockEnd) -> None:
+        self._raw.append(event.marker)
+        block = self.open_block
+        if block is not None:
+            block.end = event.t
+            block.truncated = event.truncated
+
+    def _on_markup(self, event: ev.MarkupText) -> None:
+        self._raw.append(event.text)
+
+    def _on_started(self, event: ev.TurnStarted) -> None:
+        self.model_id = event.model_id
+        self.where = event.where
+        stats = self.stats
+        stats.t_start = event.t
+        stats.prompt_tokens = event.prompt_tokens
+        stats.n_ctx = event.n_ctx
+        stats.system_tokens = event.system_tokens
+        stats.carried_tokens = event.carried_tokens
+
+    def _on_call_started(self, event: ev.CallStarted) -> None:
+        self.calls.append(event.prompt_tokens)
+
+    def _on_budget_cut(self, event: ev.BudgetCut) -> None:
+        block = self._last_block()
+        if block is not None:
+            block.budget_cut = True
+
+    def _on_hidden(self, event: ev.HiddenReasoning) -> None:
+        block = self.open_block
+        if block is None:
+            block = ReasoningBlock(start=self.stats.t_start, end=self.stats.t_start)
+            self.parts.insert(0, block)
+        block.hidden_tokens = event.tokens
+        block.redacted = block.redacted or event.redacted
+
+    def _on_usage(self, event: ev.Usage) -> None:
+        stats = self.stats
+        stats.prompt_tokens = event.prompt_tokens or stats.prompt_tokens
+        stats.reasoning_tokens = event.reasoning_tokens
+        stats.answer_tokens = event.answer_tokens
+        stats.estimated = event.estimated
+        self._spread_reasoning_count(event.reasoning_tokens)
+
+    def _on_loop(self, event: ev.LoopDetected) -> None:
+        self.loop_alarm = event.alarm
+
+    def _on_extended(self, event: ev.ThinkingExtended) -> None:
+        block = self.open_block
+        if block is not None:
+            block.extensions.append(block.text_length)
+        else:  # a forced-open block opens with the continuation's own text
+            self.extension_pending = True
+
+    def _on_overflow(self, event: ev.ContextOverflow) -> None:
+        self.overflow = event
+
+    def _on_finished(self, event: ev.TurnFinished) -> None:
+        self.finish_reason = event.finish_reason
+        self.error = event.error
+        self.stats.t_end = event.t
+        block = self.open_block
+        if block is not None:  # the stream ended while thinking
+            block.end = event.t
+            block.truncated = True
+
+    def _on_signature(self, event: ev.BlockSignature) -> None:
+        block = self._last_block()
+        if block is None:  # a signed block without text (the provider omitted it)
+            block = ReasoningBlock(start=event.t, end=event.t)
+            self.parts.append(block)
+        block.signature += event.signature
+
+    def _on_redacted(self, event: ev.RedactedBlock) -> None:
+        self.parts.append(ReasoningBlock(start=event.t, end=event.t, redacted=True, redacted_data=event.data))
+
+    def _on_retry(self, event: ev.RetryWait) -> None:
+        self.retry_in = event.seconds if event.seconds > 0 else None
+        self.retry_attempt = event.attempt
+
+    def _on_note(self, event: ev.TurnNote) -> None:
+        self.notes.append(event.text)
 
     def _spread_reasoning_count(self, total: int) -> None:
         """A provider's reasoning count replaces the blocks' running estimates, shared out in
@@ -293,7 +330,7 @@ class AssistantMessage:
             given += b.tokens
         blocks[-1].tokens = total - given
 
-    def _count(self, counts: ev.TokenCounts) -> None:
+    def _on_counts(self, counts: ev.TokenCounts) -> None:
         stats = self.stats
         new = counts.reasoning + counts.answer - stats.reasoning_tokens - stats.answer_tokens
         if new > 0:
@@ -315,7 +352,24 @@ class AssistantMessage:
 
 Message = UserMessage | AssistantMessage
 
-
-ReasoningBlock.text = _streamed("text")  # type: ignore[assignment]
-AnswerPart.text = _streamed("text")  # type: ignore[assignment]
-AssistantMessage.raw = _streamed("raw")  # type: ignore[assignment]
+_HANDLERS = {
+    ev.AnswerDelta: AssistantMessage._on_answer,
+    ev.ReasoningDelta: AssistantMessage._on_reasoning,
+    ev.TokenCounts: AssistantMessage._on_counts,
+    ev.BlockStart: AssistantMessage._on_block_start,
+    ev.BlockEnd: AssistantMessage._on_block_end,
+    ev.MarkupText: AssistantMessage._on_markup,
+    ev.TurnStarted: AssistantMessage._on_started,
+    ev.CallStarted: AssistantMessage._on_call_started,
+    ev.BudgetCut: AssistantMessage._on_budget_cut,
+    ev.HiddenReasoning: AssistantMessage._on_hidden,
+    ev.Usage: AssistantMessage._on_usage,
+    ev.LoopDetected: AssistantMessage._on_loop,
+    ev.ThinkingExtended: AssistantMessage._on_extended,
+    ev.ContextOverflow: AssistantMessage._on_overflow,
+    ev.TurnFinished: AssistantMessage._on_finished,
+    ev.BlockSignature: AssistantMessage._on_signature,
+    ev.RedactedBlock: AssistantMessage._on_redacted,
+    ev.RetryWait: AssistantMessage._on_retry,
+    ev.TurnNote: AssistantMessage._on_note,
+}

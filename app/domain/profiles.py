@@ -6,6 +6,7 @@ Pure data and lookups; parsing and validation live in :mod:`app.domain.config`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from app.errors import UnknownModelError
 
@@ -23,6 +24,9 @@ DEFAULT_BASE_URLS = {
     "anthropic": "https://api.anthropic.com",
     "gemini": "https://generativelanguage.googleapis.com/v1beta",
 }
+
+# The context a local model allocates when its entry sets no ``n_ctx``.
+DEFAULT_N_CTX = 8192
 
 # ``path = "bundled:<name>"`` names a model that ships with Ponder.
 BUNDLED_PREFIX = "bundled:"
@@ -77,6 +81,18 @@ class ModelProfile:
     def is_cloud(self) -> bool:
         """True for models reached over HTTP (cloud providers or a local server)."""
         return not self.is_local
+
+    @property
+    def local_n_ctx(self) -> int:
+        """The context window a local model is loaded with."""
+        return self.n_ctx or DEFAULT_N_CTX
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` of ``base_url`` without any user info ("the server" if none)."""
+        parts = urlsplit(self.base_url or "")
+        host = parts.hostname or "the server"
+        return f"{host}:{parts.port}" if parts.port else host
 
     @property
     def is_bundled(self) -> bool:

@@ -34,6 +34,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.domain.profiles import ModelProfile
+
 REASONING_SCORE = 2
 SHORT_WORDS = 12
 HEAD, TAIL = 2000, 1000
@@ -152,3 +154,15 @@ def task_hint(prompt: str, current_role: str) -> Hint | None:
 def _first_word(text: str) -> str:
     match = _WORDS.match(text)
     return match.group(0) if match else ""
+
+
+def suggest_model(draft: str, current: ModelProfile,
+                  models: tuple[ModelProfile, ...]) -> tuple[str | None, ModelProfile | None]:
+    """(sentence, profile to suggest) when ``draft`` looks better suited to the other kind of
+    model than ``current`` and such a model is configured and enabled; else (None, None)."""
+    role = "reasoning" if current.role in ("reasoning", "cloud") else "instruct"
+    hint = task_hint(draft, role)
+    if hint is None:
+        return None, None
+    target = next((m for m in models if m.role == hint.suggested_role and m.enabled), None)
+    return (hint.message, target) if target else (None, None)

@@ -26,15 +26,16 @@ class TokenStream:
         self.answer = 0
         self.injected = 0
 
-    def token(self, text: str, *, special: bool = False) -> list[ev.TurnEvent]:
-        """One generated token; returns the events it produced (counts last)."""
+    def token(self, text: str, *, special: bool = False, token_id: int = -1) -> list[ev.TurnEvent]:
+        """One generated token; returns the events it produced (counts last, with the
+        token's id when known: the turn runner's loop detection works on ids)."""
         was_reasoning = self.parser.in_reasoning
         out = self.parser.feed(text, special=special) if text else []
         if was_reasoning or self.parser.in_reasoning:
             self.reasoning += 1
         else:
             self.answer += 1
-        out.append(ev.TokenCounts(self.reasoning, self.answer, self.injected, self.clock()))
+        out.append(ev.TokenCounts(self.reasoning, self.answer, self.injected, self.clock(), token_id))
         return out
 
     def inject(self, text: str, n_tokens: int, *, special: bool = False) -> list[ev.TurnEvent]:

@@ -16,6 +16,23 @@ DEFAULT_MAX_TOKENS = 1024
 
 
 @dataclass(frozen=True)
+class TurnOptions:
+    """What the user chose for the next turns, beside the model: the composer's thinking
+    controls, the conversation's carry policy and the token limit (None: the model's own)."""
+
+    thinking_budget: int | None = None  # None: the profile's budget; 0: no limit
+    thinking: bool | None = None  # False: ask a switchable model not to think
+    min_thinking: int = 0  # "Think longer"
+    carry: str | None = None  # None: the profile's policy
+    max_tokens: int | None = None  # None: the profile's, else the app's default
+
+    def request_kwargs(self) -> dict:
+        """The keyword arguments of :func:`build_request` these options set."""
+        return {"thinking_budget": self.thinking_budget, "thinking": self.thinking,
+                "min_thinking": self.min_thinking, "carry": self.carry}
+
+
+@dataclass(frozen=True)
 class TurnRequest:
     """One turn to run: the chat so far (template-ready dicts) and per-turn settings."""
 

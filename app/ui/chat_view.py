@@ -48,7 +48,7 @@ class ChatView(QScrollArea):
         self._layout.setSpacing(10)
         self._layout.addStretch(1)
         self.setWidget(inner)
-        self.widgets: dict[int, UserMessageWidget | AssistantMessageWidget] = {}
+        self.widgets: dict[str, UserMessageWidget | AssistantMessageWidget] = {}  # by message uid
         self._pinned = True
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
@@ -72,12 +72,12 @@ class ChatView(QScrollArea):
             widget.answer_now_requested.connect(self.answer_now_requested)
             widget.stop_requested.connect(self.stop_requested)
         self._layout.addWidget(widget)
-        self.widgets[id(message)] = widget
+        self.widgets[message.uid] = widget
         self._pinned = True
         return widget
 
     def update_message(self, message: AssistantMessage) -> None:
-        widget = self.widgets.get(id(message))
+        widget = self.widgets.get(message.uid)
         if isinstance(widget, AssistantMessageWidget):
             widget.refresh()
 
@@ -90,12 +90,12 @@ class ChatView(QScrollArea):
                 self.update_message(message)
 
     def remove_message(self, message) -> None:
-        widget = self.widgets.pop(id(message), None)
+        widget = self.widgets.pop(message.uid, None)
         if widget is not None:
             widget.deleteLater()
 
     def widget_for(self, message) -> QWidget | None:
-        return self.widgets.get(id(message))
+        return self.widgets.get(message.uid)
 
     def clear(self) -> None:
         for widget in self.widgets.values():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from app.controllers.chat_session import ChatSession
 from app.domain.messages import AssistantMessage
+from app.domain.task_hint import suggest_model
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.context_gauge import ContextGauge
@@ -80,7 +83,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.model_status, 1)
         self.switcher.select(session.profile.id)
 
-        session.confirm_cloud = self._confirm_cloud
+        session.set_cloud_confirmation(self._confirm_cloud)
         self.history = None
         if store is not None:
             from app.ui.history_binding import HistoryBinding
@@ -100,13 +103,13 @@ class MainWindow(QMainWindow):
         self.thinking_controls.changed.connect(self._apply_thinking_controls)
         s.model_ready.connect(lambda *_: self._sync_thinking_controls())
         s.message_changed.connect(lambda m: self.composer.set_thinking(m.open_block is not None and not m.finished))
+        s.usage.usage_changed.connect(self.gauge.set_usage)
         QShortcut(QKeySequence(Qt.Key_Escape), self, activated=s.stop)
         self.switcher.model_chosen.connect(s.set_model)
         self.switcher.model_chosen.connect(lambda _id: (self._sync_carry(), self._sync_thinking_controls(),
                                                         self._measure_debounce.start()))
         s.message_added.connect(self.chat.add_message)
         s.message_changed.connect(self.chat.update_message)
-        s.message_changed.connect(self._show_live_usage)
         s.prompt_measured.connect(self._show_prompt_usage)
         s.model_ready.connect(lambda *_: self._measure_debounce.start())
         self.composer.edit.textChanged.connect(self._measure_debounce.start)
@@ -182,11 +185,12 @@ class MainWindow(QMainWindow):
         """Asked once per conversation before its local turns go to a cloud model."""
         from PySide6.QtWidgets import QMessageBox
 
-        host = (profile.base_url or "").split("//")[-1].split("/")[0]
-        answer = QMessageBox.question(
-            self, "Send this conversation to the cloud?",
-            f"This conversation has turns that ran locally. Sending the next message to {profile.label} "
-            f"shares the conversation (answers, not earlier reasoning) with {host}.\n\nContinue?")
+        box = QMessageBox(QMessageBox.Question, "Send this conversation to the cloud?",
+                          f"This conversation has turns that ran locally. Sending the next message to "
+                          f"{profile.label} shares the conversation (answers, not earlier reasoning) with "
+                          f"{profile.host}.\n\nContinue?", QMessageBox.Yes | QMessageBox.No, self)
+        box.setTextFormat(Qt.PlainText)
+        answer = box.exec()
         return answer == QMessageBox.Yes
 
     def choose_model(self, model_id: str) -> None:
@@ -201,16 +205,15 @@ class MainWindow(QMainWindow):
 
     def _apply_thinking_controls(self) -> None:
         c = self.thinking_controls
-        self.session.thinking_budget = c.budget()
-        self.session.thinking = c.thinking()
-        self.session.min_thinking = c.min_thinking()
+        self.session.set_options(replace(self.session.options, thinking_budget=c.budget(), thinking=c.thinking(),
+                                         min_thinking=c.min_thinking()))
 
     def _sync_carry(self) -> None:
         self.gauge.set_carry(self.session.effective_carry)
 
     def _measure_draft(self) -> None:
         draft = self.composer.edit.toPlainText()
-        self.task_hint.suggest(*self.session.task_hint(draft))
+        self.task_hint.suggest(*suggest_model(draft, self.session.profile, self.session.config.models))
         if not self.session.busy:
             self.session.measure_next_prompt(draft)
 
@@ -222,11 +225,8 @@ class MainWindow(QMainWindow):
         self.gauge.set_saving_note(note)
         self.gauge.set_usage(usage, preview=True)
 
-    def _show_live_usage(self, message: AssistantMessage) -> None:
-        self.gauge.set_usage(*self.session.live_usage(message))
-
     def _on_carry_changed(self, policy: str) -> None:
-        self.session.set_carry(policy)
+        self.session.set_options(replace(self.session.options, carry=policy))
         self._measure_draft()
 
     def open_trace(self, message: AssistantMessage):
@@ -252,8 +252,14 @@ class MainWindow(QMainWindow):
         self.errors.setText(message)
         self.errors.show()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
-        self.session.shutdown()
+    def shutdown(self) -> bool:
+        """The one way Ponder stops: the turn, the model worker (a bounded wait), the store.
+        False when a model load could not be interrupted (the process should exit at once)."""
+        ended = self.session.shutdown()
         if self.persistence is not None:
             self.persistence.close()
+        return ended
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.shutdown()
         super().closeEvent(event)

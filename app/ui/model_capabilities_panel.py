@@ -15,7 +15,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QWidget
 
-from app.ui.model_proposal import DEFAULT_N_CTX, UNKNOWN, human_count, human_size, info_attr
+from app.domain.profiles import DEFAULT_N_CTX
+from app.ui.model_proposal import UNKNOWN, human_count, human_size, info_attr
 
 LABEL_WIDTH = 112  # the label column, the same here and in every group of the profile editor
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from app.domain.profiles import CARRY_MODES, ModelProfile, ReasoningSettings
 from app.ui.model_capabilities_panel import LABEL_WIDTH, CapabilitiesPanel
 from app.ui.model_lookups import keyring_note
-from app.ui.model_proposal import DEFAULT_N_CTX
+from app.domain.profiles import DEFAULT_N_CTX
 from app.ui.model_switcher import ROLE_TITLES, role_icon
 
 FORCED_CHOICES = (("Auto — detect from the chat template", None), ("On", True), ("Off", False))

@@ -13,7 +13,6 @@ from typing import Any
 from app.domain.profiles import ModelProfile, ReasoningSettings
 from app.domain.reasoning.detect import detect_reasoning
 
-DEFAULT_N_CTX = 8192  # what the llama backend allocates when n_ctx is not set
 PROPOSED_CTX = {"instruct": 8192, "reasoning": 16384}  # reasoning needs room to think
 UNKNOWN = "unknown"
 

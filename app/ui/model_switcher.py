@@ -51,7 +51,7 @@ def hint_for(profile: ModelProfile) -> str:
 
         if not key_optional(profile) and not find_key(profile):
             return "needs API key"
-        return profile.base_url.split("//")[-1].split("/")[0] if profile.base_url else ""
+        return profile.host if profile.base_url else ""
     if profile.path and profile.path.startswith("bundled:"):
         return "bundled"
     return ""
@@ -67,8 +67,8 @@ class ModelSwitcher(QComboBox):
         super().__init__(parent)
         self.setObjectName("modelSwitcher")
         self.setMinimumContentsLength(28)
-        self._model = QStandardItemModel(self)
-        self.setModel(self._model)
+        self._items = QStandardItemModel(self)
+        self.setModel(self._items)
         self._hints: dict[str, str] = {}
         self._icons = {role: role_icon(role) for role, _ in ROLE_TITLES}
         self.set_config(config)
@@ -76,14 +76,14 @@ class ModelSwitcher(QComboBox):
 
     def set_config(self, config: ModelsConfig) -> None:
         self._config = config
-        self._model.clear()
+        self._items.clear()
         for role, title in ROLE_TITLES:
             members = [m for m in config.models if m.role == role]
             if not members:
                 continue
             heading = QStandardItem(title)
             heading.setFlags(Qt.NoItemFlags)
-            self._model.appendRow(heading)
+            self._items.appendRow(heading)
             for profile in members:
                 hint = self._hints.get(profile.id) or hint_for(profile)
                 item = QStandardItem(self._icons[role], f"{profile.label}" + (f"  —  {hint}" if hint else ""))
@@ -91,7 +91,7 @@ class ModelSwitcher(QComboBox):
                 item.setToolTip(f"{profile.id} · {profile.backend}")
                 usable = profile.enabled
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled if usable else Qt.NoItemFlags)
-                self._model.appendRow(item)
+                self._items.appendRow(item)
         self.select(config.default)
 
     def set_hint(self, model_id: str, hint: str) -> None:
@@ -103,19 +103,19 @@ class ModelSwitcher(QComboBox):
             self.select(current)
 
     def ids(self) -> list[str]:
-        return [self._model.item(r).data(ID_ROLE) for r in range(self._model.rowCount())
-                if self._model.item(r).data(ID_ROLE)]
+        return [self._items.item(r).data(ID_ROLE) for r in range(self._items.rowCount())
+                if self._items.item(r).data(ID_ROLE)]
 
     def current_id(self) -> str | None:
         return self.currentData(ID_ROLE)
 
     def select(self, model_id: str) -> None:
-        for row in range(self._model.rowCount()):
-            if self._model.item(row).data(ID_ROLE) == model_id:
+        for row in range(self._items.rowCount()):
+            if self._items.item(row).data(ID_ROLE) == model_id:
                 self.setCurrentIndex(row)
                 return
 
     def _on_activated(self, row: int) -> None:
-        model_id = self._model.item(row).data(ID_ROLE)
+        model_id = self._items.item(row).data(ID_ROLE)
         if model_id:
             self.model_chosen.emit(model_id)

@@ -5,13 +5,13 @@ reasoning segment equals the difference of two renders made independently here (
 python's own Jinja chat formatter, not Ponder's renderer).
 """
 
-import threading
 from dataclasses import replace
 
 import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from app.domain.context_budget import ContextUsage
+from app.domain.turn_control import TurnControl
 from app.domain.conversation import Conversation, chat_messages
 from app.domain.turn_request import build_request
 
@@ -38,7 +38,7 @@ def test_three_turns_exact(thinker, carry):
         conv.add_user(question)
         request = build_request(conv.messages, prof, max_tokens=60, thinking_budget=12, temperature=0.0)
         msg = conv.add_assistant(prof.id)
-        for event in backend.stream(request, threading.Event()):
+        for event in backend.stream(request, TurnControl()):
             msg.apply(event)
         assert msg.finish_reason in ("budget", "stop", "length")
         usage = ContextUsage.from_stats(msg.stats)

@@ -8,6 +8,7 @@ import pytest
 from app.backends.llama_backend import LlamaBackend, check_gguf
 from app.domain import events as ev
 from app.domain.conversation import Conversation
+from app.domain.turn_control import TurnControl
 from app.domain.turn_request import build_request
 from app.domain.steering import GRACE_TOKENS
 from app.errors import ModelFileError
@@ -25,7 +26,7 @@ def run(backend, prompt, *, stop=None, on_event=None, **kw):
     conv.add_user(prompt)
     request = build_request(conv.messages, backend.profile, **kw)
     msg = conv.add_assistant(backend.profile.id)
-    for event in backend.stream(request, stop or threading.Event()):
+    for event in backend.stream(request, stop or TurnControl()):
         msg.apply(event)
         if on_event:
             on_event(event)
@@ -44,14 +45,14 @@ def test_answers_and_counts_exactly(instruct):
 
 
 def test_stop_during_generation_keeps_partial_text(instruct):
-    stop = threading.Event()
+    stop = TurnControl()
     seen = []
 
     def on_event(event):
         if type(event) is ev.TokenCounts:
             seen.append(time.monotonic())
             if len(seen) == 8:
-                stop.set()
+                stop.stop()
 
     msg = run(instruct, "Write a long story about a dragon.", stop=stop, on_event=on_event, max_tokens=400)
     assert msg.finish_reason == "cancelled"
@@ -61,8 +62,8 @@ def test_stop_during_generation_keeps_partial_text(instruct):
 
 
 def test_stop_during_prompt_processing(instruct):
-    stop = threading.Event()
-    timer = threading.Timer(0.05, stop.set)
+    stop = TurnControl()
+    timer = threading.Timer(0.05, stop.stop)
     timer.start()
     t0 = time.monotonic()
     msg = run(instruct, long_prompt(), stop=stop, max_tokens=50)

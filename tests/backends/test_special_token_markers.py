@@ -24,14 +24,15 @@ make "the literal is plain text" hold by construction.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import pytest
 
 from app import paths
+from app.backends import llama_adapter as adapter
 from app.backends.llama_backend import LlamaBackend
 from app.domain.conversation import Conversation
+from app.domain.turn_control import TurnControl
 from app.domain.profiles import ReasoningSettings
 from app.domain.turn_request import build_request
 from helpers.models import profile
@@ -80,7 +81,7 @@ def run(backend, prompt, *, grammar, **kw):
     conv.add_user(prompt)
     request = replace(build_request(conv.messages, backend.profile, **kw), grammar=grammar)
     msg = conv.add_assistant(backend.profile.id)
-    for event in backend.stream(request, threading.Event()):
+    for event in backend.stream(request, TurnControl()):
         msg.apply(event)
     return msg, request
 
@@ -90,7 +91,7 @@ def test_markers_are_single_control_tokens(backend, think_gguf):
     llm = backend.llm
     for marker, tid in ids.items():
         assert llm.tokenize(marker.encode(), add_bos=False, special=True) == [tid]
-        assert backend._is_special(tid)
+        assert backend.is_special(tid)
     # the same characters as ordinary text are several ordinary tokens
     plain = llm.tokenize(b"</think>", add_bos=False, special=False)
     assert len(plain) > 1 and ids["</think>"] not in plain
@@ -104,7 +105,7 @@ def test_special_markers_split_and_literal_marker_text_stays_reasoning(backend, 
 
     assert msg.finish_reason == "stop"
     s = msg.stats
-    generated = llm._input_ids[s.prompt_tokens : llm.n_tokens].tolist()
+    generated = adapter.cached_tokens(llm)[s.prompt_tokens:]
     # the markers came as the control tokens, once each; the quoted one is plain text
     assert generated[0] == ids["<think>"]
     assert generated.count(ids["<think>"]) == 1 and generated.count(ids["</think>"]) == 1
@@ -175,7 +176,7 @@ def test_think_longer_replaces_a_single_token_end_marker(think_gguf, tmp_path_fa
         request = build_request(conv.messages, backend.profile, max_tokens=80, temperature=0.0, min_thinking=12)
         msg = conv.add_assistant(backend.profile.id)
         events = []
-        for event in backend.stream(request, threading.Event()):
+        for event in backend.stream(request, TurnControl()):
             msg.apply(event)
             events.append(event)
     finally:

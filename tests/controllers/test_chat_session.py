@@ -81,3 +81,39 @@ def test_new_chat_empties_the_conversation(qtbot, session):
     with qtbot.waitSignal(session.chat_reset, timeout=1000):
         session.new_chat()
     assert session.conversation.messages == []
+
+
+def test_closing_the_window_during_a_load_returns_within_2_s(qtbot, capfd):
+    import threading
+    import time
+
+    from app.backends.fake import FakeBackend
+    from app.controllers.chat_session import ChatSession
+    from app.domain.config import load_user_models
+    from app.ui.main_window import MainWindow
+
+    gate = threading.Event()  # a load that nothing can interrupt until the test lets it go
+    session = ChatSession(load_user_models(), factory=lambda p: FakeBackend(p, [], load_blocks=gate))
+    win = MainWindow(session)
+    win.show()
+    with qtbot.waitSignal(session.model_loading, timeout=5000):
+        session.preload()
+    t0 = time.monotonic()
+    win.close()
+    assert time.monotonic() - t0 < 2.0
+    assert "a model was still loading; quitting without waiting for it" in capfd.readouterr().err
+    assert session.local_host.running and win.shutdown() is False  # the one path, asked again: same answer
+    gate.set()
+    qtbot.waitUntil(lambda: not session.local_host.running, timeout=5000)
+
+
+def test_closing_the_window_when_idle_ends_the_worker(qtbot):
+    from app.ui.main_window import MainWindow
+
+    s = fake_session(SCRIPT)
+    win = MainWindow(s)
+    win.show()
+    with qtbot.waitSignal(s.turn_finished, timeout=5000):
+        s.send("hi")
+    win.close()
+    assert not s.local_host.running and win.shutdown() is True

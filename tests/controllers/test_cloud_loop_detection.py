@@ -1,39 +1,17 @@
-"""Cloud streams have no token ids: the session watches their reasoning text for loops."""
+"""Cloud streams have no token ids: the turn runner watches their reasoning text for loops."""
 
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Signal
-
 from app.controllers.chat_session import ChatSession
-from app.domain import events as ev
 from app.domain.config import load_user_models
-
-
-class ScriptedRunner(QObject):
-    """Stands in for CloudRunner: plays events synchronously."""
-
-    turn_events = Signal(object)
-    turn_done = Signal()
-
-    def __init__(self, deltas):
-        super().__init__()
-        self.deltas = deltas
-
-    def run_turn(self, profile, request):
-        self.turn_events.emit([ev.TurnStarted(0.0, profile.id, 10, 32768, where="example.test")])
-        for text in self.deltas:
-            self.turn_events.emit([ev.ReasoningDelta(text)])
-        self.turn_events.emit([ev.TurnFinished(1.0, "stop")])
-        self.turn_done.emit()
-
-    def stop(self):
-        pass
+from app.domain.reasoning.markers import FAMILIES
+from helpers.scripted_cloud import ScriptedCloudHost
 
 
 def _session(deltas):
     config = load_user_models()
     config = replace(config, models=tuple(replace(m, enabled=True) if m.is_cloud else m for m in config.models))
-    session = ChatSession(config, cloud_runner=ScriptedRunner(deltas))
+    session = ChatSession(config, cloud_host=ScriptedCloudHost(["<think>", *deltas], spec=FAMILIES["think"]))
     session.set_model("deepseek-reasoner", preload=False)
     return session
 

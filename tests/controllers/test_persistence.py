@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from app.controllers.persistence import Persistence, _Job, _merge, snapshot
+from app.domain.recovery import RetryPlan
 from app.domain.messages import AnswerPart, AssistantMessage
 from app.store.conversations import Store, open_store
 from app.store.db import StoreError
@@ -131,7 +132,7 @@ def test_retry_keeps_the_old_answer_as_an_earlier_version(qtbot, rig, store):
         session.send("question")
     old = session.conversation.messages[1]
     with qtbot.waitSignal(session.turn_finished, timeout=10_000) as done:
-        assert session.retry(note="Once more.")
+        assert session.retry(RetryPlan(note="Once more."))
     persistence.flush()
     new = done.args[0]
     versions = store.versions_of(old.uid)

@@ -68,3 +68,16 @@ def test_title_from_first_user_message():
     conv.add_user("  What is 2+2?\nmore")
     conv.add_user("second")
     assert conv.title == "What is 2+2?"
+
+
+def test_cloud_consent_is_needed_once_local_turns_exist():
+    from app.domain import events as ev
+
+    conv = Conversation()
+    conv.add_user("private")
+    assert not conv.needs_cloud_consent(True)  # nothing ran locally yet
+    answer = conv.add_assistant("local-model")
+    answer.apply(ev.TurnFinished(1.0, "stop"))
+    assert conv.needs_cloud_consent(True) and not conv.needs_cloud_consent(False)
+    conv.cloud_confirmed = True
+    assert not conv.needs_cloud_consent(True)

@@ -102,3 +102,18 @@ def test_it_is_cheap():
     per_call = min(timeit.repeat(lambda: [task_hint(p, "instruct") for p in prompts], number=200, repeat=5))
     per_call /= 200 * len(prompts)
     assert per_call < 200e-6, per_call  # about 10 µs on an idle machine; generous for shared CI
+
+
+def test_suggest_model_names_an_enabled_model_of_the_other_kind():
+    from dataclasses import replace
+
+    from app.domain.config import load_user_models
+    from app.domain.task_hint import suggest_model
+
+    config = load_user_models()
+    instruct = config.get("smollm2-135m")
+    sentence, target = suggest_model("Prove that the algorithm runs in O(n log n)", instruct, config.models)
+    assert sentence and target.role == "reasoning"
+    disabled = tuple(replace(m, enabled=False) if m.role == "reasoning" else m for m in config.models)
+    assert suggest_model("Prove that the algorithm runs in O(n log n)", instruct, disabled) == (None, None)
+    assert suggest_model("hello there", instruct, config.models) == (None, None)

@@ -1,16 +1,13 @@
 """Markdown and JSON export, JSON import round trip, and no API key in any export."""
 
 import json
-import threading
 
 import pytest
-from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.backends.fake import FakeBackend
 from app.domain.reasoning.markers import FAMILIES
-
 from app.store.export import (ImportFormatError, conversation_from_json, conversation_json,
                               conversation_markdown)
+from helpers.scripted_cloud import ScriptedCloudHost
 
 
 def test_json_round_trip_keeps_everything(make_conversation):
@@ -64,25 +61,6 @@ def test_markdown_has_reasoning_in_details_blocks(make_conversation):
     assert "## Assistant · claude-sonnet-thinking (cloud)" in md and "*stop · 23 tokens · 3.0 s" in md
 
 
-class ScriptedCloud(QObject):
-    """Stands in for the CloudRunner: plays a script through the real parser on the GUI thread."""
-
-    turn_events = Signal(object)
-    turn_done = Signal()
-
-    def __init__(self, script):
-        super().__init__()
-        self.script = script
-
-    def run_turn(self, profile, request):
-        backend = FakeBackend(profile, self.script, spec=FAMILIES["think"])
-        events = list(backend.stream(request, threading.Event()))
-        QTimer.singleShot(0, lambda: (self.turn_events.emit(events), self.turn_done.emit()))
-
-    def stop(self):
-        pass
-
-
 def test_exports_and_database_never_contain_the_api_key(qtbot, monkeypatch, store):
     from app.controllers.chat_session import ChatSession
     from app.controllers.persistence import Persistence
@@ -90,8 +68,9 @@ def test_exports_and_database_never_contain_the_api_key(qtbot, monkeypatch, stor
 
     secret = "sk-test-DO-NOT-LEAK-4242"
     monkeypatch.setenv("DEEPSEEK_API_KEY", secret)
-    session = ChatSession(load_user_models(), cloud_runner=ScriptedCloud(["<think>", "Pondering", "</think>",
-                                                                           "Hello", " there"]))
+    session = ChatSession(load_user_models(), cloud_host=ScriptedCloudHost(["<think>", "Pondering", "</think>",
+                                                                              "Hello", " there"],
+                                                                             spec=FAMILIES["think"]))
     persistence = Persistence(session, store)
     try:
         session.set_model("deepseek-reasoner", preload=False)

@@ -26,10 +26,10 @@ def _past_turn(conv, question, reasoning, answer):
     msg.apply(ev.TurnFinished(0.2, "stop"))
 
 
-def _window(qtbot, carry):
+def _window(qtbot, carry, budget=8):
     config = load_user_models()
     models = tuple(replace(m, n_ctx=1024, temperature=0.0,
-                           reasoning=replace(m.reasoning, carry=carry, budget=8)) if m.id == "smollm2-think" else m
+                           reasoning=replace(m.reasoning, carry=carry, budget=budget)) if m.id == "smollm2-think" else m
                    for m in config.models)
     session = ChatSession(replace(config, models=models, default="smollm2-think"), max_tokens=24)
     win = MainWindow(session)
@@ -40,17 +40,24 @@ def _window(qtbot, carry):
     return win, session
 
 
-def _count(session, chat):
-    backend = session.worker.backends[session.profile.id]
-    return len(backend.tokenize(backend.render_prompt(chat)))
+@pytest.fixture(scope="module")
+def counter():
+    """The same model loaded apart, to count the prompts the choices promise."""
+    from app.backends.llama_backend import LlamaBackend
+    from helpers.models import profile
+
+    backend = LlamaBackend(profile("smollm2-think", n_ctx=1024))
+    backend.load()
+    yield lambda chat: len(backend.tokenize(backend.render_prompt(chat)))
+    backend.close()
 
 
-def test_strip_earlier_thinking(qtbot):
+def test_strip_earlier_thinking(qtbot, counter):
     win, session = _window(qtbot, "keep-all")
     conv = Conversation()
     for i in range(3):
         _past_turn(conv, f"Question {i}?", FILLER * 12, f"Answer {i}.")
-    session.conversation = conv
+    session.open_conversation(conv)
     with qtbot.waitSignal(session.turn_finished, timeout=60_000) as failed:
         session.send("And now?")
     msg = failed.args[0]
@@ -65,16 +72,16 @@ def test_strip_earlier_thinking(qtbot):
     assert "Earlier thinking was left out" in retried.notes[0]
     assert win.chat.widget_for(msg) is None  # the failed answer was replaced
     expected = chat_messages(session.conversation.messages[:-1], carry="strip")
-    assert retried.stats.prompt_tokens == _count(session, expected)
+    assert retried.stats.prompt_tokens == counter(expected)
     session.shutdown()
 
 
-def test_leave_out_the_oldest_turns(qtbot):
+def test_leave_out_the_oldest_turns(qtbot, counter):
     win, session = _window(qtbot, "strip")
     conv = Conversation()
     for i in range(4):
         _past_turn(conv, f"Question {i}?", "short", f"Answer {i}. " + FILLER * 8)
-    session.conversation = conv
+    session.open_conversation(conv)
     with qtbot.waitSignal(session.turn_finished, timeout=60_000) as failed:
         session.send("And now?")
     msg = failed.args[0]
@@ -86,17 +93,16 @@ def test_leave_out_the_oldest_turns(qtbot):
     assert retried.finish_reason != "error"
     assert f"The {n} oldest turn" in retried.notes[0]
     expected = drop_oldest_turns(chat_messages(session.conversation.messages[:-1]), n)
-    assert retried.stats.prompt_tokens == _count(session, expected)
+    assert retried.stats.prompt_tokens == counter(expected)
     assert retried.stats.prompt_tokens + msg.overflow.reserve <= 1024
     # one fewer turn would not have fitted: the plan left out no more than needed
     fewer = drop_oldest_turns(chat_messages(session.conversation.messages[:-1]), n - 1)
-    assert _count(session, fewer) + msg.overflow.reserve > 1024
+    assert counter(fewer) + msg.overflow.reserve > 1024
     session.shutdown()
 
 
 def test_thinking_that_used_up_the_budget_offers_an_answer(qtbot):
-    win, session = _window(qtbot, "strip")
-    session.profile = replace(session.profile, reasoning=replace(session.profile.reasoning, budget=0))
+    win, session = _window(qtbot, "strip", budget=0)
     with qtbot.waitSignal(session.turn_finished, timeout=60_000) as done:
         session.send("Think about the number seven.")
     msg = done.args[0]

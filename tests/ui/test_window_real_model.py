@@ -87,5 +87,5 @@ def test_closing_mid_generation_stops_and_joins_the_thread(qtbot):
     session.send("Write a long story about a dragon.")
     qtbot.waitUntil(lambda: session.current is not None and session.current.stats.answer_tokens >= 3, timeout=60_000)
     win.close()
-    assert session._thread.isFinished()
-    assert not session.worker.backends  # the model was freed
+    assert not session.local_host.running
+    assert session.local_host.worker.resident_ids() == []  # the model was freed

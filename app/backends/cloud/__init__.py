@@ -2,7 +2,7 @@
 
 Each is a :class:`~app.backends.cloud.base.CloudBackend` whose ``stream(request)`` is an
 async generator of the same turn events the local backend yields; they run as asyncio tasks
-on the qasync loop (see :mod:`app.backends.cloud_runner`). Keys: :mod:`app.backends.cloud.keys`.
+on the qasync loop through the turn runner (see :mod:`app.controllers.cloud_host`). Keys: :mod:`app.backends.cloud.keys`.
 """
 
 from __future__ import annotations

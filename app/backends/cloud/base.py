@@ -12,8 +12,8 @@ same way for every provider:
 * every fault ends the turn with ``TurnFinished("error", message)``, keeping what streamed;
   the API key is removed from any text first;
 * exactly one ``TurnFinished``. Cancelling the task that iterates :meth:`CloudBackend.stream`
-  closes the connection at once (the ``CancelledError`` propagates; the caller reports the
-  turn as cancelled, see :mod:`app.backends.cloud_runner`).
+  closes the connection at once (the ``CancelledError`` propagates; the turn runner reports
+  the turn as cancelled, or asks again after Answer now: :mod:`app.controllers.turn_runner`).
 
 Earlier turns' reasoning is never sent back: requests carry the conversation's template
 dicts, whose assistant turns hold the answer only. Providers require it back only on
@@ -32,8 +32,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Callable
-from urllib.parse import urlsplit
+from typing import Any, Callable, ClassVar
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
@@ -51,6 +50,7 @@ from app.backends.cloud.tally import Tally, estimate_prompt
 from app.domain import events as ev
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.fields import FieldReasoningAdapter
+from app.domain.turn_control import TurnControl
 from app.domain.turn_request import TurnRequest
 from app.errors import PonderError
 
@@ -65,13 +65,6 @@ class MalformedEvent(Exception):
 
 class ProviderStreamError(Exception):
     """The provider reported an error inside the event stream (its own sentence)."""
-
-
-def host_of(base_url: str | None) -> str:
-    """``host[:port]`` of a base URL, without any user info (what ``TurnStarted.where`` says)."""
-    parts = urlsplit(base_url or "")
-    host = parts.hostname or "the server"
-    return f"{host}:{parts.port}" if parts.port else host
 
 
 class TurnReader(ABC):
@@ -122,8 +115,12 @@ class TurnReader(ABC):
 
 
 class CloudBackend(ABC):
-    """One cloud model: streams turns as turn events over ``httpx`` (see module docstring)."""
+    """One cloud model: streams model calls as turn events over ``httpx`` (see module docstring)."""
 
+    is_async: ClassVar[bool] = True
+    supports_answer_now: ClassVar[bool] = False  # no such control: the runner asks again
+    counts_exactly: ClassVar[bool] = False  # estimates until the provider's usage arrives
+    token_ids: ClassVar[bool] = False
     max_retries = 3
     reader_class: type[TurnReader]
 
@@ -132,7 +129,7 @@ class CloudBackend(ABC):
                  connect_timeout: float = 10.0, max_retry_wait: float = 60.0, default_retry_wait: float = 2.0):
         self.profile = profile
         self.clock = clock
-        self.host = host_of(profile.base_url)
+        self.host = profile.host
         self.read_timeout = read_timeout
         self.timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=connect_timeout)
         self.max_retry_wait = max_retry_wait
@@ -165,17 +162,18 @@ class CloudBackend(ABC):
     def base(self) -> str:
         return (self.profile.base_url or "").rstrip("/")
 
-    # -- Backend protocol compatibility ------------------------------------------------------
-    def load(self, progress: Callable[[str], None] | None = None) -> None:
+    # -- the rest of the Backend protocol ------------------------------------------------------
+    def load(self, progress: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None) -> None:
         """Nothing to load for a cloud model."""
 
     def close(self) -> None:
         """Nothing to free (connections close with each turn)."""
 
     # -- the turn ----------------------------------------------------------------------------
-    async def stream(self, request: TurnRequest, *,
+    async def stream(self, request: TurnRequest, control: TurnControl | None = None, *,
                      client: httpx.AsyncClient | None = None) -> AsyncIterator[ev.TurnEvent]:
-        """Run one turn, yielding turn events; ends with exactly one ``TurnFinished``."""
+        """One model call, yielding turn events; ends with exactly one ``TurnFinished``.
+        ``control`` is not read: Stop cancels the task that iterates this."""
         clock = self.clock
         prompt, system = estimate_prompt(request.messages)
         yield ev.TurnStarted(clock(), self.profile.id, prompt, self.profile.context_window or 0,

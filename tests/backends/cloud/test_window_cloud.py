@@ -3,8 +3,6 @@ where it ran, the once-per-conversation confirmation before local turns go out."
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import replace
 
 
@@ -12,20 +10,11 @@ from app.backends.fake import FakeBackend
 from app.controllers.chat_session import ChatSession
 from app.domain.config import load_user_models
 from app.ui.main_window import MainWindow
+from helpers.cloud_replay import run_until
 
 PATH = "/v1/chat/completions"
 
 
-
-
-def _until(loop, predicate, timeout=10.0):
-    async def wait():
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.005)
-
-    loop.run_until_complete(wait())
 
 
 def _reply(cloud):
@@ -46,13 +35,13 @@ def test_cloud_turn_in_the_window_with_confirmation(qtbot, qloop, cloud):
     qtbot.addWidget(win)
     win.show()
     asked = []
-    session.confirm_cloud = lambda profile: asked.append(profile.id) or True
+    session.set_cloud_confirmation(lambda profile: asked.append(profile.id) or True)
 
     session.send("Hello locally")
-    _until(qloop, lambda: not session.busy)
+    run_until(qloop, lambda: not session.busy)
     session.set_model("remote")
     assert session.send("Capital of France?")
-    _until(qloop, lambda: not session.busy)
+    run_until(qloop, lambda: not session.busy)
     msg = session.conversation.messages[-1]
     assert asked == ["remote"]
     assert msg.reasoning == "Let me think about it." and msg.answer == "Paris."
@@ -64,7 +53,7 @@ def test_cloud_turn_in_the_window_with_confirmation(qtbot, qloop, cloud):
     assert win.gauge.usage.history + win.gauge.usage.system == 30 and not win.gauge.usage.estimated
     # asked once per conversation
     assert session.send("And Germany?")
-    _until(qloop, lambda: not session.busy)
+    run_until(qloop, lambda: not session.busy)
     assert asked == ["remote"]
     session.shutdown()
 
@@ -73,9 +62,9 @@ def test_declining_the_confirmation_sends_nothing(qtbot, qloop, cloud):
     config = load_user_models()
     config = replace(config, models=config.models + (cloud.profile(id="remote"),))
     session = ChatSession(config, factory=lambda p: FakeBackend(p, ["Local."]))
-    session.confirm_cloud = lambda profile: False
+    session.set_cloud_confirmation(lambda profile: False)
     session.send("private notes")
-    _until(qloop, lambda: not session.busy)
+    run_until(qloop, lambda: not session.busy)
     session.set_model("remote")
     assert not session.send("go")
     assert cloud.server.requests == [] and len(session.conversation.messages) == 2
@@ -92,14 +81,15 @@ def test_answer_now_on_a_cloud_model_asks_for_an_answer_from_the_reasoning(qtbot
     config = replace(config, models=config.models + (cloud.profile(id="remote"),), default="remote")
     session = ChatSession(config)
     session.send("The meaning of life?")
-    _until(qloop, lambda: session.current is not None and "pondering pondering" in session.current.reasoning)
-    first = session.current
+    run_until(qloop, lambda: session.current is not None and "pondering pondering" in session.current.reasoning)
+    msg = session.current
     session.answer_now()
-    _until(qloop, lambda: session.current is not None and session.current is not first)
-    _until(qloop, lambda: not session.busy)
-    second = session.conversation.messages[-1]
-    assert first.finish_reason == "cancelled" and first.reasoning.startswith("pondering")
-    assert second.answer == "Forty-two." and "Answered from the reasoning so far" in second.notes[0]
+    run_until(qloop, lambda: not session.busy)
+    # one turn, two model calls: the first cut at Answer now, the second asked for the answer
+    assert session.conversation.messages[-1] is msg and len(cloud.server.requests) == 2
+    assert msg.reasoning.startswith("pondering") and msg.blocks[0].budget_cut and not msg.blocks[0].truncated
+    assert msg.answer == "Forty-two." and msg.finish_reason == "budget"
+    assert "Answered from the reasoning so far" in msg.notes[0]
     follow_up = cloud.server.requests[-1]["json"]["messages"]
     assert follow_up[-1]["role"] == "user" and "based on your reasoning so far" in follow_up[-1]["content"]
     assert "pondering" in follow_up[-1]["content"]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).parents[3]), str(Path(__file__).parents[3] / "tests")]
 
-import llama_cpp  # noqa: E402
 
+from app.backends import llama_adapter as adapter  # noqa: E402
 from app.backends.llama_backend import LlamaBackend  # noqa: E402
 from helpers.models import profile  # noqa: E402
 
@@ -42,9 +42,9 @@ def main(temperature: float, names: list[str], max_tokens: int, out: Path) -> No
         tokens, text = [], ""
         for tok in llm.generate(prompt, temp=temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0,
                                 reset=True):
-            if llama_cpp.llama_vocab_is_eog(llm._model.vocab, tok):
+            if adapter.is_end_of_generation(llm, tok):
                 break
-            piece = backend._piece(tok).decode("utf-8", "replace")
+            piece = backend.piece(tok).decode("utf-8", "replace")
             tokens.append([int(tok), piece])
             text += piece
             if "</think>" in text or len(tokens) >= max_tokens:

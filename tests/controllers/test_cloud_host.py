@@ -1,4 +1,4 @@
-"""CloudRunner on a real qasync loop: ModelWorker's signals, events on the GUI thread, Stop."""
+"""The cloud host on a real qasync loop: the worker's turn signals, events on the GUI thread, Stop."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import threading
 import time
 
 
-from app.backends.cloud_runner import CloudRunner
-from app.backends.worker import ModelWorker
+from app.controllers.cloud_host import CloudHost
+from app.controllers.local_host import LocalHost
 from app.domain import events as ev
 from app.domain.messages import AssistantMessage
+from app.domain.turn_control import TurnControl
+from helpers.cloud_replay import run_until
 
 PATH = "/v1/chat/completions"
 TICK = b'data: {"choices": [{"index": 0, "delta": {"content": "tick "}}]}\n\n'
@@ -23,7 +25,7 @@ TICK = b'data: {"choices": [{"index": 0, "delta": {"content": "tick "}}]}\n\n'
 class Collector:
     """Folds the runner's batches into a message, as the chat session does."""
 
-    def __init__(self, runner: CloudRunner) -> None:
+    def __init__(self, runner: CloudHost) -> None:
         self.batches: list[list] = []
         self.threads: set[int] = set()
         self.message = AssistantMessage()
@@ -45,19 +47,9 @@ class Collector:
         return [e for b in self.batches for e in b]
 
 
-def run_until(loop, predicate, timeout: float = 10.0) -> None:
-    async def wait() -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.002)
-
-    loop.run_until_complete(wait())
-
-
-def test_same_signals_as_the_model_worker():
-    for name in ("turn_events", "turn_done", "load_started", "load_finished", "load_failed"):
-        assert hasattr(CloudRunner, name) and hasattr(ModelWorker, name)
+def test_same_turn_interface_as_the_local_host():
+    for name in ("turn_events", "turn_done", "run_turn"):
+        assert hasattr(CloudHost, name) and hasattr(LocalHost, name)
 
 
 def test_a_turn_emits_batches_on_the_gui_thread(cloud, qloop):
@@ -65,9 +57,9 @@ def test_a_turn_emits_batches_on_the_gui_thread(cloud, qloop):
             + cloud.sse({"choices": [{"index": 0, "delta": {"content": "Yes."}, "finish_reason": "stop"}]})
             + cloud.sse("[DONE]"))
     cloud.server.script(PATH, cloud.Reply(pieces=[blob]))
-    runner = CloudRunner()
+    runner = CloudHost()
     got = Collector(runner)
-    runner.run_turn(cloud.profile(), cloud.request())
+    runner.run_turn(cloud.profile(), cloud.request(), TurnControl())
     assert runner.busy
     run_until(qloop, lambda: got.done)
     assert got.done == 1 and not runner.busy
@@ -80,16 +72,17 @@ def test_a_turn_emits_batches_on_the_gui_thread(cloud, qloop):
 
 def test_stop_cancels_at_once_and_keeps_the_text(cloud, qloop, capsys):
     cloud.server.script(PATH, cloud.Reply(stream_forever=True, tick=TICK, interval=0.01))
-    runner = CloudRunner()
+    runner = CloudHost()
     got = Collector(runner)
-    runner.run_turn(cloud.profile(), cloud.request())
+    control = TurnControl()
+    runner.run_turn(cloud.profile(), cloud.request(), control)
     run_until(qloop, lambda: got.message.answer.count("tick") >= 5)
-    runner.stop()
+    pressed = time.monotonic()
+    control.stop()
     run_until(qloop, lambda: got.done and cloud.server.closed_at)
-    assert runner.cancelled_at is not None
-    server_ms = (cloud.server.closed_at[0] - runner.cancelled_at) * 1000
+    server_ms = (cloud.server.closed_at[0] - pressed) * 1000
     end = got.events[-1]
-    done_ms = (end.t - runner.cancelled_at) * 1000
+    done_ms = (end.t - pressed) * 1000
     with capsys.disabled():
         print(f"\n[stop latency, qasync] TurnFinished after {done_ms:.2f} ms; server saw the close after "
               f"{server_ms:.2f} ms")
@@ -101,29 +94,17 @@ def test_stop_cancels_at_once_and_keeps_the_text(cloud, qloop, capsys):
 def test_a_fault_ends_the_turn_and_the_runner_stays_usable(cloud, qloop):
     cloud.server.script(PATH, cloud.Reply(status=401, content_type="application/json",
                                           pieces=[b'{"error": {"message": "bad key"}}']))
-    runner = CloudRunner()
+    runner = CloudHost()
     got = Collector(runner)
-    runner.run_turn(cloud.profile(), cloud.request())
+    runner.run_turn(cloud.profile(), cloud.request(), TurnControl())
     run_until(qloop, lambda: got.done)
     assert got.message.finish_reason == "error" and "bad key" in got.message.error
     cloud.server.script(PATH, cloud.Reply(pieces=[cloud.sse({"choices": [{"index": 0, "delta": {"content": "ok"},
                                                                            "finish_reason": "stop"}]})]))
     second = Collector(runner)
-    runner.run_turn(cloud.profile(), cloud.request())
+    runner.run_turn(cloud.profile(), cloud.request(), TurnControl())
     run_until(qloop, lambda: second.done)
     assert second.message.answer == "ok" and second.message.error is None
-
-
-def test_a_second_turn_while_busy_is_refused(cloud, qloop):
-    cloud.server.script(PATH, cloud.Reply(stream_forever=True, tick=TICK, interval=0.01))
-    runner = CloudRunner()
-    got = Collector(runner)
-    runner.run_turn(cloud.profile(), cloud.request())
-    assert runner.run_turn(cloud.profile(), cloud.request()) is None
-    assert got.done == 1 and "already running" in got.events[-1].error
-    runner.stop()
-    run_until(qloop, lambda: got.done == 2)
-
 
 
 def test_a_fault_mid_stream_leaves_no_stream_unfinalized(cloud, qloop, monkeypatch):
@@ -133,9 +114,9 @@ def test_a_fault_mid_stream_leaves_no_stream_unfinalized(cloud, qloop, monkeypat
     blob = cloud.sse({"choices": [{"index": 0, "delta": {"content": "Part"}}]}) + b"data: {oops\n\n"
     more = cloud.sse({"choices": [{"index": 0, "delta": {"content": "more"}}]})
     cloud.server.script(PATH, cloud.Reply(pieces=[blob, 0.2, more]))
-    runner = CloudRunner()
+    runner = CloudHost()
     got = Collector(runner)
-    runner.run_turn(cloud.profile(), cloud.request())
+    runner.run_turn(cloud.profile(), cloud.request(), TurnControl())
     run_until(qloop, lambda: got.done)
     assert got.message.answer == "Part" and "cannot read" in got.message.error
     gc.collect()

@@ -1,12 +1,13 @@
-"""Steering the thinking with real inference: budgets, Answer now, Think longer, thinking off."""
+"""The local decode loop steering the thinking, with real inference: budgets, Answer now, Think
+longer, thinking off."""
 
-import threading
 
 import pytest
 
 from app.domain import events as ev
 from app.domain.conversation import Conversation
-from app.domain.steering import CONTINUATION, GRACE_TOKENS, Steering, budget_to_effort
+from app.domain.steering import CONTINUATION, GRACE_TOKENS
+from app.domain.turn_control import TurnControl
 from app.domain.turn_request import build_request
 
 pytestmark = pytest.mark.model
@@ -14,13 +15,12 @@ pytestmark = pytest.mark.model
 
 
 
-def run(backend, prompt, *, answer_now=None, on_event=None, **kw):
+def run(backend, prompt, *, control=None, on_event=None, **kw):
     conv = Conversation()
     conv.add_user(prompt)
     msg = conv.add_assistant(backend.profile.id)
     events = []
-    for event in backend.stream(build_request(conv.messages, backend.profile, **kw), threading.Event(),
-                                answer_now=answer_now):
+    for event in backend.stream(build_request(conv.messages, backend.profile, **kw), control or TurnControl()):
         msg.apply(event)
         events.append(event)
         if on_event:
@@ -43,13 +43,13 @@ def test_budgets_are_respected_and_the_end_marker_is_fed_once(thinker, budget):
 
 
 def test_answer_now_cuts_mid_thought(thinker):
-    answer_now = threading.Event()
+    control = TurnControl()
 
     def press(event):
         if type(event) is ev.TokenCounts and event.reasoning >= 10:
-            answer_now.set()
+            control.answer_now()
 
-    msg, events = run(thinker, "Think about prime numbers.", answer_now=answer_now, on_event=press,
+    msg, events = run(thinker, "Think about prime numbers.", control=control, on_event=press,
                       thinking_budget=0, min_thinking=10, max_tokens=80, temperature=0.7)
     assert [type(e) for e in events].count(ev.BudgetCut) == 1
     assert msg.stats.reasoning_tokens == 10  # cut at once, on the next token boundary
@@ -71,13 +71,3 @@ def test_thinking_off_for_a_switchable_model(thinker):
     assert thinker.setup.prompt_suffix  # Ponder makes this model think: the switch is its suffix
     msg, _ = run(thinker, "Say hello.", thinking=False, max_tokens=20, temperature=0.0)
     assert msg.blocks == [] and msg.stats.reasoning_tokens == 0 and msg.answer.strip()
-
-
-def test_grace_window_prefers_sentence_ends():
-    s = Steering(budget=10)
-    assert not s.should_cut(9, "word.")
-    assert not s.should_cut(10, " word")
-    assert s.should_cut(11, " end.")
-    assert s.should_cut(10 + GRACE_TOKENS, " word")
-    assert Steering().should_cut(3, " x", answer_now=True)
-    assert [budget_to_effort(b) for b in (512, 4096, 20000)] == ["low", "medium", "high"]

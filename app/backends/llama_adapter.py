@@ -1,0 +1,136 @@
+"""Every use of llama-cpp-python's internals, in one place, with the versions it was checked on.
+
+Ponder needs a few things the ``Llama`` class does not offer publicly: the text and the
+attributes of a token (to tell control tokens from text), the piece of a token with special
+tokens rendered (the public detokenizer drops them), the tokens held in the context (to
+reuse the cached prefix) and cutting that cache back, end-of-generation tests, and
+abandoning a model load that the user no longer wants. These reach into ``Llama._model``,
+``Llama._input_ids``, ``Llama.n_tokens`` and the model parameters that ``Llama.__init__``
+builds. They are private and change between releases, so they live here only;
+``tests/backends/test_llama_adapter.py`` fails when the installed llama-cpp-python is outside
+:data:`CHECKED_VERSIONS` (the same range pyproject.toml pins), and another test scans the
+source tree for private attributes used anywhere else.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Callable
+
+CHECKED_VERSIONS = ">=0.3.36,<0.3.37"  # keep equal to the pin in pyproject.toml
+
+_load_lock = threading.Lock()
+
+
+class LoadAbandoned(Exception):
+    """The model load was abandoned because the caller asked to stop."""
+
+
+def installed_version() -> str:
+    from importlib.metadata import version
+
+    return version("llama_cpp_python")
+
+
+def load_llama(model_path: str, *, should_stop: Callable[[], bool] | None = None, **kwargs):
+    """A ``llama_cpp.Llama`` for ``model_path``; ``should_stop()`` is asked while the weights
+    load (llama.cpp's progress callback), and a True answer abandons the load
+    (:class:`LoadAbandoned`).
+
+    ``Llama.__init__`` builds its model parameters from ``llama_model_default_params()`` with
+    no way to pass a progress callback, so that function is wrapped for the duration of
+    this one call (loads are serialised by a lock).
+    """
+    import llama_cpp
+    import llama_cpp.llama_cpp as lib
+
+    stopped = False
+
+    def progress(_fraction: float, _data) -> bool:
+        nonlocal stopped
+        stopped = stopped or bool(should_stop and should_stop())
+        return not stopped  # False makes llama.cpp abort the load
+
+    callback = lib.llama_progress_callback(progress)
+    with _load_lock:
+        original = lib.llama_model_default_params
+
+        def with_progress():
+            params = original()
+            params.progress_callback = callback
+            return params
+
+        lib.llama_model_default_params = with_progress
+        try:
+            llm = llama_cpp.Llama(model_path=model_path, **kwargs)
+        except ValueError:
+            if stopped:
+                raise LoadAbandoned(model_path) from None
+            raise
+        finally:
+            lib.llama_model_default_params = original
+    llm._ponder_progress = callback  # the model parameters point at it: keep it alive
+    return llm
+
+
+def token_text(llm, token: int) -> str:
+    """The vocabulary's text of ``token`` (e.g. ``<|im_end|>``)."""
+    return llm._model.token_get_text(token)
+
+
+def is_control(llm, token: int) -> bool:
+    """True for control and user-defined tokens: markup, never plain text."""
+    import llama_cpp
+
+    attr = llm._model.token_get_attr(token)
+    return bool(attr & (llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED))
+
+
+def token_piece(llm, token: int) -> bytes:
+    """The bytes of ``token`` with special tokens rendered (``Llama.detokenize`` drops them)."""
+    import llama_cpp
+
+    vocab = llm._model.vocab
+    buf = ctypes.create_string_buffer(64)
+    n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, True)
+    if n < 0:
+        buf = ctypes.create_string_buffer(-n)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, True)
+    return buf.raw[:n]
+
+
+def is_end_of_generation(llm, token: int) -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+
+
+def end_of_generation_test(llm) -> Callable[[int], bool]:
+    """A fast ``token -> is end of generation`` for the decode loop (binds the vocab once)."""
+    import llama_cpp
+
+    vocab = llm._model.vocab
+    is_eog = llama_cpp.llama_vocab_is_eog
+    return lambda token: bool(is_eog(vocab, token))
+
+
+def cached_tokens(llm) -> list[int]:
+    """The tokens the context holds now (what was evaluated), oldest first."""
+    return llm._input_ids[: llm.n_tokens].tolist()
+
+
+def common_prefix(llm, tokens: list[int]) -> int:
+    """How many leading tokens of ``tokens`` the context already holds."""
+    held = llm._input_ids[: llm.n_tokens]
+    n = 0
+    for a, b in zip(held, tokens):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
+def keep_cached(llm, n: int) -> None:
+    """Keep only the first ``n`` evaluated tokens: the next ``eval`` drops the KV cache after them."""
+    llm.n_tokens = n

@@ -1,0 +1,283 @@
+"""The turn runner: one turn, the same way for local and cloud models, the window and the CLI.
+
+A turn is a sequence of model calls (see :mod:`app.backends.base`): usually one; two when a
+model that cannot end its own thinking is asked to answer now (the call is cancelled and the
+model asked again, with its reasoning so far). The runner owns what is true of the whole
+turn, once:
+
+* **Stop and Answer now** (:class:`~app.domain.turn_control.TurnControl`): a local backend
+  sees them per token; for an asynchronous (cloud) backend the runner cancels the call at
+  once, and for Answer now starts the follow-up call;
+* **loop detection**: one :class:`~app.domain.runaway.LoopDetector` per turn, fed token ids
+  where the backend has them and words of the reasoning text otherwise;
+* **accounting across calls**: token counts and usage are made cumulative for the turn;
+  later calls' ``TurnStarted`` become ``CallStarted``;
+* **errors**: any exception becomes one ``TurnFinished("error", sentence)``; what streamed is
+  kept; the turn always ends with exactly one ``TurnFinished``;
+* **timing**: the turn starts when its first call starts and ends when the runner is done.
+
+It imports no Qt: the model worker runs it on its thread's own asyncio loop, the cloud host
+on the qasync loop, ``ponder ask`` under ``asyncio.run``; :func:`drive_turn` hands the
+events on in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
+from dataclasses import replace
+from typing import Callable
+
+from app.backends.base import Backend, ModelCall
+from app.domain import events as ev
+from app.domain.growing_text import GrowingText
+from app.domain.runaway import LoopDetector
+from app.domain.turn_control import TurnControl
+from app.domain.turn_request import TurnRequest
+from app.errors import PonderError
+
+log = logging.getLogger("ponder.turn")
+
+# Event types after which a batch is handed on (one batch per generated token, roughly).
+FLUSH = frozenset({ev.TurnStarted, ev.CallStarted, ev.TokenCounts, ev.Usage, ev.RetryWait, ev.TurnFinished})
+ANSWER_NOW_PROMPT = "Stop thinking and give your final answer now, based on your reasoning so far:\n\n"
+UNFINISHED = "The model stopped without finishing the turn."
+
+
+async def events_of(call: ModelCall) -> AsyncIterator[ev.TurnEvent]:
+    """A model call's events as an async iterator: the one adapter between local calls
+    (generators, run inline: their thread's loop has nothing else to do) and cloud ones."""
+    if isinstance(call, Iterator):
+        try:
+            for event in call:
+                yield event
+        finally:
+            call.close()
+    else:
+        async with aclosing(call) as events:
+            async for event in events:
+                yield event
+
+
+class _Tally:
+    """What the runner keeps of a turn while its calls stream."""
+
+    def __init__(self, token_ids: bool) -> None:
+        self.token_ids = token_ids
+        self.base = (0, 0, 0)  # reasoning, answer, injected of the calls before this one
+        self.call = (0, 0, 0)  # the same, of this call so far
+        self.base_estimated = False
+        self.in_reasoning = False
+        self.cut = False  # the thinking was ended by Ponder (budget or Answer now)
+        self.reasoning = GrowingText()
+        self.loops = LoopDetector()
+        self.alarmed = False
+        self.pending = ""  # reasoning text of the token not yet counted (for loop offsets)
+        self.started = False
+        self.finished: ev.TurnFinished | None = None
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self.base[0] + self.call[0]
+
+    def end_call(self) -> None:
+        self.base = tuple(a + b for a, b in zip(self.base, self.call))  # type: ignore[assignment]
+        self.call = (0, 0, 0)
+        self.finished = None
+
+    def process(self, event: ev.TurnEvent, clock: Callable[[], float], t0: float,
+                reason: str) -> list[ev.TurnEvent]:
+        """What the turn passes on for one event of the current call."""
+        kind = type(event)
+        if kind is ev.TokenCounts:
+            return self._counts(event, clock)
+        if kind is ev.ReasoningDelta:
+            self.in_reasoning = True
+            self.reasoning.append(event.text)
+            if self.token_ids:
+                self.pending += event.text
+                return [event]
+            return [event, *self._loop(None, event.text, clock)]
+        if kind is ev.AnswerDelta:
+            self.in_reasoning = False
+        elif kind is ev.BlockStart:
+            self.in_reasoning = True
+        elif kind is ev.BlockEnd:
+            self.in_reasoning = False
+        elif kind is ev.BudgetCut:
+            self.cut = True
+        elif kind is ev.TurnStarted:
+            if self.started:
+                return [ev.CallStarted(event.t, event.prompt_tokens, reason)]
+            self.started = True
+            return [replace(event, t=t0)]
+        elif kind is ev.Usage:
+            r, a, _ = self.base
+            self.call = (event.reasoning_tokens, event.answer_tokens, self.call[2])
+            return [ev.Usage(event.prompt_tokens, r + event.reasoning_tokens, a + event.answer_tokens,
+                             estimated=event.estimated or self.base_estimated)]
+        elif kind is ev.TurnFinished:
+            self.finished = event
+            return []
+        return [event]
+
+    def _counts(self, counts: ev.TokenCounts, clock) -> list[ev.TurnEvent]:
+        was_reasoning = self.call[0]
+        self.call = (counts.reasoning, counts.answer, counts.injected)
+        r, a, i = self.base
+        out: list[ev.TurnEvent] = []
+        if self.token_ids and counts.token >= 0 and counts.reasoning > was_reasoning:
+            out = self._loop(counts.token, self.pending, clock)  # before the counts: in this token's batch
+            self.pending = ""
+        out.append(ev.TokenCounts(r + counts.reasoning, a + counts.answer, i + counts.injected, counts.t, counts.token))
+        return out
+
+    def _loop(self, token: int | None, text: str, clock) -> list[ev.TurnEvent]:
+        if self.alarmed:
+            return []
+        alarm = self.loops.feed(token, text)
+        if alarm is None:
+            return []
+        self.alarmed = True
+        return [ev.LoopDetected(clock(), alarm)]
+
+
+class TurnRunner:
+    """Runs one turn on the backend that ``acquire()`` returns (it may load the model first;
+    its errors end the turn like any other). :meth:`on` runs on a backend at hand."""
+
+    def __init__(self, acquire: Callable[[], Backend], *, clock: Callable[[], float] = time.monotonic):
+        self._acquire = acquire
+        self.clock = clock
+
+    @classmethod
+    def on(cls, backend: Backend, **kw) -> "TurnRunner":
+        return cls(lambda: backend, **kw)
+
+    async def run(self, request: TurnRequest, control: TurnControl) -> AsyncIterator[ev.TurnEvent]:
+        """The turn's events, ending with exactly one ``TurnFinished``."""
+        clock = self.clock
+        if control.stopped:
+            yield ev.TurnFinished(clock(), "cancelled")
+            return
+        try:
+            backend = self._acquire()
+        except PonderError as exc:
+            yield ev.TurnFinished(clock(), "error", str(exc))
+            return
+        except Exception as exc:  # a bug or a broken install must still end the turn
+            log.exception("Preparing the model failed")
+            yield ev.TurnFinished(clock(), "error", _unexpected(exc))
+            return
+        tally = _Tally(backend.token_ids)
+        remove = self._listen(backend, control, tally)
+        try:
+            async with aclosing(self._calls(backend, request, control, tally)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            remove()
+
+    async def _calls(self, backend: Backend, request: TurnRequest, control: TurnControl,
+                     tally: _Tally) -> AsyncIterator[ev.TurnEvent]:
+        clock = self.clock
+        t0 = clock()
+        reason = ""
+        while True:
+            finished: ev.TurnFinished | None = None
+            follow_up = False
+            try:
+                async with aclosing(events_of(backend.stream(request, control))) as events:
+                    async for event in events:
+                        for out in tally.process(event, clock, t0, reason):
+                            yield out
+                finished = tally.finished or ev.TurnFinished(clock(), "error", UNFINISHED)
+            except asyncio.CancelledError:
+                _uncancel()
+                follow_up = control.answer_now_requested and not control.stopped and self._may_cut(backend, tally)
+                if not follow_up:
+                    finished = ev.TurnFinished(clock(), "cancelled")
+            except PonderError as exc:
+                finished = ev.TurnFinished(clock(), "error", str(exc))
+            except Exception as exc:  # a backend bug must not leave the turn hanging
+                log.exception("A model call of %s failed", backend.profile.id)
+                finished = ev.TurnFinished(clock(), "error", _unexpected(exc))
+            reasoning_tokens = tally.reasoning_tokens
+            tally.end_call()
+            if not follow_up:
+                break
+            # Answer now on a model that cannot end its own thinking: the call was cancelled;
+            # ask the same model for the answer, with its reasoning so far as context.
+            tally.cut = True
+            yield ev.BudgetCut(clock(), reasoning_tokens)
+            yield ev.BlockEnd(clock())
+            tally.in_reasoning = False
+            yield ev.TurnNote(f"Answered from the reasoning so far ({reasoning_tokens:,} tokens), after Answer now.")
+            ask = {"role": "user", "content": ANSWER_NOW_PROMPT + str(tally.reasoning).strip()}
+            request = replace(request, messages=(*request.messages, ask), stripped_messages=None, thinking_budget=0)
+            reason = "answer-now"
+        assert finished is not None
+        if tally.cut and finished.finish_reason == "stop":
+            finished = replace(finished, finish_reason="budget")
+        yield replace(finished, t=clock())
+
+    @staticmethod
+    def _may_cut(backend: Backend, tally: _Tally) -> bool:
+        """Answer now applies: the runner (not the backend) ends this model's thinking."""
+        return not backend.supports_answer_now and tally.in_reasoning and not tally.cut
+
+    def _listen(self, backend: Backend, control: TurnControl, tally: _Tally) -> Callable[[], None]:
+        """For an asynchronous backend, cancel the running call when Stop (or an Answer now
+        the backend cannot do itself) is pressed, from whichever thread it is pressed on."""
+        if not backend.is_async:
+            return lambda: None  # a local backend checks the controls itself, per token
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def cancel(what: str) -> None:
+            if task is None or task.done():
+                return
+            if what == "stop" or self._may_cut(backend, tally):
+                task.cancel()
+
+        return control.listen(lambda what: loop.call_soon_threadsafe(cancel, what))
+
+
+def _uncancel() -> None:
+    """The runner handled a cancellation itself: let the task await again normally."""
+    task = asyncio.current_task()
+    if task is not None and hasattr(task, "uncancel"):  # Python 3.11+
+        task.uncancel()
+
+
+def _unexpected(exc: BaseException) -> str:
+    return (f"The model failed unexpectedly ({type(exc).__name__}); what arrived is kept. "
+            "Try again, or report this error with Ponder's log if it happens again.")
+
+
+async def drive_turn(runner: TurnRunner, request: TurnRequest, control: TurnControl,
+                     emit: Callable[[list[ev.TurnEvent]], None]) -> None:
+    """Run one turn and hand its events to ``emit`` in batches: one batch per token (it ends
+    with the token's counts), per call start, usage report, retry countdown and the end."""
+    batch: list[ev.TurnEvent] = []
+    async with aclosing(runner.run(request, control)) as events:
+        async for event in events:
+            batch.append(event)
+            if type(event) in FLUSH:
+                emit(batch)
+                batch = []
+    if batch:
+        emit(batch)
+
+
+def run_turn_sync(runner: TurnRunner, request: TurnRequest, control: TurnControl,
+                  emit: Callable[[list[ev.TurnEvent]], None], loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """:func:`drive_turn` to its end on ``loop`` (a fresh one when None): for threads that
+    have no running loop, such as the model worker's."""
+    if loop is None:
+        asyncio.run(drive_turn(runner, request, control, emit))
+    else:
+        loop.run_until_complete(drive_turn(runner, request, control, emit))
