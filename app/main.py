@@ -33,6 +33,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_gui(argv: list[str]) -> int:
+    from app.display_check import check_display_libraries
+    from app.errors import MissingLibraryError
+
+    try:  # before Qt, whose own message about a missing xcb library names the wrong one
+        check_display_libraries(argv)
+    except MissingLibraryError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     import asyncio
 
     import qasync
