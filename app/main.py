@@ -78,6 +78,9 @@ def run_gui(argv: list[str]) -> int:
     store, notice = open_store()
     persistence = Persistence(session, store)
     window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)
+    from app.ui.status_channel import attach_if_enabled
+
+    attach_if_enabled(window)  # PONDER_STATUS_CHANNEL=1 only: JSON state lines for the walkthrough
     window.show()
     if notice:
         window.show_error(notice)

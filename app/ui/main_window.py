@@ -26,6 +26,9 @@ class MainWindow(QMainWindow):
         self.store = store  # app.store Store, or None (no history: tests, benchmarks)
         self.persistence = persistence
         self.setWindowTitle("Ponder")
+        # An explicit minimum: the layout's own one grows with what is shown (thinking
+        # controls, hints) and Qt would then widen the window by itself.
+        self.setMinimumSize(720, 480)
         self.resize(920, 760)
 
         config = session.config
@@ -46,16 +49,22 @@ class MainWindow(QMainWindow):
         self.errors.setWordWrap(True)
         self.errors.hide()
 
-        top = QHBoxLayout()
-        top.setContentsMargins(12, 8, 12, 0)
-        top.addWidget(QLabel("Model:", self))
+        # the model row is a bar of its own, so the chat visibly ends at its edge when scrolled
+        self.model_row = QWidget(self)
+        self.model_row.setObjectName("modelRow")
+        self.model_row.setAttribute(Qt.WA_StyledBackground, True)
+        top = QHBoxLayout(self.model_row)
+        top.setContentsMargins(12, 6, 12, 6)
+        model_label = QLabel("M&odel:", self.model_row)
+        model_label.setBuddy(self.switcher)
+        top.addWidget(model_label)
         top.addWidget(self.switcher)
         top.addStretch(1)
         chat_area = QWidget(self)
         layout = QVBoxLayout(chat_area)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(top)
+        layout.addWidget(self.model_row)
         layout.addWidget(self.chat, 1)
         layout.addWidget(self.errors)
         layout.addWidget(self.gauge)

@@ -141,6 +141,7 @@ class TraceViewer(QDialog):
         viewer.setAttribute(Qt.WA_DeleteOnClose, True)
         viewer.show()
         viewer.raise_()
+        viewer.activateWindow()  # keyboard focus (Esc closes it) also without a window manager
         return viewer
 
     # -- building --------------------------------------------------------------------------
