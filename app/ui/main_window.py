@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
 
             self.history = HistoryBinding(self, store, persistence)
         self._build_menus()
+        self._tab_order()
         self._wire()
         self._sync_carry()
         self._sync_thinking_controls()
@@ -138,6 +139,17 @@ class MainWindow(QMainWindow):
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
         s.model_inspected.connect(lambda mid, hint, _verdict: self.switcher.set_hint(mid, hint))
+
+    def _tab_order(self) -> None:
+        """Tab follows the reading order: model row, chat (the view threads its messages' panel
+        headers and buttons in after itself), gauge, thinking controls, hint, composer, sidebar."""
+        c, t = self.composer, self.thinking_controls
+        chain = [self.switcher, self.chat, self.gauge.carry, t.thinking_box, t.budget_box, t.custom, t.minimum,
+                 self.task_hint.button, c.edit, c.send_button, c.answer_now_button, c.stop_button]
+        if self.sidebar is not None:
+            chain += [self.sidebar.new_button, self.sidebar.search, self.sidebar.reasoning_box, self.sidebar.list]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
 
     def _edit_user_message(self, message) -> None:
         from PySide6.QtWidgets import QInputDialog

@@ -239,6 +239,8 @@ class AssistantMessageWidget(QFrame):
         notes.append(" · ".join(figures))
         self.status.setText("  ".join(notes))
         self.status.setProperty("finish", msg.finish_reason or "")
+        self.status.style().unpolish(self.status)  # a property selector ([finish="cancelled"]) needs a re-polish
+        self.status.style().polish(self.status)
         self.status.show()
         self._offer_actions()
 

@@ -130,3 +130,17 @@ def test_the_thinking_header_highlights_on_hover(qtbot):
     header.repaint()
     assert header.grab().toImage() != away
     _close(win)
+
+
+def test_a_stopped_answer_is_marked_in_colour(qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    win = _window(qtbot, ["word "] * 2000, delay_s=0.005)
+    win.session.send("Write a long story")
+    qtbot.waitUntil(lambda: win.session.current is not None and bool(win.session.current.answer), timeout=5000)
+    with qtbot.waitSignal(win.session.turn_finished, timeout=5000) as done:
+        win.session.stop()
+    status = win.chat.widget_for(done.args[0]).status
+    assert status.text().startswith("Stopped.")
+    assert status.palette().color(QPalette.WindowText) == QColor("#b0441c")  # style.qss [finish="cancelled"]
+    _close(win)
