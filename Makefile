@@ -41,6 +41,11 @@ XCB_TESTS ?= tests/ui tests/backends/cloud/test_window_cloud.py tests/packaging
 test-xcb: install-test
 	QT_QPA_PLATFORM=xcb packaging/xvfb.sh $(PY) -m pytest $(XCB_TESTS) -q
 
+# the README's screenshots, from the real window on Xvfb (xcb) with a fresh PONDER_HOME
+screenshot: install
+	home="$$(mktemp -d)" && PONDER_HOME="$$home" QT_QPA_PLATFORM=xcb packaging/xvfb.sh $(PY) packaging/screenshot.py resources/screenshots; \
+	status=$$?; rm -rf "$$home"; exit $$status
+
 bench: install
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/ponder bench all --json
 
