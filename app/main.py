@@ -56,6 +56,7 @@ def run_gui(argv: list[str]) -> int:
     from app.store.conversations import open_store
     from app.ui.app_identity import apply_identity
     from app.ui.main_window import MainWindow
+    from app.ui.status_channel import attach_if_enabled
     from app.ui.warm_up import warm_up_rendering
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
@@ -78,8 +79,6 @@ def run_gui(argv: list[str]) -> int:
     store, notice = open_store()
     persistence = Persistence(session, store)
     window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)
-    from app.ui.status_channel import attach_if_enabled
-
     attach_if_enabled(window)  # PONDER_STATUS_CHANNEL=1 only: JSON state lines for the walkthrough
     window.show()
     if notice:
