@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: run test install install-test bench screenshot clean package package-test install-desktop
+.PHONY: run test test-xcb install install-test bench screenshot clean package package-test walkthrough install-desktop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ run: install
 test: install-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
+# the tests that show windows once more on a real X server (Xvfb, Qt's xcb platform):
+# offscreen hides platform differences (focus, window activation, popups). CI runs this.
+XCB_TESTS ?= tests/ui tests/backends/cloud/test_window_cloud.py tests/packaging
+test-xcb: install-test
+	QT_QPA_PLATFORM=xcb packaging/xvfb.sh $(PY) -m pytest $(XCB_TESTS) -q
+
+# the README's screenshots, from the real window on Xvfb (xcb) with a fresh PONDER_HOME
+screenshot: install
+	home="$$(mktemp -d)" && PONDER_HOME="$$home" QT_QPA_PLATFORM=xcb packaging/xvfb.sh $(PY) packaging/screenshot.py resources/screenshots; \
+	status=$$?; rm -rf "$$home"; exit $$status
+
 bench: install
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/ponder bench all --json
 
@@ -47,9 +58,17 @@ ICON_SIZES := 16 32 48 64 128 256
 package: $(VENV)/.installed-package
 	PYTHON=$(PY) packaging/build.sh
 
-# build, then run the built app's --self-test (not the source tree's); CI runs this
+# build, then run the built app's --self-test (not the source tree's) on Xvfb with xcb when
+# Xvfb is installed (else offscreen); CI runs this
 package-test: package
 	packaging/smoke_test.sh $(APP_DIR)/ponder
+
+# drive the built app on Xvfb with real X input (xdotool): type, send, switch models, open
+# and close the thinking panel and the trace viewer, stop with Esc; screenshots of each step
+# in build/walkthrough/. Needs `make package` first (CI: after package-test).
+walkthrough: install
+	@test -x "$(APP_DIR)/ponder" || { echo "$(APP_DIR)/ponder not found: run 'make package' first" >&2; exit 1; }
+	packaging/xvfb.sh $(PY) packaging/walkthrough.py $(APP_DIR)/ponder --out build/walkthrough
 
 # menu entry and icons for the current user ($$XDG_DATA_HOME or ~/.local/share)
 install-desktop:

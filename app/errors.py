@@ -87,3 +87,22 @@ class BackendError(PonderError):
     def __init__(self, message: str, *, model_id: str | None = None) -> None:
         super().__init__(message)
         self.model_id = model_id
+
+
+class MissingLibraryError(PonderError):
+    """System libraries the window needs are missing; ``libraries`` are their sonames.
+
+    ``packages`` maps a distribution ("Debian/Ubuntu", "Fedora", "Arch") to the packages
+    that provide them; the message is one line that names both.
+    """
+
+    def __init__(self, libraries: Iterable[str], packages: dict[str, list[str]]) -> None:
+        self.libraries = tuple(libraries)
+        self.packages = packages
+        names = self.libraries
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "is" if len(names) == 1 else "are"
+        options = [f"{' '.join(pkgs)} ({distribution})" for distribution, pkgs in packages.items()]
+        how = ", ".join(options[:-1]) + " or " + options[-1] if len(options) > 1 else options[0]
+        super().__init__(f"Ponder cannot open its window: {listed} {verb} missing (Qt's X11 platform "
+                         f"needs {'it' if len(names) == 1 else 'them'}). Install {how}.")

@@ -34,6 +34,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_gui(argv: list[str]) -> int:
+    from app.display_check import check_display_libraries
+    from app.errors import MissingLibraryError
+
+    try:  # before Qt, whose own message about a missing xcb library names the wrong one
+        check_display_libraries(argv)
+    except MissingLibraryError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     import asyncio
 
     import qasync
@@ -49,6 +57,7 @@ def run_gui(argv: list[str]) -> int:
     from app.store.conversations import open_store
     from app.ui.app_identity import apply_identity
     from app.ui.main_window import MainWindow
+    from app.ui.status_channel import attach_if_enabled
     from app.ui.warm_up import warm_up_rendering
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
@@ -71,6 +80,7 @@ def run_gui(argv: list[str]) -> int:
     store, notice = open_store()
     persistence = Persistence(session, store)
     window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)
+    attach_if_enabled(window)  # PONDER_STATUS_CHANNEL=1 only: JSON state lines for the walkthrough
     window.show()
     if notice:
         window.show_error(notice)

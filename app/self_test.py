@@ -46,6 +46,7 @@ def run_self_test() -> int:
     name = f"Ponder {__version__}" + (" (packaged)" if getattr(sys, "frozen", False) else "")
     pipe = None
     try:
+        _check_libraries()
         pipe = _start()
         line = _answer_one(pipe, t0)
     except SelfTestFailure as failure:
@@ -60,6 +61,16 @@ def run_self_test() -> int:
     print(f"{name} self-test OK: {line}", flush=True)
     _close(pipe)
     return 0
+
+
+def _check_libraries() -> None:
+    from app.display_check import check_display_libraries
+    from app.errors import MissingLibraryError
+
+    try:
+        check_display_libraries(sys.argv[1:])
+    except MissingLibraryError as exc:
+        raise SelfTestFailure(EXIT_SETUP, str(exc)) from exc
 
 
 def _start():

@@ -1,5 +1,6 @@
 """Makes the README's screenshots from the real window (run under Xvfb or any display).
 
+    make screenshot     # on a fresh Xvfb with Qt's xcb platform and a fresh PONDER_HOME
     PONDER_HOME=$(mktemp -d) .venv/bin/python packaging/screenshot.py resources/screenshots
 
 It asks the bundled instruct model one question and the `smollm2-think` entry another,
@@ -42,7 +43,7 @@ def _settle(app: QApplication) -> None:
 def main(out: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyleSheet((paths.resources_dir() / "style.qss").read_text())
-    session = ChatSession(load_user_models(), max_tokens=120)
+    session = ChatSession(load_user_models(), max_tokens=200)
     store, _ = open_store()
     window = MainWindow(session, store=store, persistence=Persistence(session, store))
     window.resize(1100, 760)

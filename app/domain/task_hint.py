@@ -7,15 +7,25 @@ heuristic adds up a handful of cheap features:
 =================  =====  ==================================================================
 feature            score  examples
 =================  =====  ==================================================================
-math                 2    ``17 * 23``, ``2x + 3 = 11``, ``x^2``, ∑, integral, probability, gcd
+math                 2    ``17 * 23``, ``2x + 3 = 11``, ``x^2``, ∑, integral, probability, gcd;
+                          a number with prime / divisible / factors ("Is 91 a prime number?");
+                          arithmetic in words ("12 times 13", "15% of 80", "square root of 169")
 proof                2    prove, proof, show that, by induction, contradiction
-debugging            2    traceback, KeyError, segfault, "why does this fail", not working
+debugging            2    traceback, KeyError, segfault, "why does this fail", not working,
+                          ``error: …`` / ``error[E0382]: …`` lines, code with "error" or "fails"
 algorithm            2    algorithm, complexity, O(n log n), dynamic programming, recursion
 step by step         2    step by step, think carefully, puzzle, riddle
+counting             2    "how many" with a number, or of letters, ways, times, days…
+                          ("How many r's are in strawberry?")
+claim                2    is it true that, true or false (not about the assistant itself)
 math word            1    solve, equation, prime, average, how many, sum of
 two numbers          1    any two numerals (a date or a time counts once)
 code block           1    a fenced ```block```
 =================  =====  ==================================================================
+
+The short checkable questions (primes, arithmetic, counting, "prove", "is it true that",
+code with an error message) score 2 on their own: they are where a small instruct model
+most often answers confidently and wrongly.
 
 A prompt scoring :data:`REASONING_SCORE` (2) or more sent to an *instruct* model gets a
 hint toward the reasoning model. A prompt of fewer than :data:`SHORT_WORDS` (12) words
@@ -51,6 +61,18 @@ _MATH = re.compile(
 _POWER = re.compile(r"[a-zA-Z)]\s*(?:\^|\*\*)\s*\d")              # x^2, (a+b)**2
 _MATH_SYMBOLS = frozenset("√∑∫∏≤≥≠")
 _ERROR_NAME = re.compile(r"[A-Za-z0-9_](?:Error|Exception)\b")  # KeyError, NullPointerException
+_NUMBER_PROPERTY = frozenset({"prime", "primes", "composite", "divisible", "divisor", "divisors", "factor",
+                              "factors", "factorial", "multiple", "multiples", "remainder"})
+_ARITHMETIC_WORDS = re.compile(
+    r"\d\s*(?:times|plus|minus|divided\s+by|multiplied\s+by|mod|modulo|to\s+the\s+power\s+of|squared|cubed)\b"
+    r"|\b(?:square|cube)\s+root\s+of\s+\d|\d\s*(?:%|percent)\s+of\s+\d")
+_HOW_MANY = re.compile(r"how many\s+(?:[a-z]+\s+){0,2}?(?:times|ways|letters?|words|digits|days|hours|minutes|"
+                       r"seconds|weeks|months|years|[a-z]'?s\s+(?:are\s+|is\s+)?(?:in|there\s+in))\b")
+_CLAIMS = ("is it true that", "true or false", "is the following true", "is this statement true", "fact-check",
+           "fact check")
+_ERROR_LINE = re.compile(r"\b(?:fatal\s+)?error(?:\[\w+\])?:\s")  # gcc, rustc, tsc, ...
+_FAILURE_WORDS = frozenset({"error", "errors", "fails", "failing", "failed", "crash", "crashes", "panic",
+                            "panicked", "undefined", "warning"})
 _WHY_FAILS = re.compile(r"\bwhy\s+(?:does|do|is|did)\s+(?:this|my|it|the)\b[^.?!\n]{0,60}?"
                         r"\b(?:fail|crash|break|error|hang|wrong|not\s+work|never|stop|loop|return)")
 
@@ -75,12 +97,13 @@ _KEYWORDS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
                              "average", "percent", "percentage"}),
                   ("how many", "how much", "how long", "how far", "how fast", "sum of", "product of")),
 }
-_WEIGHTS = {"math": 2, "proof": 2, "debug": 2, "algo": 2, "steps": 2, "math_word": 1, "numbers": 1,
-            "code": 1}
+_WEIGHTS = {"math": 2, "proof": 2, "debug": 2, "algo": 2, "steps": 2, "count": 2, "claim": 2, "math_word": 1,
+            "numbers": 1, "code": 1}
 _WORD_FEATURE = {word: feature for feature, (words, _) in _KEYWORDS.items() for word in words}
 _PHRASE_FEATURE = tuple((phrase, feature) for feature, (_, phrases) in _KEYWORDS.items() for phrase in phrases)
 _REASONS = {"math": "math", "proof": "a proof", "debug": "debugging", "algo": "an algorithm",
-            "steps": "step-by-step reasoning", "math_word": "math"}
+            "steps": "step-by-step reasoning", "count": "careful counting", "claim": "checking a claim",
+            "math_word": "math"}
 _CHITCHAT_WORDS = frozenset({"hi", "hello", "hey", "hiya", "yo", "thanks", "thx", "ty", "cheers", "bye",
                              "goodbye", "ok", "okay", "cool", "nice", "great", "lol", "sure"})
 _CHITCHAT_PHRASES = ("how are you", "how's it going", "what's up", "good morning", "good afternoon",
@@ -119,11 +142,29 @@ def reasoning_features(prompt: str) -> dict[str, int]:
     if "debug" not in found and (("Error" in text or "Exception" in text) and _ERROR_NAME.search(text)
                                  or "why" in words and _WHY_FAILS.search(lower)):
         found["debug"] = 2
-    if len(_NUMBER.findall(text)) >= 2:
+    n_numbers = len(_NUMBER.findall(text))
+    if n_numbers >= 2:
         found["numbers"] = 1
     if "```" in text:
         found["code"] = 1
+    _checkable(text, lower, words, n_numbers, found)
     return {k: found[k] for k in _WEIGHTS if k in found}  # a stable order for the reasons
+
+
+def _checkable(text: str, lower: str, words: set[str], n_numbers: int, found: dict[str, int]) -> None:
+    """The short checkable questions: each of these scores enough on its own."""
+    if n_numbers and "math" not in found and (not _NUMBER_PROPERTY.isdisjoint(words) or _ARITHMETIC_WORDS.search(lower)):
+        found["math"] = 2
+    if "how many" in lower and (n_numbers or _HOW_MANY.search(lower)):
+        found["count"] = 2
+    for phrase in _CLAIMS:
+        at = lower.find(phrase)
+        if at >= 0 and not lower[at + len(phrase):].lstrip(" :").startswith(("you", "your")):
+            found["claim"] = 2
+            break
+    if "debug" not in found and ("error" in lower and _ERROR_LINE.search(lower)
+                                 or "`" in text and not _FAILURE_WORDS.isdisjoint(words)):
+        found["debug"] = 2
 
 
 def task_hint(prompt: str, current_role: str) -> Hint | None:

@@ -55,6 +55,7 @@ class ChatView(QScrollArea):
         bar.rangeChanged.connect(self._on_range)
         self.model_labels: dict[str, str] = {}
         self.panel_default = "auto"
+        self._children_seen: dict[int, int] = {}
 
     def add_message(self, message: UserMessage | AssistantMessage) -> QWidget:
         if isinstance(message, UserMessage):
@@ -74,12 +75,30 @@ class ChatView(QScrollArea):
         self._layout.addWidget(widget)
         self.widgets[message.uid] = widget
         self._pinned = True
+        self._thread_focus()
         return widget
 
     def update_message(self, message: AssistantMessage) -> None:
         widget = self.widgets.get(message.uid)
         if isinstance(widget, AssistantMessageWidget):
             widget.refresh()
+            parts = len(widget.children())
+            if self._children_seen.get(id(widget)) != parts:  # a panel or buttons appeared
+                self._children_seen[id(widget)] = parts
+                self._thread_focus()
+
+    def _thread_focus(self) -> None:
+        """Put the messages' focusable parts (panel headers, Trace, choice buttons) right after
+        the view in the Tab order, message by message; Qt would put widgets created later last."""
+        previous: QWidget = self
+        for i in range(self._layout.count()):
+            message_widget = self._layout.itemAt(i).widget()
+            if message_widget is None:
+                continue
+            for child in message_widget.findChildren(QWidget):
+                if child.focusPolicy() & Qt.TabFocus and not child.isWindow():
+                    QWidget.setTabOrder(previous, child)
+                    previous = child
 
     def show_conversation(self, conversation) -> None:
         """Rebuild the view for a stored conversation."""
@@ -92,6 +111,7 @@ class ChatView(QScrollArea):
     def remove_message(self, message) -> None:
         widget = self.widgets.pop(message.uid, None)
         if widget is not None:
+            self._children_seen.pop(id(widget), None)
             widget.deleteLater()
 
     def widget_for(self, message) -> QWidget | None:
@@ -101,6 +121,7 @@ class ChatView(QScrollArea):
         for widget in self.widgets.values():
             widget.deleteLater()
         self.widgets.clear()
+        self._children_seen.clear()
 
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()

@@ -39,6 +39,7 @@ class Composer(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("composer")
+        self.setAttribute(Qt.WA_StyledBackground, True)  # paint the style sheet's background
         self.edit = ComposerEdit(self)
         self.edit.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
         self.edit.setTabChangesFocus(True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.domain.context_budget import SEGMENTS, ContextUsage, Forecast
 
@@ -65,13 +65,15 @@ class GaugeBar(QWidget):
 
 
 class ContextGauge(QWidget):
-    """Bar + a short label ("1,204 / 8,192 tokens") + the carry-policy control."""
+    """Bar + a short label ("1,204 / 8,192 tokens") + the carry-policy control; the forecast's
+    warning, when there is one, on a wrapped line below."""
 
     carry_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("contextGauge")
+        self.setAttribute(Qt.WA_StyledBackground, True)  # paint the style sheet's background
         self.bar = GaugeBar(self)
         self.label = QLabel("", self)
         self.label.setObjectName("gaugeLabel")
@@ -82,12 +84,25 @@ class ContextGauge(QWidget):
             self.carry.addItem(text, policy)
         self.carry.setToolTip("What earlier turns' reasoning does in the next prompt")
         self.carry.activated.connect(lambda i: self.carry_changed.emit(self.carry.itemData(i)))
-        layout = QHBoxLayout(self)
+        # the forecast's sentence goes on a line of its own that wraps: in the row it would
+        # make the window wider the moment it appears
+        self.warning_label = QLabel("", self)
+        self.warning_label.setObjectName("gaugeWarning")
+        self.warning_label.setTextFormat(Qt.PlainText)
+        self.warning_label.setWordWrap(True)
+        self.warning_label.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
+        row.addWidget(QLabel("Context", self))
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.label)
+        row.addWidget(self.carry)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 2, 12, 2)
-        layout.addWidget(QLabel("Context", self))
-        layout.addWidget(self.bar, 1)
-        layout.addWidget(self.label)
-        layout.addWidget(self.carry)
+        layout.setSpacing(0)
+        layout.addLayout(row)
+        layout.addWidget(self.warning_label)
         self.usage: ContextUsage | None = None
         self.forecast = Forecast(False)
         self.saving_note = ""
@@ -104,15 +119,16 @@ class ContextGauge(QWidget):
         self.bar.warning = self.forecast.warning
         if usage is None:
             self.label.setText("")
+            self.warning_label.hide()
             self.setToolTip("")
         else:
             approx = "~" if usage.estimated else ""
             text = f"{approx}{usage.used:,} / {usage.n_ctx:,} tokens"
             if preview:
                 text = "next prompt " + text
-            if self.forecast.warning:
-                text += f" — {self.forecast.message}"
             self.label.setText(text)
+            self.warning_label.setText(self.forecast.message if self.forecast.warning else "")
+            self.warning_label.setVisible(self.forecast.warning)
             self.label.setProperty("warning", self.forecast.warning)
             self.label.style().unpolish(self.label)
             self.label.style().polish(self.label)

@@ -29,6 +29,9 @@ class MainWindow(QMainWindow):
         self.store = store  # app.store Store, or None (no history: tests, benchmarks)
         self.persistence = persistence
         self.setWindowTitle("Ponder")
+        # An explicit minimum: the layout's own one grows with what is shown (thinking
+        # controls, hints) and Qt would then widen the window by itself.
+        self.setMinimumSize(720, 480)
         self.resize(920, 760)
 
         config = session.config
@@ -49,16 +52,22 @@ class MainWindow(QMainWindow):
         self.errors.setWordWrap(True)
         self.errors.hide()
 
-        top = QHBoxLayout()
-        top.setContentsMargins(12, 8, 12, 0)
-        top.addWidget(QLabel("Model:", self))
+        # the model row is a bar of its own, so the chat visibly ends at its edge when scrolled
+        self.model_row = QWidget(self)
+        self.model_row.setObjectName("modelRow")
+        self.model_row.setAttribute(Qt.WA_StyledBackground, True)
+        top = QHBoxLayout(self.model_row)
+        top.setContentsMargins(12, 6, 12, 6)
+        model_label = QLabel("M&odel:", self.model_row)
+        model_label.setBuddy(self.switcher)
+        top.addWidget(model_label)
         top.addWidget(self.switcher)
         top.addStretch(1)
         chat_area = QWidget(self)
         layout = QVBoxLayout(chat_area)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(top)
+        layout.addWidget(self.model_row)
         layout.addWidget(self.chat, 1)
         layout.addWidget(self.errors)
         layout.addWidget(self.gauge)
@@ -90,6 +99,7 @@ class MainWindow(QMainWindow):
 
             self.history = HistoryBinding(self, store, persistence)
         self._build_menus()
+        self._tab_order()
         self._wire()
         self._sync_carry()
         self._sync_thinking_controls()
@@ -132,6 +142,17 @@ class MainWindow(QMainWindow):
         s.model_ready.connect(lambda mid, secs: self.model_status.ready(self._label(mid), secs))
         s.model_failed.connect(self._on_model_failed)
         s.model_inspected.connect(lambda mid, hint, _verdict: self.switcher.set_hint(mid, hint))
+
+    def _tab_order(self) -> None:
+        """Tab follows the reading order: model row, chat (the view threads its messages' panel
+        headers and buttons in after itself), gauge, thinking controls, hint, composer, sidebar."""
+        c, t = self.composer, self.thinking_controls
+        chain = [self.switcher, self.chat, self.gauge.carry, t.thinking_box, t.budget_box, t.custom, t.minimum,
+                 self.task_hint.button, c.edit, c.send_button, c.answer_now_button, c.stop_button]
+        if self.sidebar is not None:
+            chain += [self.sidebar.new_button, self.sidebar.search, self.sidebar.reasoning_box, self.sidebar.list]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
 
     def _edit_user_message(self, message) -> None:
         from PySide6.QtWidgets import QInputDialog

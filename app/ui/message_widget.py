@@ -25,6 +25,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import AssistantMessage, ReasoningBlock, UserMessage
+from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
 from app.ui.thinking_panel import ThinkingPanel
@@ -86,7 +87,7 @@ class AssistantMessageWidget(QFrame):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(10, 6, 10, 6)
         self._layout.setSpacing(4)
-        self.origin = QLabel(self)
+        self.origin = ElidedLabel("", self)
         self.origin.setObjectName("messageOrigin")
         self._model_label = model_label or message.model_id
         self.origin.setText(f"{self._model_label} · {message.where}")
@@ -238,6 +239,8 @@ class AssistantMessageWidget(QFrame):
         notes.append(" · ".join(figures))
         self.status.setText("  ".join(notes))
         self.status.setProperty("finish", msg.finish_reason or "")
+        self.status.style().unpolish(self.status)  # a property selector ([finish="cancelled"]) needs a re-polish
+        self.status.style().polish(self.status)
         self.status.show()
         self._offer_actions()
 

@@ -57,6 +57,12 @@ def hint_for(profile: ModelProfile) -> str:
     return ""
 
 
+def _without_repeat(hint: str, label: str) -> str:
+    """The hint less a first part the label already says ("… (bundled)  —  bundled · fits")."""
+    first, _, rest = hint.partition(" · ")
+    return rest if rest and first.lower() in label.lower() else hint
+
+
 class ModelSwitcher(QComboBox):
     """A combo box of the configured models; disabled entries cannot be chosen."""
 
@@ -85,7 +91,7 @@ class ModelSwitcher(QComboBox):
             heading.setFlags(Qt.NoItemFlags)
             self._items.appendRow(heading)
             for profile in members:
-                hint = self._hints.get(profile.id) or hint_for(profile)
+                hint = _without_repeat(self._hints.get(profile.id) or hint_for(profile), profile.label)
                 item = QStandardItem(self._icons[role], f"{profile.label}" + (f"  —  {hint}" if hint else ""))
                 item.setData(profile.id, ID_ROLE)
                 item.setToolTip(f"{profile.id} · {profile.backend}")

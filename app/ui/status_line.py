@@ -8,14 +8,17 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
+
+from app.ui.elided_label import ElidedLabel
 
 
-class ModelStatus(QLabel):
-    """Shows what the model is doing; ticks the elapsed time while loading."""
+class ModelStatus(ElidedLabel):
+    """Shows what the model is doing; ticks the elapsed time while loading (cut with "…"
+    rather than widening the window when a model's name is long)."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__("", parent)
         self.setObjectName("modelStatus")
         self._loading_since: float | None = None
         self._loading_label = ""

@@ -8,7 +8,7 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.domain.profiles import ModelProfile
@@ -22,8 +22,10 @@ class TaskHintBar(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("taskHint")
+        self.setAttribute(Qt.WA_StyledBackground, True)  # paint the style sheet's background
         self.label = QLabel(self)
         self.label.setObjectName("taskHintText")
+        self.label.setWordWrap(True)  # wraps rather than widening the window
         self.button = QPushButton(self)
         self.button.setFlat(True)
         self.button.clicked.connect(lambda: self.target and self.switch_requested.emit(self.target.id))

@@ -10,7 +10,7 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from app.domain.profiles import ModelProfile
@@ -35,6 +35,7 @@ class ThinkingControls(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("thinkingControls")
+        self.setAttribute(Qt.WA_StyledBackground, True)  # paint the style sheet's background
         self.thinking_box = QCheckBox("Thinking", self)
         self.thinking_box.setChecked(True)
         self.thinking_box.setToolTip("Let the model think before it answers (models that can switch)")

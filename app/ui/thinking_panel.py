@@ -1,7 +1,8 @@
 """A collapsible panel that shows one reasoning block, live while the model thinks.
 
-The header reads ``Thinking… 4.2 s · 812 tokens`` while streaming and ``Thought for
-12.3 s · 1,804 tokens · 9% of context`` afterwards. Collapsed while streaming, it shows the
+The header reads ``▸ Thinking… 4.2 s · 812 tokens`` while streaming and ``▸ Thought for
+12.3 s · 1,804 tokens · 9% of context`` afterwards (▾ when open; cut with "…" when the
+panel is narrower than the text, never widening the window). Collapsed while streaming, it shows the
 last line or two of the live reasoning. The body appends text incrementally (never
 re-renders the whole trace).
 
@@ -17,24 +18,50 @@ from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QPushButton, QVBox
 
 from app.domain.messages import ReasoningBlock
 from app.ui import format as fmt
+from app.ui.elided_label import ElidedLabel
 
 PREVIEW_CHARS = 400
 EXTENSION_MARK = " ⟲"  # before a continuation Ponder fed ("Think longer")
 BUDGET_MARK = "\n✂ the thinking budget ended the reasoning here"
 BODY_MAX_PX = 360  # longer traces scroll inside the panel
+CHEVRON_CLOSED, CHEVRON_OPEN = "▸ ", "▾ "
 
 
-class ThinkingHeader(QLabel):
-    """The clickable, focusable header of a thinking panel."""
+class ThinkingHeader(ElidedLabel):
+    """The clickable, focusable header of a thinking panel.
+
+    A chevron says whether the panel is open (▾) or closed (▸); the status text is elided
+    to the panel's width (the full text is the tooltip), so a long header never widens the
+    window. The style sheet highlights it on hover and focus.
+
+    Signals:
+        activated() — clicked, or Space/Enter while focused
+    """
 
     activated = Signal()
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__("", parent)
         self.setObjectName("thinkingHeader")
         self.setFocusPolicy(Qt.StrongFocus)
         self.setCursor(Qt.PointingHandCursor)
-        self.setTextFormat(Qt.PlainText)
+        self.setAttribute(Qt.WA_Hover, True)
+        self.set_expanded(False)
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.set_prefix(CHEVRON_OPEN if expanded else CHEVRON_CLOSED)
+        self.setProperty("expanded", expanded)
+        self._update_accessible_name()
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming)
+        super().setText(text)
+        self._update_accessible_name()
+
+    def _update_accessible_name(self) -> None:
+        state = "expanded" if self.property("expanded") else "collapsed"
+        self.setAccessibleName(f"{self.text()} ({state}; Space or Enter to toggle)")
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         if event.button() == Qt.LeftButton:
@@ -125,6 +152,7 @@ class ThinkingPanel(QFrame):
         self.set_expanded(not self._expanded, by_user=True)
 
     def _apply_expanded(self) -> None:
+        self.header.set_expanded(self._expanded)
         self.body.setVisible(self._expanded)
         self.preview.setVisible(not self._expanded and self._live)
         long_trace = self.body.blockCount() > 20

@@ -141,6 +141,7 @@ class TraceViewer(QDialog):
         viewer.setAttribute(Qt.WA_DeleteOnClose, True)
         viewer.show()
         viewer.raise_()
+        viewer.activateWindow()  # keyboard focus (Esc closes it) also without a window manager
         return viewer
 
     # -- building --------------------------------------------------------------------------
@@ -327,7 +328,7 @@ class TraceViewer(QDialog):
             if b.hidden_tokens:
                 notes.append(f"{b.hidden_tokens:,} hidden by the provider")
             if b.budget_cut:
-                notes.append("cut at the thinking budget")
+                notes.append("budget cut")  # short: the column is narrow; the header says it in full
             elif b.truncated:
                 notes.append("truncated")
             rows.append((f"Thinking {b.index + 1}", b.tokens, b.seconds, b.tokens_per_s, ", ".join(notes)))

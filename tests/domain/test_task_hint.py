@@ -34,6 +34,33 @@ CHIT_CHAT_OR_LOOKUP = [
     "Translate 'good night' to Spanish", "Who is the prime minister of the UK?", "What’s up?",
 ]
 
+# The short questions with a checkable answer that a small instruct model most often gets
+# wrong with confidence: each one alone must bring the hint.
+CHECKABLE_SHORT = [
+    "Is 91 a prime number?",
+    "Is 2027 prime?",
+    "Is 221 divisible by 13?",
+    "What is 12 times 13?",
+    "What's 15% of 80?",
+    "What is 144 divided by 12?",
+    "What is the square root of 169?",
+    "How many r's are in strawberry?",
+    "How many days are there between March 3 and June 9?",
+    "How many ways can 5 people sit in a row?",
+    "Prove that 17 is prime.",
+    "Is it true that 0.999... equals 1?",
+    "True or false: every even number greater than 2 is the sum of two primes.",
+    "```\nint x = 5\n```\nerror: expected ';' before '}' token",
+    "Why does `print(len(5))` give an error?",
+    "My Rust build fails with error[E0382]: borrow of moved value",
+]
+
+CHIT_CHAT_SILENT = [
+    "Hi, how are you today?", "Thanks, that was helpful!", "Tell me a joke", "Good night!", "What's your name?",
+    "Is it true that you are an AI?", "How many people live in Paris?", "I have 2 cats and 1 dog",
+    "Recommend 3 books for a 10 hour flight", "Nice, see you tomorrow at 10",
+]
+
 NEITHER = [
     "Write a poem about autumn leaves",
     "Summarise the following article for me in three bullet points, keeping the tone neutral please.",
@@ -49,6 +76,23 @@ def test_reasoning_prompts_on_instruct_suggest_the_reasoning_model(prompt):
     hint = task_hint(prompt, "instruct")
     assert isinstance(hint, Hint) and hint.suggested_role == "reasoning", reasoning_features(prompt)
     assert hint.message.endswith(".") and "reasoning model" in hint.message and hint.reasons
+
+
+@pytest.mark.parametrize("prompt", CHECKABLE_SHORT)
+def test_short_checkable_questions_on_instruct_suggest_the_reasoning_model(prompt):
+    hint = task_hint(prompt, "instruct")
+    assert hint is not None and hint.suggested_role == "reasoning", reasoning_features(prompt)
+    assert task_hint(prompt, "reasoning") is None
+
+
+@pytest.mark.parametrize("prompt", CHIT_CHAT_SILENT)
+def test_chit_chat_with_numbers_or_questions_stays_silent_on_instruct(prompt):
+    assert task_hint(prompt, "instruct") is None, reasoning_features(prompt)
+
+
+def test_the_checkable_reasons_are_named():
+    assert task_hint("How many r's are in strawberry?", "instruct").reasons == ("careful counting", "math")
+    assert "checking a claim" in task_hint("Is it true that 2 + 2 = 5?", "instruct").message
 
 
 @pytest.mark.parametrize("prompt", NEEDS_REASONING)
@@ -98,7 +142,8 @@ def test_features_of_a_long_prompt_come_from_its_ends():
 
 
 def test_it_is_cheap():
-    prompts = ["hi", "What is 17 * 23?", NEEDS_REASONING[5], CHIT_CHAT_OR_LOOKUP[8], NEITHER[1]]
+    prompts = ["hi", "What is 17 * 23?", NEEDS_REASONING[5], CHIT_CHAT_OR_LOOKUP[8], NEITHER[1], CHECKABLE_SHORT[7],
+               CHECKABLE_SHORT[13]]
     per_call = min(timeit.repeat(lambda: [task_hint(p, "instruct") for p in prompts], number=200, repeat=5))
     per_call /= 200 * len(prompts)
     assert per_call < 200e-6, per_call  # about 10 µs on an idle machine; generous for shared CI

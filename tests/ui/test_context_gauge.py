@@ -42,7 +42,8 @@ def test_forecast_warns_when_thinking_will_fill_the_window(qtbot):
                                                 n_ctx=2048, delay_s=0.002))
     win.session.send("think hard")
     qtbot.waitUntil(lambda: win.gauge.forecast.warning, timeout=10_000)
-    assert "at this rate, thinking will fill the context in ~" in win.gauge.label.text()
+    assert "at this rate, thinking will fill the context in ~" in win.gauge.warning_label.text()
+    assert not win.gauge.warning_label.isHidden()
     assert win.gauge.bar.warning
     win.session.stop()
     qtbot.waitUntil(lambda: not win.session.busy, timeout=5000)

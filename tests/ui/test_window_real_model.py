@@ -67,6 +67,8 @@ def test_stop_keeps_partial_answer_marked_stopped(qtbot, window):
 
 
 def test_escape_stops_during_prompt_processing(qtbot, window):
+    window.activateWindow()  # Esc is a window shortcut: it needs the focused window a user presses it in
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     _wait_ready(qtbot, window)
     s = window.session
     s.send(long_prompt())
