@@ -2,8 +2,8 @@
 
 A long reasoning trace is folded into an :class:`~app.domain.messages.AssistantMessage` token
 by token (real events, real counting) and :class:`~app.controllers.persistence.Persistence`
-saves it to a temporary database through its writer thread, one partial save every
-``tokens_per_save`` tokens (16 tokens is 0.5 s of a 32 tok/s local model). The CPU time of the
+saves it to a temporary database through its writer thread (after a 1,000-token warm-up
+turn), one partial save every ``tokens_per_save`` tokens (16 tokens is 0.5 s of a 32 tok/s local model). The CPU time of the
 writer thread itself (``pthread_getcpuclockid``) is read around every save, so what is
 measured is exactly what the writer does; the GUI thread's share (taking the snapshot or the
 delta) is reported too. Goal: the cost per 1,000 tokens at 30k is at most 1.1 times the cost
@@ -43,13 +43,8 @@ def _thread_cpu(thread) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
-def _measure(folder: Path, tokens: int, tokens_per_save: int, windows: tuple[int, ...]) -> dict:
-    from app.controllers.persistence import Persistence
-    from app.store.conversations import open_store
-
-    store, _notice = open_store(folder / "bench.sqlite3")
-    session = _Session()
-    persistence = Persistence(session, store, interval_ms=3_600_000)  # saves are driven below
+def _stream(session: _Session, persistence, tokens: int, tokens_per_save: int) -> list[tuple[int, float, float]]:
+    """One turn of ``tokens`` reasoning tokens, saved every ``tokens_per_save``; (tokens, writer s, GUI s) per save."""
     user, msg = UserMessage("Think for a long time."), AssistantMessage()
     session.conversation.messages += [user, msg]
     session.message_added.emit(user)
@@ -58,7 +53,7 @@ def _measure(folder: Path, tokens: int, tokens_per_save: int, windows: tuple[int
     session.message_added.emit(msg)
     persistence.flush()
     writer = persistence._thread
-    samples: list[tuple[int, float, float]] = []  # (tokens so far, writer CPU s, GUI-side s)
+    samples: list[tuple[int, float, float]] = []
     for i in range(tokens):
         msg.apply(ev.ReasoningDelta(text=_word(i)))
         msg.apply(ev.TokenCounts(reasoning=i + 1, answer=0, t=time.time()))
@@ -71,6 +66,19 @@ def _measure(folder: Path, tokens: int, tokens_per_save: int, windows: tuple[int
     msg.apply(ev.BlockEnd(marker="</think>", t=time.time()))
     msg.apply(ev.TurnFinished(finish_reason="stop", t=time.time()))
     session.turn_finished.emit(msg)
+    return samples
+
+
+def _measure(folder: Path, tokens: int, tokens_per_save: int, windows: tuple[int, ...]) -> dict:
+    from app.controllers.persistence import Persistence
+    from app.store.conversations import open_store
+
+    store, _notice = open_store(folder / "bench.sqlite3")
+    session = _Session()
+    persistence = Persistence(session, store, interval_ms=3_600_000)  # saves are driven below
+    _stream(session, persistence, 1_000, tokens_per_save)  # warm-up: caches, statements, the first pages
+    samples = _stream(session, persistence, tokens, tokens_per_save)
+    writer = persistence._thread
     t_final = _thread_cpu(writer)
     persistence.flush()
     final_ms = (_thread_cpu(writer) - t_final) * 1000

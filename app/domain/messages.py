@@ -27,6 +27,11 @@ class _TextReads:
     def text_length(self) -> int:
         return len(self._text)
 
+    @property
+    def text_buffer(self) -> GrowingText:
+        """The buffer itself; another object than before means the text was replaced, not grown."""
+        return self._text
+
 
 def _streamed(name: str) -> property:
     """A text attribute stored in a :class:`GrowingText` (O(1) streaming appends).
@@ -156,6 +161,11 @@ class AssistantMessage:
     retry_attempt: int = 0  # which retry that is (1-based), 0 when none happened
 
     # -- reading -------------------------------------------------------------------------
+    @property
+    def raw_buffer(self) -> GrowingText:
+        """The raw output's buffer (see :attr:`_TextReads.text_buffer`)."""
+        return self._raw
+
     @property
     def blocks(self) -> list[ReasoningBlock]:
         return [p for p in self.parts if isinstance(p, ReasoningBlock)]

@@ -70,13 +70,15 @@ def test_saved_is_emitted_for_the_final_message(qtbot, rig, store):
 def test_the_store_is_only_touched_on_the_writer_thread(qtbot, monkeypatch, rig):
     session, persistence = rig
     threads = []
-    original = Store.save_message
 
-    def recording(self, *args, **kwargs):
-        threads.append(threading.get_ident())
-        return original(self, *args, **kwargs)
+    def recording(original):
+        def record(self, *args, **kwargs):
+            threads.append(threading.get_ident())
+            return original(self, *args, **kwargs)
+        return record
 
-    monkeypatch.setattr(Store, "save_message", recording)
+    monkeypatch.setattr(Store, "save_message", recording(Store.save_message))
+    monkeypatch.setattr(Store, "save_stream", recording(Store.save_stream))
     with qtbot.waitSignal(session.turn_finished, timeout=10_000):
         session.send("go")
     persistence.flush()

@@ -32,7 +32,7 @@ def test_version_1_is_upgraded_with_data_intact():
     store, notice = open_store()
     assert notice is None
     conn = store.db.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conv = store.load_conversation("c1")
     assert conv.title == "Old chat"
     user, answer = conv.messages
