@@ -30,7 +30,7 @@ def run_bench(what: str, *, runs: int = 3, n_tokens: int = 256, model: str | Non
     if what in ("store-cost", "all"):
         from app.bench.store_cost import bench_store_cost
 
-        result["store-cost"] = bench_store_cost()
+        result["store-cost"] = bench_store_cost(runs=min(runs, 3))
     if what in ("markdown", "all"):
         from app.bench.markdown import bench_markdown
 
