@@ -132,15 +132,14 @@ class OpenList:
         self.head_html = host._render([head], env)
         self.close_html = host._render([close], env)
         self.loose = False
-        self.items: list[list[Token]] = []  # finished items' tokens (kept to show them loose)
+        self.items: list[list[Token]] = []  # finished items' tokens, to show them loose (while tight)
         self.html: list[str] = []  # and their HTML
 
     @classmethod
     def enter(cls, host: Host, tokens: Sequence[Token], index: int, tail: str) -> tuple[OpenList, OpenStep]:
         """Open the list at the start of ``tail`` (see `list_can_open`) and finish its first items."""
-        head = tokens[index]
-        _spans, close = _items(tokens[index:])
-        block = cls(head, tokens[index + close], host)
+        close = _items(tokens[index:])[1]
+        block = cls(tokens[index], tokens[index + close], host)
         step = block._advance(host, tail, first=True)
         return block, step
 
@@ -181,10 +180,10 @@ class OpenList:
         tokens, spans, close, sub_loose = self._parse(host, text, env)
         live_from = 1 if first else 2  # spans[0] is the synthetic item, spans[1] the context when not first
         if finish:
-            return self._close(host, text, synthetic, tokens, spans, close, live_from, sub_loose, env, finish=True)
+            return self._close(host, text, synthetic, tokens, spans, live_from, sub_loose, env, finish=True)
         _offset, _line, boundary = host._split(tokens, text)
         if boundary > close:  # a block after the list has started: the list is done
-            return self._close(host, text, synthetic, tokens, spans, close, live_from, sub_loose, env, finish=False)
+            return self._close(host, text, synthetic, tokens, spans, live_from, sub_loose, env, finish=False)
         last_safe = _complete_lines(text) - 2
         cut = None  # the last item that started on a finished line; the ones before it are done
         for n in range(len(spans) - 1, live_from, -1):
@@ -207,7 +206,7 @@ class OpenList:
                 step.reset = True
             self.loose = loose
             new_html = self._render_items(host, new_items, loose, done_env)
-            self.items += new_items
+            self.items = [] if loose else self.items + new_items  # a loose list stays loose
             self.html += new_html
             if step.reset or first:
                 step.add_html = self._wrap("".join(self.html))
@@ -229,8 +228,8 @@ class OpenList:
         step.tail_context = self._wrap(context)
         return step
 
-    def _close(self, host: Host, text: str, synthetic: str, tokens, spans, close: int, live_from: int,
-               sub_loose: bool, env, *, finish: bool) -> OpenStep:
+    def _close(self, host: Host, text: str, synthetic: str, tokens, spans, live_from: int, sub_loose: bool, env,
+               *, finish: bool) -> OpenStep:
         end_line = tokens[0].map[1]
         host._commit_refs(env, before_line=None if finish else end_line)
         live = [list(tokens[a:b]) for a, b in spans[live_from:]]

@@ -334,5 +334,6 @@ def test_generated_lists_and_fences_stream_to_the_whole_render(head, items, code
     body = (fence + lists) if fence_first else (lists + fence)
     text = "\n".join(head + body + tail)
     _stream, updates = _stream_pieces(text, cuts)
+    assert not any(u.replace_all for u in updates[:-1])  # never had to start over
     html = updates[-1].stable_html if updates[-1].replace_all else "".join(u.stable_html for u in updates)
     assert html == render_markdown(text)
