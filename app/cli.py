@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
 
     bench = sub.add_parser("bench", help="performance figures")
-    bench.add_argument("what", choices=["throughput", "stop", "startup", "switch", "ui", "parser", "all"])
+    bench.add_argument("what", choices=["throughput", "stop", "startup", "switch", "ui", "parser", "store-cost",
+                                        "markdown", "all"])
     bench.add_argument("--runs", type=int, default=5)
     bench.add_argument("--tokens", type=int, default=256)
     bench.add_argument("--model", default=None)
