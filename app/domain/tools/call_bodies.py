@@ -156,7 +156,7 @@ def xml_call(text: str, tools: Mapping[str, ToolSpec] | None = None) -> BodyCall
 
 def tagged_call(text: str, tools: Mapping[str, ToolSpec] | None = None) -> BodyCall:
     """What is between ``<tool_call>`` and ``</tool_call>``: JSON (Hermes) or XML (Qwen3-Coder)."""
-    if "<function=" in text and not text.lstrip().startswith(("{", "`")):
+    if text.lstrip().startswith("<"):
         return xml_call(text, tools)
     return json_call(text)
 

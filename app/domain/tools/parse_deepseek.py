@@ -58,7 +58,8 @@ class DeepSeekParser(StreamParser):
             i += 1
         if i > a:
             self._in_block()
-            self._markup(buf.segs(a, i))
+            # between bare calls (no block token) whitespace is just text
+            (self._pass if self._implicit_block else self._markup)(buf.segs(a, i))
         if i < b:
             if self._implicit_block:  # text after a bare call: the block is over
                 self._goto(_OUT)
