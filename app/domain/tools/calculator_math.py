@@ -216,7 +216,8 @@ def _int_power(a: Fraction, n: int) -> Fraction:
     size = max(math.log10(abs(a.numerator)), math.log10(a.denominator))
     if abs(n) * size > MAX_DIGITS + 1:
         raise CalculatorError(
-            f"The exact result would have about {int(abs(n) * size):,} digits; the limit is {MAX_DIGITS}.")
+            f"The exact result would have about {int(abs(n) * size):,} digits, more than the limit of "
+            f"{MAX_DIGITS} digits.")
     return check_exact(a ** n)
 
 
