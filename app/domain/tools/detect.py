@@ -7,7 +7,7 @@ A ``tool_format`` setting (models.toml) overrides what is detected.
 
 from __future__ import annotations
 
-from app.domain.tools.families import TOOL_FAMILIES
+from app.domain.tools.families import ALIASES, TOOL_FAMILIES
 
 # (needles that must all be in the template, family). First match wins.
 _TEMPLATE_KEYS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -75,7 +75,8 @@ def resolve_tool_family(template: str | None, name: str = "", setting: str | Non
         return detect_tool_family(template, name)
     if setting in NO_FORMAT:
         return None
-    if setting not in TOOL_FAMILIES:
+    name = ALIASES.get(setting, setting)
+    if name not in TOOL_FAMILIES:
         allowed = ", ".join(["auto", *sorted(TOOL_FAMILIES), *NO_FORMAT])
         raise ValueError(f"unknown tool_format {setting!r}; use one of: {allowed}")
-    return setting
+    return name

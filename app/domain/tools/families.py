@@ -8,9 +8,12 @@ parsers of llama.cpp, vLLM and SGLang.
 in thinking mode, gpt-oss), so a call seen while reasoning runs. Otherwise call syntax
 inside the reasoning is only *mentioned* (Qwen3/Hermes, Qwen3-Coder, DeepSeek-R1, Mistral).
 
-``markers`` are the structural markers; when they are special tokens in the model's
-vocabulary the parser is made with ``special_markers=True`` and matches them only in
-chunks flagged special. ``stop_tokens`` are end-of-generation tokens that end a call: when
+``markers`` are the structural markers, the opener first. When the opener is a single
+special (control or user-defined) token of the model's vocabulary — the check the backend
+already makes for reasoning markers — make the parser with ``special_markers=True``: it
+then matches markers only in chunks flagged special, so a marker typed as plain text is
+text. Otherwise markers are matched in the text (this works whenever special tokens are
+detokenized as their text, which the backend does). ``stop_tokens`` are end-of-generation tokens that end a call: when
 generation stops on one of them, feed its text (``special=True``) before ``finish()``,
 or the call stays incomplete.
 """
@@ -72,10 +75,17 @@ TOOL_FAMILIES: dict[str, ToolFamily] = {
 }
 
 
+#: Other names people use for a family (accepted as ``tool_format`` values).
+ALIASES: dict[str, str] = {
+    "qwen3": "hermes", "qwen2.5": "hermes", "qwq": "hermes", "qwen3.5": "qwen3-coder",
+    "deepseek-v3": "deepseek-r1", "harmony": "gpt-oss", "llama3.1": "llama3", "magistral": "mistral",
+}
+
+
 def tool_family(name: str) -> ToolFamily:
-    """The family called ``name``; ``ValueError`` naming the known ones otherwise."""
+    """The family called ``name`` (or an alias); ``ValueError`` naming the known ones otherwise."""
     try:
-        return TOOL_FAMILIES[name]
+        return TOOL_FAMILIES[ALIASES.get(name, name)]
     except KeyError:
         known = ", ".join(sorted(TOOL_FAMILIES))
         raise ValueError(f"unknown tool-call format {name!r}; known formats: {known}") from None

@@ -53,6 +53,10 @@ class HarmonyParser(StreamParser):
         self._analysis = False
         self._body_at = 0
 
+    @property
+    def pending(self) -> str:
+        return "".join(t for t, _ in self._header) + super().pending
+
     def _active(self) -> Markers:
         return self._m[self._state]
 

@@ -65,7 +65,10 @@ class CallAbandoned:
 
 @dataclass(frozen=True, slots=True)
 class CallMentioned:
-    """Call syntax seen while thinking, in a family that calls after the reasoning."""
+    """Call syntax seen while thinking, in a family that calls after the reasoning.
+
+    Never run; ``call.id`` is "" (nothing answers it) and ``call.in_reasoning`` is True.
+    """
 
     call: ToolCall
 

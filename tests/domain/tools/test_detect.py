@@ -46,6 +46,8 @@ def test_the_setting_overrides_detection():
     assert resolve_tool_family(QWEN3, "qwen3", None) == "hermes"
     assert resolve_tool_family(QWEN3, "qwen3", "none") is None
     assert resolve_tool_family(QWEN3, "qwen3", "off") is None
+    assert resolve_tool_family(None, "", "qwen3") == "hermes"  # aliases give the family name
+    assert resolve_tool_family(None, "", "harmony") == "gpt-oss"
 
 
 def test_an_unknown_setting_names_the_allowed_values():

@@ -98,6 +98,7 @@ def test_a_header_is_held_only_until_message_decides():
     p = make_tool_parser("gpt-oss", True)
     assert p.feed("<|channel|>", special=True) == []
     assert p.feed("analysis") == []
+    assert p.pending == "<|channel|>analysis"
     assert p.feed("<|message|>", special=True) == [Text("<|channel|>", True), Text("analysis"),
                                                    Text("<|message|>", True)]
     assert p.feed("thinking") == [Text("thinking")]
