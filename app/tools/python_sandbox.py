@@ -68,21 +68,32 @@ class Enforcement:
 
     ``rlimits`` names the kernel limits that took effect (``cpu_s``, ``memory_bytes``,
     ``file_bytes``, ``open_files``, and ``processes`` — checked by a test fork, since the
-    kernel ignores it for root); ``network_isolated``: the code saw no network
-    interface but loopback; ``process_tree``: a private pid namespace, so nothing the code
-    starts outlives it; ``reason`` says why isolation is missing when it is.
+    kernel ignores it for root); ``network_isolated``: the code saw no network interface
+    but loopback; ``process_tree``: a private pid namespace, so nothing the code starts
+    outlives it; ``user_namespace``: other programs' memory and environment (Ponder's
+    included) are out of its reach; ``hidden``: folders it saw empty (the home folder, the
+    desktop session's sockets); ``files_readonly``: every file system was read-only to it
+    but its own folder; ``private_proc``: /proc showed only its own processes; ``reason``
+    says why isolation is missing when it is.
     """
 
     rlimits: tuple[str, ...]
     network_isolated: bool
     process_tree: bool
     reason: str = ""
+    user_namespace: bool = False
+    hidden: tuple[str, ...] = ()
+    files_readonly: bool = False
+    private_proc: bool = False
 
     @classmethod
     def from_setup(cls, setup: dict) -> Enforcement:
         """From the child's ``setup.json`` record."""
+        hidden = setup.get("hidden") if isinstance(setup.get("hidden"), list) else []
         return cls(rlimits=tuple(sorted(setup.get("rlimits", {}))), network_isolated=bool(setup.get("net")),
-                   process_tree=bool(setup.get("pid")), reason=str(setup.get("reason", "")))
+                   process_tree=bool(setup.get("pid")), reason=str(setup.get("reason", "")),
+                   user_namespace=bool(setup.get("user")), hidden=tuple(str(h) for h in hidden),
+                   files_readonly=bool(setup.get("readonly")), private_proc=bool(setup.get("proc")))
 
 
 @dataclass(frozen=True)
@@ -210,8 +221,29 @@ def child_environment(session: Path) -> dict[str, str]:
     return env
 
 
-def _config(limits: SandboxLimits, *, probe: bool, isolate: bool) -> dict:
+def hidden_folders() -> list[str]:
+    """Folders the code should not see: the home folder and the desktop session's sockets."""
+    candidates = [os.path.expanduser("~"), os.environ.get("XDG_RUNTIME_DIR", ""),
+                  f"/run/user/{os.getuid()}" if hasattr(os, "getuid") else "", "/tmp/.X11-unix"]
+    found: list[str] = []
+    for folder in candidates:
+        if folder and os.path.isabs(folder) and os.path.realpath(folder) != "/" and folder not in found:
+            found.append(folder)
+    return found
+
+
+def interpreter_folders(python: str) -> list[str]:
+    """Folders the interpreter needs (its installation, the venv), to stay visible when hidden."""
+    folders = [os.path.dirname(os.path.dirname(os.path.realpath(python)))]
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        folders += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    return sorted({os.path.realpath(folder) for folder in folders if folder})
+
+
+def _config(limits: SandboxLimits, *, probe: bool, isolate: bool, python: str) -> dict:
     return {
+        "hide": hidden_folders(),
+        "keep": interpreter_folders(python),
         "cpu_s": int(limits.cpu_s),
         "memory_bytes": int(limits.memory_mb) * 1024 * 1024,
         "file_bytes": int(limits.file_mb) * 1024 * 1024,
@@ -224,7 +256,7 @@ def _config(limits: SandboxLimits, *, probe: bool, isolate: bool) -> dict:
     }
 
 
-def _prepare_session(code: str, limits: SandboxLimits, *, probe: bool, isolate: bool) -> Path:
+def _prepare_session(code: str, limits: SandboxLimits, *, probe: bool, isolate: bool, python: str) -> Path:
     """A fresh private folder with the runner, the cell, its config and ``work/``."""
     if not CHILD_SCRIPT.is_file():
         raise SandboxUnavailableError(
@@ -235,7 +267,7 @@ def _prepare_session(code: str, limits: SandboxLimits, *, probe: bool, isolate: 
         (session / "work").mkdir()
         shutil.copyfile(CHILD_SCRIPT, session / "runner.py")
         (session / "cell.py").write_text(code, encoding="utf-8")
-        (session / "config.json").write_text(json.dumps(_config(limits, probe=probe, isolate=isolate)),
+        (session / "config.json").write_text(json.dumps(_config(limits, probe=probe, isolate=isolate, python=python)),
                                              encoding="utf-8")
     except OSError:
         remove_tree(session)
@@ -401,7 +433,7 @@ async def run_python(code: str, limits: SandboxLimits = DEFAULT_LIMITS, *, isola
     namespaces (for the probe's comparison and tests); limits always apply.
     """
     python = find_interpreter()
-    session = _prepare_session(code, limits, probe=False, isolate=isolate)
+    session = _prepare_session(code, limits, probe=False, isolate=isolate, python=python)
     try:
         return await _run_child(python, session, limits)
     finally:
@@ -416,7 +448,7 @@ def run_python_sync(code: str, limits: SandboxLimits = DEFAULT_LIMITS) -> Python
 async def probe_setup(limits: SandboxLimits = DEFAULT_LIMITS) -> Enforcement:
     """Start a child that only sets itself up, and read back what took effect."""
     python = find_interpreter()
-    session = _prepare_session("", limits, probe=True, isolate=True)
+    session = _prepare_session("", limits, probe=True, isolate=True, python=python)
     try:
         await _run_child(python, session, limits)
         setup = _read_json(session / "setup.json")

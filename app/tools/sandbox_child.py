@@ -9,7 +9,10 @@ source is ``SESSION_DIR/cell.py``; the working directory (set by the parent) is
 ``SESSION_DIR/work``. What it writes back, all in ``SESSION_DIR``:
 
 - ``setup.json`` — what was actually enforced: ``rlimits`` that took effect, whether the
-  network (``net``) and the process tree (``pid``) were isolated, and why not;
+  network (``net``) and the process tree (``pid``) were isolated, and why not (``reason``);
+  whether a user namespace (``user``) and a mount namespace (``mount``) were made, which
+  folders were ``hidden``, whether everything but the session is ``readonly``, and whether
+  ``/proc`` shows only the sandbox's own processes (``proc``);
 - ``result.json`` — ``value`` (repr of the last expression), ``error`` (the exception's last
   traceback line), ``exit_code``;
 - ``status.json`` — written by the namespace's reaper when the cell's process died of a
@@ -31,6 +34,10 @@ import traceback
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
+SYS_MOUNT_SETATTR = 442  # the same number on every Linux architecture
 PR_SET_PDEATHSIG = 1
 CELL = "<cell>"
 
@@ -109,32 +116,112 @@ def only_loopback():
 
 
 def isolate():
-    """Try new user+network+pid namespaces, then network+pid without a user namespace.
+    """Try new user+mount+network+pid namespaces, then fewer, down to the network alone.
 
-    Returns ``(net, pid, user, reason)``: whether the network and the process tree are
-    private, whether a user namespace was made, and why not (the errno text).
+    Returns a dict: ``net`` and ``pid`` (private network / process tree), ``user`` (a user
+    namespace: other programs' memory and environment are out of reach), ``mount`` (a
+    private mount namespace, see :func:`harden_files`), ``reason`` (why not, errno text).
     """
+    none = {"net": False, "pid": False, "user": False, "mount": False}
     if not sys.platform.startswith("linux"):
-        return False, False, False, f"{sys.platform} has no network namespaces"
+        return {**none, "reason": f"{sys.platform} has no network namespaces"}
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
         unshare = libc.unshare
     except (OSError, AttributeError) as exc:
-        return False, False, False, f"unshare is not available ({exc})"
+        return {**none, "reason": f"unshare is not available ({exc})"}
     uid, gid = os.getuid(), os.getgid()
     reason = ""
-    for flags in (CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID, CLONE_NEWNET | CLONE_NEWPID, CLONE_NEWNET):
+    user, net, pid, mount = CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS
+    for flags in (user | mount | net | pid, user | net | pid, mount | net | pid, net | pid, net):
         if unshare(flags) == 0:
-            if flags & CLONE_NEWUSER:
+            if flags & user:
                 write_id_map(uid, gid)
-            net = only_loopback()
-            return (net, bool(flags & CLONE_NEWPID), bool(flags & CLONE_NEWUSER),
-                    "" if net else "the new namespace still has interfaces")
+            isolated = only_loopback()
+            return {"net": isolated, "pid": bool(flags & pid), "user": bool(flags & user),
+                    "mount": bool(flags & mount), "reason": "" if isolated else "the new namespace still has interfaces"}
         if not reason:
             reason = os.strerror(ctypes.get_errno())
-    return False, False, False, f"unshare failed: {reason}"
+    return {**none, "reason": f"unshare failed: {reason}"}
+
+
+def _libc_mount():
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    mount = libc.mount
+    mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+    return libc, mount
+
+
+def _set_readonly(libc, path, readonly, recursive):
+    """mount_setattr(2) (Linux 5.12+): set or clear read-only on the mount at ``path``."""
+    import ctypes
+
+    class MountAttr(ctypes.Structure):
+        _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                    ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+    attr = MountAttr(MOUNT_ATTR_RDONLY if readonly else 0, 0 if readonly else MOUNT_ATTR_RDONLY, 0, 0)
+    flags = AT_RECURSIVE if recursive else 0
+    return libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, os.fsencode(path), flags, ctypes.byref(attr),
+                        ctypes.sizeof(attr)) == 0
+
+
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def harden_files(session, hide, keep):
+    """In the private mount namespace: hide folders, make everything read-only but ``session``.
+
+    ``hide`` (the home folder, the desktop session's runtime folder...) get an empty tmpfs
+    over them; the ``keep`` folders inside them (the interpreter, the session) are bound
+    back, read-only. Then every mount is made read-only and the session folder writable.
+    Returns what was verified afterwards: ``hidden`` folders (their device changed) and
+    ``readonly`` (statvfs says / is read-only and the session is not).
+    """
+    libc, mount = _libc_mount()
+    report = {"hidden": [], "readonly": False}
+    if mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return report
+    keep = [os.path.realpath(path) for path in keep + [session] if os.path.isdir(path)]
+    hide = [os.path.realpath(path) for path in hide if os.path.isdir(path) and os.path.realpath(path) != "/"]
+    hide = [path for path in hide if path not in keep]
+    held = {}
+    for path in keep:
+        if any(_inside(path, folder) for folder in hide):
+            held[path] = os.open(path, os.O_PATH | os.O_DIRECTORY)
+    devices = {path: os.stat(path).st_dev for path in hide}
+    for path in hide:
+        if mount(b"tmpfs", os.fsencode(path), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=0755,size=1m") != 0:
+            continue
+        for kept in held:
+            if _inside(kept, path):
+                os.makedirs(kept, exist_ok=True)
+        if os.stat(path).st_dev != devices[path]:
+            report["hidden"].append(path)
+    for path, fd in held.items():
+        mount(os.fsencode(f"/proc/self/fd/{fd}"), os.fsencode(path), None, MS_BIND | MS_REC, None)
+        os.close(fd)
+    if mount(os.fsencode(session), os.fsencode(session), None, MS_BIND, None) != 0:
+        return report
+    if not _set_readonly(libc, "/", True, True):
+        return report
+    if not _set_readonly(libc, session, False, False):
+        _set_readonly(libc, "/", False, True)  # never leave the session folder unwritable
+        return report
+    report["readonly"] = bool(os.statvfs("/").f_flag & os.ST_RDONLY) and not (
+        os.statvfs(session).f_flag & os.ST_RDONLY)
+    return report
+
+
+def private_proc():
+    """As init of the new pid namespace: a /proc that shows only this namespace's processes."""
+    _, mount = _libc_mount()
+    return mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0
 
 
 def limit_processes(count):
@@ -240,11 +327,17 @@ def main():
         config = json.load(handle)
     die_with_parent(config.get("parent_pid"))
     rlimits = set_limits(config)
-    net, pid_ns, user_ns, reason = (isolate() if config.get("isolate", True)
-                                    else (False, False, False, "not asked for"))
+    if config.get("isolate", True):
+        setup = isolate()
+    else:
+        setup = {"net": False, "pid": False, "user": False, "mount": False, "reason": "not asked for"}
+    setup["hidden"], setup["readonly"], setup["proc"] = [], False, False
+    if setup["mount"]:
+        setup.update(harden_files(session, config.get("hide", []), config.get("keep", [])))
+        os.chdir(os.getcwd())  # the working directory was opened before the writable bind mount
     sys.stdout.flush()
     sys.stderr.flush()
-    if pid_ns:
+    if setup["pid"]:
         # The first child is the namespace's init: when it exits, the kernel kills
         # everything the cell started. The cell itself runs in a grandchild, because
         # init ignores signals it has no handler for (the CPU limit's SIGXCPU among them).
@@ -252,16 +345,18 @@ def main():
         if init != 0:
             os._exit(reap(init))
         die_with_parent(None)
+        if setup["mount"]:
+            setup["proc"] = private_proc()
     # outer process, init and the cell count too
-    if user_ns and config.get("processes") and limit_processes(config["processes"] + 3):
+    if setup["user"] and config.get("processes") and limit_processes(config["processes"] + 3):
         rlimits["processes"] = config["processes"]
-    write_json(os.path.join(session, "setup.json"), {"rlimits": rlimits, "net": net, "pid": pid_ns,
-                                                     "reason": reason})
+    setup["rlimits"] = rlimits
+    write_json(os.path.join(session, "setup.json"), setup)
     if config.get("probe"):
         os._exit(0)
     with open(os.path.join(session, "cell.py"), encoding="utf-8") as handle:
         source = handle.read()
-    if pid_ns:
+    if setup["pid"]:
         cell = os.fork()
         if cell != 0:
             code = reap(cell)

@@ -1,9 +1,10 @@
 """What code run by the python tool can reach on this machine, said truthfully.
 
-The approval card shows this sentence before the user lets code run. It is computed from
-what a probe child actually got (:func:`app.tools.python_sandbox.probe_setup`: which
-rlimits took effect, whether the network namespace left only loopback, whether the pid
-namespace exists), never from what Ponder merely asked for. The probe takes one
+The approval card shows these sentences before the user lets code run. They are computed
+from what a probe child actually got (:func:`app.tools.python_sandbox.probe_setup`: which
+rlimits took effect, whether the network namespace left only loopback, whether the pid,
+user and mount namespaces exist, which folders it saw hidden, whether the file systems
+were read-only to it), never from what Ponder merely asked for. The probe takes one
 interpreter start (~30 ms) and is cached for the process.
 """
 
@@ -62,15 +63,56 @@ def _limits_clause(enforced: Enforcement, limits: SandboxLimits) -> str:
     return clause
 
 
+def _home_hidden(enforced: Enforcement) -> bool:
+    home = os.path.realpath(os.path.expanduser("~"))
+    return home in enforced.hidden
+
+
+def _runtime_dir() -> str:
+    return os.environ.get("XDG_RUNTIME_DIR") or (f"/run/user/{os.getuid()}" if hasattr(os, "getuid") else "")
+
+
+def _runtime_hidden(enforced: Enforcement) -> bool:
+    runtime = _runtime_dir()
+    return bool(runtime) and os.path.realpath(runtime) in enforced.hidden
+
+
+def _files_line(enforced: Enforcement) -> str:
+    if enforced.files_readonly and _home_hidden(enforced):
+        return ("It cannot see your home folder; it can read the other files on this computer "
+                "but change none outside its own folder.")
+    if enforced.files_readonly:
+        return "It can read any file your account can, but change none outside its own folder."
+    if _home_hidden(enforced):
+        return "It cannot see your home folder, but can read and change the other files your account can."
+    return "It can read and change any file your account can."
+
+
+def _sockets_line(enforced: Enforcement) -> str:
+    if _runtime_hidden(enforced):
+        return ("Your desktop session's sockets (session bus and keyring, display) are hidden from it; "
+                "services that listen on socket files elsewhere are not.")
+    if _runtime_dir() and os.path.isdir(_runtime_dir()):
+        return ("It can reach local services through socket files (such as the desktop session bus, "
+                "and the keyring behind it).")
+    return "It can reach local services that listen on socket files (such as the system bus)."
+
+
 def _network_clause(enforced: Enforcement) -> str:
     if enforced.network_isolated:
-        return ("No network: it gets an empty network of its own (Linux network namespace); "
-                "local services reached through socket files (such as the desktop session bus, "
-                "and the keyring behind it) are not blocked.")
+        return "No network: it gets an empty network of its own (a Linux network namespace)."
     why = f" ({enforced.reason})" if enforced.reason else ""
     if sys.platform.startswith("linux"):
         return f"It can use the network: this system does not allow a private network namespace{why}."
     return f"It can use the network: {sys.platform} offers no network isolation that Ponder can set up{why}."
+
+
+def _programs_line(enforced: Enforcement) -> str:
+    if enforced.user_namespace:
+        seen = "" if enforced.private_proc else " (it can list them)"
+        return f"It cannot read the memory or environment of your other programs, Ponder's included{seen}."
+    return ("It starts without Ponder's environment variables, but can read those of your running "
+            "programs (Ponder's included) through the system, as any program of yours can.")
 
 
 def reach_lines(enforced: Enforcement, limits: SandboxLimits = DEFAULT_LIMITS) -> list[str]:
@@ -80,11 +122,24 @@ def reach_lines(enforced: Enforcement, limits: SandboxLimits = DEFAULT_LIMITS) -
     return [
         f"{_who()} in a separate process with {_limits_clause(enforced, limits)}.",
         "Works in a temporary folder that is deleted afterwards; standard library only.",
-        "It can read and change any file your account can.",
-        tree,
+        _files_line(enforced),
         _network_clause(enforced),
-        "It inherits none of Ponder's environment variables.",
+        _sockets_line(enforced),
+        _programs_line(enforced),
+        tree,
     ]
+
+
+def reach_summary(enforced: Enforcement, limits: SandboxLimits = DEFAULT_LIMITS) -> str:
+    """A one-line digest for a card header, e.g. ``separate process · 10 s CPU · 512 MB · no network``."""
+    held = set(enforced.rlimits)
+    parts = ["separate process"]
+    parts += [f"{limits.cpu_s:g} s CPU"] if "cpu_s" in held else []
+    parts += [f"{limits.memory_mb:g} MB"] if "memory_bytes" in held else []
+    parts.append("no network" if enforced.network_isolated else "network allowed")
+    parts += ["home hidden"] if _home_hidden(enforced) else []
+    parts.append("read-only files" if enforced.files_readonly else "can change your files")
+    return " · ".join(parts)
 
 
 def describe_reach(enforced: Enforcement, limits: SandboxLimits = DEFAULT_LIMITS) -> str:

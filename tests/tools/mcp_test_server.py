@@ -58,6 +58,12 @@ def picture() -> Image:
 
 
 @server.tool()
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
+
+
+@server.tool()
 def exit_now() -> str:
     """Exit the server process without answering."""
     os._exit(5)

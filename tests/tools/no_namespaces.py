@@ -8,6 +8,7 @@ got. Linux on x86-64 or arm64 only.
 
 import ctypes
 import json
+import os
 import platform
 import sys
 
@@ -50,9 +51,11 @@ def main() -> None:
     enforced = platform_enforcement_sync()
     result = run_python_sync(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
                              "'connected'")
+    # this process started with NO_NAMESPACES_MARKER in its environment (see the test)
+    peek = run_python_sync(f"open('/proc/{os.getpid()}/environ', 'rb').read().count(b'NO_NAMESPACES_MARKER')")
     print(json.dumps({"network_isolated": enforced.network_isolated, "process_tree": enforced.process_tree,
                       "reason": enforced.reason, "lines": reach_lines(enforced),
-                      "value": result.value, "error": result.error}))
+                      "value": result.value, "error": result.error, "environ_readable": peek.value == "1"}))
 
 
 if __name__ == "__main__":

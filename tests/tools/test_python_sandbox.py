@@ -207,7 +207,7 @@ def test_where_namespaces_are_refused_the_card_says_the_code_can_use_the_network
 
     helper = Path(__file__).with_name("no_namespaces.py")
     done = subprocess.run([sys.executable, str(helper), str(listener.port)], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env={**os.environ, "NO_NAMESPACES_MARKER": "1"})
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert not report["network_isolated"] and not report["process_tree"]
@@ -215,7 +215,11 @@ def test_where_namespaces_are_refused_the_card_says_the_code_can_use_the_network
     assert "It can use the network: this system does not allow a private network namespace" in " ".join(
         report["lines"])
     assert "Processes it starts in a new session can outlive it." in report["lines"]
+    assert "It can read and change any file your account can." in report["lines"]
+    assert any(line.startswith("It starts without Ponder's environment variables, but can read those")
+               for line in report["lines"])
     assert report["value"] == "'connected'" and listener.accepted == 1  # and it really can
+    assert report["environ_readable"] is True  # and that too
 
 
 def test_the_card_says_no_network_exactly_when_code_cannot_connect(listener):
@@ -228,58 +232,88 @@ def test_the_card_says_no_network_exactly_when_code_cannot_connect(listener):
     assert ("10 s of CPU time" in text) == ("cpu_s" in enforced.rlimits)
 
 
-def start_daemon(marker: Path, letter: str) -> str:
-    """Cell code that starts a process in a new session, appending ``letter`` to ``marker``."""
-    loop = f"import time\nwhile True:\n    open({str(marker)!r}, 'a').write({letter!r})\n    time.sleep(0.02)\n"
-    return f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {loop!r}], start_new_session=True)\n"
+DAEMON = ("import subprocess, sys\n"
+          "subprocess.Popen([sys.executable, '-c', 'import time\\ntime.sleep(120)'], start_new_session=True)\n"
+          "open('started', 'w').close()\n")
 
 
-def test_cancelling_kills_the_whole_process_tree_at_once(tmp_path):
-    marker = tmp_path / "alive.txt"
-    code = (
-        "import os, time\n"
-        f"open({str(marker)!r}, 'w').write(os.getcwd() + '\\n')\n"
-        # a grandchild in a session of its own, which a process-group kill would miss
-        + start_daemon(marker, "g")
-        + "while True:\n"
-        f"    open({str(marker)!r}, 'a').write('c')\n"
-        "    time.sleep(0.02)\n"
-    )
+def processes_in(folder: Path) -> list[int]:
+    """Processes whose working directory is in ``folder`` (also after it was deleted)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "cwd").startswith(str(folder)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture
+def session_base(tmp_path, monkeypatch):
+    """Session folders go here, so a test can watch the one its code runs in."""
+    import tempfile
+
+    base = tmp_path / "sessions"
+    base.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    return base
+
+
+async def wait_for_start(base: Path) -> Path:
+    deadline = time.monotonic() + 20
+    while True:
+        started = list(base.glob("ponder-python-*/work/started"))
+        if started:
+            return started[0].parent.parent
+        assert time.monotonic() < deadline, "the code did not start"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc to see processes")
+def test_cancelling_kills_the_whole_process_tree_at_once(session_base):
+    code = DAEMON + "import time\nwhile True:\n    time.sleep(0.02)\n"
 
     async def scenario():
         task = asyncio.ensure_future(run_python(code, SandboxLimits(wall_s=120, cpu_s=60)))
-        deadline = time.monotonic() + 20
-        while "g" not in (marker.read_text() if marker.exists() else ""):
-            assert time.monotonic() < deadline, "the code did not start"
-            await asyncio.sleep(0.05)
+        session = await wait_for_start(session_base)
+        running = processes_in(session)
         cancelled_at = time.monotonic()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        return time.monotonic() - cancelled_at
+        return session, running, time.monotonic() - cancelled_at
 
-    latency = asyncio.run(scenario())
+    session, running, latency = asyncio.run(scenario())
     assert latency < 3.0
-    cwd = Path(marker.read_text().splitlines()[0])
-    assert not cwd.exists()
-    size = marker.stat().st_size
-    time.sleep(0.5)
-    grew = marker.stat().st_size - size
+    assert len(running) >= 2  # the cell and the daemon it started (and the runners)
+    assert not session.exists()
+    time.sleep(0.3)
+    left = processes_in(session)
     if platform_enforcement_sync().process_tree:
-        assert grew == 0, "a process of the cancelled code still runs"
+        assert left == [], "a process of the cancelled code still runs"
+    for pid in left:  # without a pid namespace the daemon escapes: clean up after the test
+        os.kill(pid, 9)
 
 
-def test_processes_the_code_starts_end_with_it_when_it_finishes(tmp_path):
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc to see processes")
+def test_processes_the_code_starts_end_with_it_when_it_finishes(session_base):
     if not platform_enforcement_sync().process_tree:
         pytest.skip("no pid namespace here: processes in a new session may outlive the code")
-    marker = tmp_path / "daemon.txt"
-    code = start_daemon(marker, "d") + "import time\ntime.sleep(0.3)\n'left a daemon'"
-    result = run(code)
+    seen: list[int] = []
+
+    async def scenario():
+        task = asyncio.ensure_future(run_python(DAEMON + "import time\ntime.sleep(1)\n'left a daemon'"))
+        session = await wait_for_start(session_base)
+        seen.extend(processes_in(session))
+        return session, await task
+
+    session, result = asyncio.run(scenario())
     assert result.value == "'left a daemon'"
-    time.sleep(0.2)
-    size = marker.stat().st_size
-    time.sleep(0.5)
-    assert size > 0 and marker.stat().st_size == size
+    assert len(seen) >= 2
+    time.sleep(0.3)
+    assert processes_in(session) == []
 
 
 def test_the_number_of_processes_is_limited_where_it_is_enforced():
@@ -317,3 +351,73 @@ def test_without_a_pid_namespace_a_daemon_outlives_the_code_as_the_card_says(tmp
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_files_outside_its_folder_cannot_be_changed(tmp_path):
+    enforced = platform_enforcement_sync()
+    if not enforced.files_readonly:
+        pytest.skip("no private read-only mounts here")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original")
+    code = (f"import os\nopen({str(victim)!r}, 'w').write('changed')\n")
+    result = run(code)
+    assert result.error.startswith("OSError: [Errno 30] Read-only file system")
+    assert victim.read_text() == "original"
+    assert run(f"open({str(victim)!r}).read()").value == "'original'"  # reading is allowed
+    assert run(code, isolate=False).ok and victim.read_text() == "changed"  # the test can fail
+
+
+def test_the_home_folder_is_hidden(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY")
+    monkeypatch.setenv("HOME", str(home))
+    code = f"open({str(home / '.ssh' / 'id_ed25519')!r}).read()"
+    result = run(code)
+    if str(home) not in result.enforced.hidden:
+        pytest.skip("no private mounts here: the home folder stays visible, as the card says")
+    assert result.error.startswith("FileNotFoundError")
+    assert run(f"import os\nos.listdir({str(home)!r})").value == "[]"
+    assert run(code, isolate=False).value == "'PRIVATE KEY'"
+
+
+def test_the_desktop_session_sockets_are_hidden(tmp_path, monkeypatch):
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    bus = socket.socket(socket.AF_UNIX)
+    bus.bind(str(runtime / "bus"))
+    bus.listen(4)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    code = (f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({str(runtime / 'bus')!r})\n"
+            "'connected'")
+    try:
+        result = run(code)
+        if str(runtime) not in result.enforced.hidden:
+            pytest.skip("no private mounts here: socket files stay reachable, as the card says")
+        assert result.error.startswith("FileNotFoundError")
+        assert run(code, isolate=False).value == "'connected'"  # a network namespace alone does not stop it
+    finally:
+        bus.close()
+
+
+def test_the_environment_of_other_programs_is_out_of_reach(monkeypatch):
+    monkeypatch.setenv("PONDER_TEST_MARKER", "marker-4711-in-ponders-environment")
+    code = (
+        "import os\nfound = []\nfor pid in os.listdir('/proc'):\n"
+        "    try:\n        data = open(f'/proc/{pid}/environ', 'rb').read()\n    except OSError:\n        continue\n"
+        "    if b'marker-4711' in data:\n        found.append(pid)\nbool(found)"
+    )
+    result = run(code)
+    if not result.enforced.user_namespace:
+        pytest.skip("no user namespace here: other programs' environment is readable, as the card says")
+    assert result.value == "False"
+    # /proc/<pid>/environ holds the environment a process started with: start one with the marker
+    import subprocess
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert run(code).value == "False"
+        assert run(code, isolate=False).value == "True"
+    finally:
+        holder.kill()
+        holder.wait()
