@@ -4,12 +4,14 @@ Never in Ponder's process. Each call gets a fresh temporary folder (removed afte
 its working directory, an environment built from an allow-list (no API keys, no
 ``PONDER_*``, the real home folder not even named), an interpreter started as
 ``python -I -S -X utf8`` (no user site, no site-packages, no ``PYTHONPATH``: the standard
-library only), and limits on CPU time, address space, file size and open files (rlimits),
-on wall-clock time and on output (capped as it arrives, not after). On Linux the child
-also moves into new user, network and pid namespaces when the kernel allows it: no network
-at all, and every process the code starts dies with it. What was actually enforced is
-reported per run (:attr:`PythonResult.enforced`) and per machine
-(:mod:`app.tools.sandbox_reach`), never assumed.
+library only), and limits on CPU time, address space, file size, open files and processes
+(rlimits), on wall-clock time and on output (capped as it arrives, not after). On Linux
+the child also moves into new user, mount, network and pid namespaces when the kernel
+allows it: no network at all, the home folder and the desktop session's sockets hidden,
+every file system read-only but its own folder, other programs' memory and environment
+out of reach, and every process the code starts dies with it. What was actually enforced
+is reported per run (:attr:`PythonResult.enforced`) and per machine
+(:mod:`app.tools.sandbox_reach`), never assumed. See sandbox_child.py for the child side.
 
 The result is like a notebook cell's: stdout, stderr, the repr of the last expression's
 value, and on error the last traceback line. :func:`run_python` is async (asyncio) and
@@ -25,6 +27,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -291,7 +294,11 @@ def remove_tree(folder: Path) -> None:
         except IsADirectoryError:
             shutil.rmtree(path, ignore_errors=True)
 
-    if folder.exists():
+    if not folder.exists():
+        return
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=make_writable_and_retry)
+    else:
         shutil.rmtree(folder, onerror=make_writable_and_retry)
 
 
@@ -338,7 +345,7 @@ async def _spawn(python: str, session: Path, cap: int, on_flood) -> tuple[asynci
     loop = asyncio.get_running_loop()
     argv = [python, "-I", "-S", "-X", "utf8", str(session / "runner.py"), str(session)]
     extra: dict = {"start_new_session": True} if sys.platform != "win32" else {
-        "creationflags": getattr(__import__("subprocess"), "CREATE_NEW_PROCESS_GROUP", 0)}
+        "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
     return await loop.subprocess_exec(
         lambda: _ChildProtocol(loop, cap, on_flood), *argv,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -370,8 +377,9 @@ def _explain(stopped: str | None, limits: SandboxLimits, signum: int | None) -> 
     return None
 
 
-async def _run_child(python: str, session: Path, limits: SandboxLimits) -> PythonResult:
-    started = time.monotonic()
+async def _supervise(python: str, session: Path, limits: SandboxLimits) -> tuple[
+        asyncio.SubprocessTransport, _ChildProtocol, str | None]:
+    """Run the child to its end, or kill it at a limit (or when cancelled)."""
     stop_reason: list[str] = []
 
     def flood(protocol: _ChildProtocol) -> None:
@@ -397,9 +405,14 @@ async def _run_child(python: str, session: Path, limits: SandboxLimits) -> Pytho
             await asyncio.wait_for(asyncio.shield(protocol.exited), timeout=2.0)
         except asyncio.TimeoutError:
             pass
-        transport.close()
-    duration = time.monotonic() - started
-    returncode = transport.get_returncode()
+        finally:
+            transport.close()
+    return transport, protocol, (stop_reason[0] if stop_reason else None)
+
+
+def _result(session: Path, limits: SandboxLimits, returncode: int | None, protocol: _ChildProtocol,
+            stopped: str | None, duration: float) -> PythonResult:
+    """The result from the child's records, its exit status and what Ponder stopped."""
     setup = _read_json(session / "setup.json")
     record = _read_json(session / "result.json") or {}
     status = _read_json(session / "status.json") or {}
@@ -407,7 +420,6 @@ async def _run_child(python: str, session: Path, limits: SandboxLimits) -> Pytho
     if signum is None and isinstance(returncode, int) and returncode < 0:
         signum = -returncode
     error = record.get("error") if isinstance(record.get("error"), str) else None
-    stopped = stop_reason[0] if stop_reason else None
     if stopped is None and signum is not None:
         stopped = _SIGNAL_STOPS.get(signum, "signal")
     if stopped is None and error is not None and error.startswith("MemoryError"):
@@ -423,6 +435,12 @@ async def _run_child(python: str, session: Path, limits: SandboxLimits) -> Pytho
         exit_code=returncode, duration_s=duration, stdout_truncated=out.truncated,
         stderr_truncated=err.truncated, enforced=Enforcement.from_setup(setup) if setup else None,
     )
+
+
+async def _run_child(python: str, session: Path, limits: SandboxLimits) -> PythonResult:
+    started = time.monotonic()
+    transport, protocol, stopped = await _supervise(python, session, limits)
+    return _result(session, limits, transport.get_returncode(), protocol, stopped, time.monotonic() - started)
 
 
 async def run_python(code: str, limits: SandboxLimits = DEFAULT_LIMITS, *, isolate: bool = True) -> PythonResult:

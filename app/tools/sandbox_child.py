@@ -74,6 +74,8 @@ def set_limits(config):
         "open_files": ("RLIMIT_NOFILE", config["open_files"], config["open_files"]),
         "core_bytes": ("RLIMIT_CORE", 0, 0),
     }
+    if not sys.platform.startswith(("linux", "freebsd")):
+        del wanted["memory_bytes"]  # macOS accepts RLIMIT_AS without enforcing it: do not claim it
     applied = {}
     for key, (name, soft, hard) in wanted.items():
         which = getattr(resource, name, None)
