@@ -7,7 +7,8 @@ lists the tools and then holds the connection until :meth:`McpManager.aclose` (t
 task groups must be entered and left in one task); calls come from any task on the loop.
 
 Each server has a :class:`ServerState`: ``stopped`` (not started yet), ``starting``,
-``running`` with its tools, ``failed`` with a one-sentence reason (a bad entry in
+``running`` with its tools (a local server that exits is noticed by the end of its stderr
+and checked at once), ``failed`` with a one-sentence reason (a bad entry in
 mcp.json with its line, a command that is not installed, a server that exits at start —
 with the last line it wrote to stderr —, one that does not answer the initialize
 handshake in time, a URL that cannot be reached, a ``${VAR}`` that is not set), or
@@ -95,6 +96,7 @@ class _Slot:
         self.scope: anyio.CancelScope | None = None
         self.tail: StderrTail | None = None
         self.http_status: int | None = None  # the last error status an HTTP server answered
+        self.watch: asyncio.Task | None = None  # the liveness check after stderr ended
 
     def state(self) -> ServerState:
         transport = self.config.transport if self.config else ""
@@ -285,6 +287,9 @@ class McpManager:
             try:
                 async with AsyncExitStack() as stack:
                     client = await self._connect(stack, slot, mode)
+                    if slot.tail is not None:  # the server has its stderr now: watch for its end
+                        slot.tail.release_writer()
+                        slot.tail.on_eof = lambda: self._check_alive(slot)
                     tools = await self._all_tools(slot.name, client)
                     scope.deadline = math.inf
                     slot.client, slot.tools, slot.status = client, tools, RUNNING
@@ -301,6 +306,27 @@ class McpManager:
             stopped = slot.stop is not None and slot.stop.is_set()
             slot.fail(f'The MCP server "{slot.name}" was stopped while it was starting.' if stopped
                       else self._start_timeout_reason(slot))
+
+    def _check_alive(self, slot: _Slot) -> None:
+        """The server's stderr ended: it exited (or closed stderr). Ask it, and fail it if gone."""
+        def stopping() -> bool:
+            return slot.stop is not None and slot.stop.is_set()
+
+        async def check() -> None:
+            client = slot.client
+            if client is None or slot.status != RUNNING or stopping():
+                return
+            try:
+                await asyncio.wait_for(client.list_tools(cache_mode="refresh"), timeout=5.0)
+            except MCPError as exc:
+                if exc.code == types.CONNECTION_CLOSED and slot.status == RUNNING and not stopping():
+                    slot.fail(self._reason(slot, exc))
+                    if slot.stop is not None:
+                        slot.stop.set()  # let the owner task close the transport
+            except (asyncio.TimeoutError, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                pass  # busy, or already being closed: the next call will tell
+        if slot.status == RUNNING and not stopping():
+            slot.watch = asyncio.get_running_loop().create_task(check())  # kept: a task needs a reference
 
     def _start_timeout_reason(self, slot: _Slot) -> str:
         said = slot.tail.last_line() if slot.tail else ""

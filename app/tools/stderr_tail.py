@@ -3,7 +3,7 @@
 A local MCP server writes its logs and its dying words to stderr; Ponder keeps only the
 tail, to say in one line why a server failed. POSIX loops read a pipe as data arrives
 (``add_reader``) and :meth:`StderrTail.drain` takes what is waiting synchronously, so a
-crash message is never lost to timing. Loops without ``add_reader`` (Windows' proactor)
+crash message is never lost to timing; the end of the pipe tells that the child is gone. Loops without ``add_reader`` (Windows' proactor)
 get a temporary file instead, trimmed to the tail whenever it is read.
 """
 
@@ -13,6 +13,7 @@ import asyncio
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from typing import IO
 
 TAIL_BYTES = 8192
@@ -25,6 +26,7 @@ class StderrTail:
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop or asyncio.get_running_loop()
+        self.on_eof: Callable[[], None] | None = None
         self._tail = bytearray()
         self._read_fd: int | None = None
         self._temp: IO[bytes] | None = None
@@ -62,6 +64,8 @@ class StderrTail:
                     return
                 if not data:
                     self._stop_reading()
+                    if self.on_eof is not None:
+                        self.on_eof()
                     return
                 self._keep(data)
         elif self._temp is not None:
@@ -72,6 +76,18 @@ class StderrTail:
             if size > 16 * TAIL_BYTES:
                 self._temp.seek(0)
                 self._temp.truncate()
+
+    def release_writer(self) -> None:
+        """Close Ponder's copy of the pipe's write end once the child has its own.
+
+        From then on, end of file means the child (and whatever inherited its stderr) has
+        exited or closed stderr, and ``on_eof`` is called. No-op in temporary-file mode.
+        """
+        if self._read_fd is not None:
+            try:
+                self.file.close()
+            except OSError:
+                pass
 
     def _stop_reading(self) -> None:
         if self._read_fd is not None:

@@ -313,3 +313,22 @@ def test_the_manager_runs_on_the_qt_event_loop(qapp):
         loop.close()
         asyncio.set_event_loop(None)
     assert result.text == "11"
+
+
+def test_a_server_killed_from_outside_is_marked_failed_without_a_call():
+    import signal
+
+    write_mcp_json({"test": stdio()})
+
+    async def scenario():
+        async with McpManager.from_file() as manager:
+            pid = int((await manager.call_tool("test", "pid", {})).text)
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while manager.state("test").status == RUNNING and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return manager.state("test")
+
+    state = run(scenario)
+    assert state.status == FAILED
+    assert state.reason.startswith('The MCP server "test" closed the connection')
