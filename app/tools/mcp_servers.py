@@ -129,7 +129,7 @@ class McpManager:
     (e.g. the keyring); it must never log the value.
     """
 
-    def __init__(self, config: McpConfig, *, start_timeout: float = 30.0, call_timeout: float = 60.0,
+    def __init__(self, config: McpConfig, *, start_timeout: float = 60.0, call_timeout: float = 60.0,
                  secret_lookup: Callable[[str], str | None] | None = None) -> None:
         self.config = config
         self.start_timeout = start_timeout

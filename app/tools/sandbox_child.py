@@ -37,7 +37,7 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNS = 0x00020000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
-SYS_MOUNT_SETATTR = 442  # the same number on every Linux architecture
+SYS_MOUNT_SETATTR = 442  # one number on x86-64, arm64 and the others of the unified table (Linux 5.1+)
 PR_SET_PDEATHSIG = 1
 CELL = "<cell>"
 
@@ -181,7 +181,8 @@ def harden_files(session, hide, keep):
 
     ``hide`` (the home folder, the desktop session's runtime folder...) get an empty tmpfs
     over them; the ``keep`` folders inside them (the interpreter, the session) are bound
-    back, read-only. Then every mount is made read-only and the session folder writable.
+    back, read-only. Then every mount is made read-only and the session folder writable
+    (and /dev/shm, as a new empty tmpfs of at most 64 MB).
     Returns what was verified afterwards: ``hidden`` folders (their device changed) and
     ``readonly`` (statvfs says / is read-only and the session is not).
     """
@@ -215,6 +216,8 @@ def harden_files(session, hide, keep):
     if not _set_readonly(libc, session, False, False):
         _set_readonly(libc, "/", False, True)  # never leave the session folder unwritable
         return report
+    if os.path.isdir("/dev/shm"):  # semaphores of multiprocessing live here: a small private one
+        mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=1777,size=64m")
     report["readonly"] = bool(os.statvfs("/").f_flag & os.ST_RDONLY) and not (
         os.statvfs(session).f_flag & os.ST_RDONLY)
     return report

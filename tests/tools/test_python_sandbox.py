@@ -444,3 +444,9 @@ def test_the_sandbox_runs_on_the_qt_event_loop(qapp):
         asyncio.set_event_loop(None)
     assert done.value == "42"
     assert latency < 3.0
+
+
+def test_multiprocessing_works_inside():
+    result = run("import multiprocessing\nwith multiprocessing.Pool(2) as pool:\n"
+                 "    squares = pool.map(abs, [-1, -2, -3])\nsquares")
+    assert result.value == "[1, 2, 3]", result.error

@@ -46,6 +46,7 @@ def test_nothing_but_the_wall_clock_enforced():
 
 def test_each_fact_changes_only_its_sentence():
     base = reach_lines(full(), LIMITS)
+    order = ["limits", "folder", "files", "network", "sockets", "programs", "tree"]
     for change, differs in (
         ({"network_isolated": False}, "network"),
         ({"files_readonly": False}, "files"),
@@ -55,4 +56,5 @@ def test_each_fact_changes_only_its_sentence():
         ({"rlimits": ("cpu_s",)}, "limits"),
     ):
         changed = reach_lines(full(**change), LIMITS)
-        assert sum(a != b for a, b in zip(base, changed)) == 1, change
+        assert len(changed) == len(base)
+        assert [order[i] for i, (a, b) in enumerate(zip(base, changed)) if a != b] == [differs], change
