@@ -36,6 +36,7 @@ class McpTool:
 
     @classmethod
     def from_sdk(cls, server: str, tool: types.Tool) -> McpTool:
+        """From the SDK's ``Tool`` (a missing schema becomes an empty object schema)."""
         schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
         return cls(server=server, name=tool.name, description=tool.description or "",
                    parameters=dict(schema) or {"type": "object", "properties": {}}, title=tool.title)

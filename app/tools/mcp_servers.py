@@ -46,7 +46,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from app.errors import ConfigError, PonderError
 from app.version import __version__
-from app.tools.mcp_config import McpConfig, ServerConfig, UnsetVariableError, expand, load_mcp_config
+from app.tools.mcp_config import McpConfig, ServerConfig, expand, load_mcp_config
+from app.tools.mcp_failures import failure_reason, first_error, handshake_timeout, plain_line
 from app.tools.mcp_results import McpTool, McpToolResult, failure, result_from_call
 from app.tools.stderr_tail import StderrTail
 
@@ -104,20 +105,6 @@ class _Slot:
 
     def fail(self, reason: str) -> None:
         self.status, self.reason, self.client = FAILED, reason, None
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real error inside (possibly nested) exception groups."""
-    while isinstance(getattr(exc, "exceptions", None), (list, tuple)) and exc.exceptions:
-        inner = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
-        exc = (inner or list(exc.exceptions))[0]
-    return exc
-
-
-def _plain(text: str, limit: int = 240) -> str:
-    """Untrusted text (a server's message) as one short printable line."""
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 class McpManager:
@@ -298,7 +285,7 @@ class McpManager:
                     assert slot.stop is not None
                     await slot.stop.wait()
             except BaseException as exc:
-                leaf = _leaf(exc)
+                leaf = first_error(exc)
                 if leaf is not exc and not isinstance(leaf, asyncio.CancelledError):
                     raise leaf from exc
                 raise
@@ -329,46 +316,12 @@ class McpManager:
             slot.watch = asyncio.get_running_loop().create_task(check())  # kept: a task needs a reference
 
     def _start_timeout_reason(self, slot: _Slot) -> str:
-        said = slot.tail.last_line() if slot.tail else ""
-        tail = f' Its last words on stderr: "{said}"' if said else ""
-        return (f'The MCP server "{slot.name}" did not answer the initialize handshake within '
-                f"{self.start_timeout:g} s and was stopped.{tail}")
+        return handshake_timeout(slot.name, self.start_timeout, slot.tail.last_line() if slot.tail else "")
 
     def _reason(self, slot: _Slot, exc: BaseException) -> str:
         """One sentence for why ``slot`` failed."""
-        name, server = slot.name, slot.config
-        said = slot.tail.last_line() if slot.tail else ""
-        stderr = f': "{said}"' if said else " (it wrote nothing to stderr)"
-        if isinstance(exc, UnsetVariableError):
-            return exc.message
-        if isinstance(exc, FileNotFoundError) and server and server.transport == "stdio":
-            return (f'The MCP server "{name}" cannot start: the command "{_plain(server.command)}" was not found. '
-                    'Install it, or give its full path as "command" in mcp.json.')
-        if isinstance(exc, PermissionError) and server and server.transport == "stdio":
-            return (f'The MCP server "{name}" cannot start: the command "{_plain(server.command)}" '
-                    "may not be run (permission denied).")
-        if isinstance(exc, MCPError) and exc.code == types.CONNECTION_CLOSED:
-            if slot.status == RUNNING:
-                return f'The MCP server "{name}" closed the connection{stderr}.'
-            return f'The MCP server "{name}" exited while starting{stderr}.'
-        if isinstance(exc, MCPError) and slot.http_status in (401, 403):
-            return (f'The MCP server "{name}" refused the connection (HTTP {slot.http_status} '
-                    f'{httpx2.codes.get_reason_phrase(slot.http_status)}): check its "headers" in mcp.json; '
-                    "a token may be wrong or expired.")
-        if isinstance(exc, MCPError) and slot.http_status is not None:
-            return (f'The MCP server "{name}" refused to start (HTTP {slot.http_status} '
-                    f"{httpx2.codes.get_reason_phrase(slot.http_status)}): {_plain(exc.error.message)}.")
-        if isinstance(exc, MCPError):
-            return f'The MCP server "{name}" refused to start: {_plain(exc.error.message)}.'
-        if isinstance(exc, httpx2.HTTPError):
-            where = _plain(server.url) if server else ""
-            return (f'The MCP server "{name}" at {where} cannot be reached: '
-                    f"{_plain(str(exc)) or type(exc).__name__}.")
-        if isinstance(exc, pydantic.ValidationError):
-            return f'The MCP server "{name}" answered with messages that do not follow the MCP protocol.'
-        if isinstance(exc, OSError):
-            return f'The MCP server "{name}" cannot start: {_plain(exc.strerror or str(exc))}.'
-        return f'The MCP server "{name}" failed: {type(exc).__name__}: {_plain(str(exc))}{stderr}.'
+        return failure_reason(slot.name, slot.config, exc, stderr_line=slot.tail.last_line() if slot.tail else "",
+                              running=slot.status == RUNNING, http_status=slot.http_status)
 
     # ----------------------------------------------------------------- calling
 
@@ -398,13 +351,13 @@ class McpManager:
                 slot.fail(self._reason(slot, exc))
                 return failure(slot.reason or "", duration_s=took)
             return failure(f'The MCP server "{server}" answered the call of "{tool}" with an error: '
-                           f"{_plain(exc.error.message, 2000)}", duration_s=took)
+                           f"{plain_line(exc.error.message, 2000)}", duration_s=took)
         except pydantic.ValidationError:
             return failure(f'The MCP server "{server}" returned a result for "{tool}" that does not follow '
                            "the MCP protocol.", duration_s=time.monotonic() - started)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, httpx2.HTTPError, OSError) as exc:
             slot.fail(f'The MCP server "{server}" could not be reached during the call: '
-                      f"{_plain(str(exc)) or type(exc).__name__}.")
+                      f"{plain_line(str(exc)) or type(exc).__name__}.")
             return failure(slot.reason or "", duration_s=time.monotonic() - started)
         return result_from_call(result, duration_s=time.monotonic() - started)
 

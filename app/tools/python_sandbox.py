@@ -22,122 +22,30 @@ cancellable at once — cancelling kills the child's whole process group;
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shutil
 import signal
-import stat
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from app.errors import PonderError
+from app.tools.sandbox_results import DEFAULT_LIMITS, Enforcement, PythonResult, SandboxLimits
+from app.tools.sandbox_session import (
+    SandboxUnavailableError,
+    child_environment,
+    find_interpreter,
+    prepare_session,
+    read_json,
+    remove_session,
+)
 
-CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
-SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+__all__ = ["DEFAULT_LIMITS", "Enforcement", "PythonResult", "SandboxLimits", "SandboxUnavailableError",
+           "probe_setup", "run_python", "run_python_sync"]
+
 # After the output cap, output is still read (and dropped) up to this many bytes per stream
 # (one big print still ends normally); code that keeps printing past that is stopped
 # rather than left burning CPU.
 FLOOD_BYTES = 16 * 1024 * 1024
-
-
-class SandboxUnavailableError(PonderError):
-    """The python tool cannot run here (no Python interpreter to start, no runner file)."""
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """Limits of one python call. ``output_bytes`` applies to stdout and stderr each."""
-
-    cpu_s: int = 10
-    memory_mb: int = 512
-    wall_s: float = 30.0
-    output_bytes: int = 64 * 1024
-    file_mb: int = 64
-    open_files: int = 256
-    processes: int = 64
-    value_chars: int = 10_000
-
-
-DEFAULT_LIMITS = SandboxLimits()
-
-
-@dataclass(frozen=True)
-class Enforcement:
-    """What the platform actually enforced for a run (read back from the child).
-
-    ``rlimits`` names the kernel limits that took effect (``cpu_s``, ``memory_bytes``,
-    ``file_bytes``, ``open_files``, and ``processes`` — checked by a test fork, since the
-    kernel ignores it for root); ``network_isolated``: the code saw no network interface
-    but loopback; ``process_tree``: a private pid namespace, so nothing the code starts
-    outlives it; ``user_namespace``: other programs' memory and environment (Ponder's
-    included) are out of its reach; ``hidden``: folders it saw empty (the home folder, the
-    desktop session's sockets); ``files_readonly``: every file system was read-only to it
-    but its own folder; ``private_proc``: /proc showed only its own processes; ``reason``
-    says why isolation is missing when it is.
-    """
-
-    rlimits: tuple[str, ...]
-    network_isolated: bool
-    process_tree: bool
-    reason: str = ""
-    user_namespace: bool = False
-    hidden: tuple[str, ...] = ()
-    files_readonly: bool = False
-    private_proc: bool = False
-
-    @classmethod
-    def from_setup(cls, setup: dict) -> Enforcement:
-        """From the child's ``setup.json`` record."""
-        hidden = setup.get("hidden") if isinstance(setup.get("hidden"), list) else []
-        return cls(rlimits=tuple(sorted(setup.get("rlimits", {}))), network_isolated=bool(setup.get("net")),
-                   process_tree=bool(setup.get("pid")), reason=str(setup.get("reason", "")),
-                   user_namespace=bool(setup.get("user")), hidden=tuple(str(h) for h in hidden),
-                   files_readonly=bool(setup.get("readonly")), private_proc=bool(setup.get("proc")))
-
-
-@dataclass(frozen=True)
-class PythonResult:
-    """What one python call produced.
-
-    ``value``: repr of the last expression (None when the cell does not end in one, or its
-    value is None); ``error``: the last traceback line, or what stopped the code;
-    ``stopped``: ``"cpu"``, ``"memory"``, ``"wall"``, ``"output"``, ``"signal"`` or None;
-    ``enforced``: what this run really had (None if the child died before saying).
-    """
-
-    stdout: str
-    stderr: str
-    value: str | None
-    error: str | None
-    stopped: str | None
-    exit_code: int | None
-    duration_s: float
-    stdout_truncated: bool = False
-    stderr_truncated: bool = False
-    enforced: Enforcement | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the cell ran to the end without an error."""
-        return self.error is None
-
-    def as_text(self, limits: SandboxLimits = DEFAULT_LIMITS) -> str:
-        """The result as the model reads it: labelled sections, truncation said aloud."""
-        parts: list[str] = []
-        for label, text, cut in (("stdout", self.stdout, self.stdout_truncated),
-                                 ("stderr", self.stderr, self.stderr_truncated)):
-            if text or cut:
-                note = f"\n[{label} truncated at {limits.output_bytes:,} bytes]" if cut else ""
-                parts.append(f"{label}:\n{text.rstrip(chr(10))}{note}")
-        if self.value is not None:
-            parts.append(f"value: {self.value}")
-        if self.error is not None:
-            parts.append(f"error: {self.error}")
-        return "\n".join(parts) if parts else "(no output)"
 
 
 class _CappedText:
@@ -195,132 +103,6 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
     def process_exited(self) -> None:
         if not self.exited.done():
             self.exited.set_result(None)
-
-
-def find_interpreter() -> str:
-    """The Python to run code with: this one, or (in the packaged app) python3 on PATH."""
-    if not getattr(sys, "frozen", False) and sys.executable:
-        return sys.executable
-    for name in ("python3", "python"):
-        found = shutil.which(name)
-        if found:
-            return found
-    raise SandboxUnavailableError(
-        "The python tool needs a Python 3 interpreter and none was found on PATH. "
-        "Install Python 3, or turn the python tool off."
-    )
-
-
-def child_environment(session: Path) -> dict[str, str]:
-    """The child's whole environment, from an allow-list: nothing of Ponder's is copied."""
-    home = str(session / "work")
-    env = {"PATH": SAFE_PATH, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-    if sys.platform == "win32":
-        env = {"PATH": os.environ.get("SystemRoot", r"C:\Windows"), "TEMP": home, "TMP": home,
-               "USERPROFILE": home}
-        for name in ("SystemRoot", "SystemDrive", "COMSPEC"):
-            if name in os.environ:
-                env[name] = os.environ[name]
-    return env
-
-
-def hidden_folders() -> list[str]:
-    """Folders the code should not see: the home folder and the desktop session's sockets."""
-    candidates = [os.path.expanduser("~"), os.environ.get("XDG_RUNTIME_DIR", ""),
-                  f"/run/user/{os.getuid()}" if hasattr(os, "getuid") else "", "/tmp/.X11-unix"]
-    found: list[str] = []
-    for folder in candidates:
-        if folder and os.path.isabs(folder) and os.path.realpath(folder) != "/" and folder not in found:
-            found.append(folder)
-    return found
-
-
-def interpreter_folders(python: str) -> list[str]:
-    """Folders the interpreter needs (its installation, the venv), to stay visible when hidden."""
-    folders = [os.path.dirname(os.path.dirname(os.path.realpath(python)))]
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
-        folders += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
-    return sorted({os.path.realpath(folder) for folder in folders if folder})
-
-
-def _config(limits: SandboxLimits, *, probe: bool, isolate: bool, python: str) -> dict:
-    return {
-        "hide": hidden_folders(),
-        "keep": interpreter_folders(python),
-        "cpu_s": int(limits.cpu_s),
-        "memory_bytes": int(limits.memory_mb) * 1024 * 1024,
-        "file_bytes": int(limits.file_mb) * 1024 * 1024,
-        "open_files": int(limits.open_files),
-        "processes": int(limits.processes),
-        "value_chars": int(limits.value_chars),
-        "parent_pid": os.getpid(),
-        "probe": probe,
-        "isolate": isolate,
-    }
-
-
-def _prepare_session(code: str, limits: SandboxLimits, *, probe: bool, isolate: bool, python: str) -> Path:
-    """A fresh private folder with the runner, the cell, its config and ``work/``."""
-    if not CHILD_SCRIPT.is_file():
-        raise SandboxUnavailableError(
-            f"The python tool's runner {CHILD_SCRIPT.name} is missing from this installation; reinstall Ponder."
-        )
-    session = Path(tempfile.mkdtemp(prefix="ponder-python-"))
-    try:
-        (session / "work").mkdir()
-        shutil.copyfile(CHILD_SCRIPT, session / "runner.py")
-        (session / "cell.py").write_text(code, encoding="utf-8")
-        (session / "config.json").write_text(json.dumps(_config(limits, probe=probe, isolate=isolate, python=python)),
-                                             encoding="utf-8")
-    except OSError:
-        remove_tree(session)
-        raise
-    return session
-
-
-def remove_tree(folder: Path) -> None:
-    """Remove ``folder`` even where the code took write permission away from its files."""
-    def make_writable_and_retry(function, path, _exc) -> None:
-        parent = os.path.dirname(path)
-        for target in (parent, path):
-            try:
-                os.chmod(target, stat.S_IRWXU)
-            except OSError:
-                pass
-        try:
-            function(path)
-        except FileNotFoundError:
-            pass
-        except IsADirectoryError:
-            shutil.rmtree(path, ignore_errors=True)
-
-    if not folder.exists():
-        return
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(folder, onexc=make_writable_and_retry)
-    else:
-        shutil.rmtree(folder, onerror=make_writable_and_retry)
-
-
-async def remove_session(folder: Path) -> None:
-    """:func:`remove_tree` off the loop, retried while killed processes finish dying."""
-    for attempt in range(5):
-        try:
-            await asyncio.to_thread(remove_tree, folder)
-            return
-        except OSError:
-            if attempt == 4:
-                raise
-            await asyncio.sleep(0.05 * (attempt + 1))
-
-
-def _read_json(path: Path) -> dict | None:
-    """A record the child wrote; None when it is missing or not JSON (the code may meddle)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace")[:1_000_000])
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _kill_group(transport: asyncio.SubprocessTransport) -> None:
@@ -413,9 +195,9 @@ async def _supervise(python: str, session: Path, limits: SandboxLimits) -> tuple
 def _result(session: Path, limits: SandboxLimits, returncode: int | None, protocol: _ChildProtocol,
             stopped: str | None, duration: float) -> PythonResult:
     """The result from the child's records, its exit status and what Ponder stopped."""
-    setup = _read_json(session / "setup.json")
-    record = _read_json(session / "result.json") or {}
-    status = _read_json(session / "status.json") or {}
+    setup = read_json(session / "setup.json")
+    record = read_json(session / "result.json") or {}
+    status = read_json(session / "status.json") or {}
     signum = status.get("signal") if isinstance(status.get("signal"), int) else None
     if signum is None and isinstance(returncode, int) and returncode < 0:
         signum = -returncode
@@ -451,7 +233,7 @@ async def run_python(code: str, limits: SandboxLimits = DEFAULT_LIMITS, *, isola
     namespaces (for the probe's comparison and tests); limits always apply.
     """
     python = find_interpreter()
-    session = _prepare_session(code, limits, probe=False, isolate=isolate, python=python)
+    session = prepare_session(code, limits, probe=False, isolate=isolate, python=python)
     try:
         return await _run_child(python, session, limits)
     finally:
@@ -466,10 +248,10 @@ def run_python_sync(code: str, limits: SandboxLimits = DEFAULT_LIMITS) -> Python
 async def probe_setup(limits: SandboxLimits = DEFAULT_LIMITS) -> Enforcement:
     """Start a child that only sets itself up, and read back what took effect."""
     python = find_interpreter()
-    session = _prepare_session("", limits, probe=True, isolate=True, python=python)
+    session = prepare_session("", limits, probe=True, isolate=True, python=python)
     try:
         await _run_child(python, session, limits)
-        setup = _read_json(session / "setup.json")
+        setup = read_json(session / "setup.json")
     finally:
         await remove_session(session)
     if setup is None:

@@ -43,6 +43,7 @@ CELL = "<cell>"
 
 
 def write_json(path, data):
+    """One record for the parent."""
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle)
 
@@ -327,6 +328,7 @@ def reap(child):
 
 
 def main():
+    """Set up, report what took effect, then run the cell (in a pid namespace when there is one)."""
     session = sys.argv[1]
     with open(os.path.join(session, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
