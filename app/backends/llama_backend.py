@@ -81,6 +81,7 @@ class LlamaBackend:
         self.n_threads = n_threads or int(os.environ.get("PONDER_N_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         self.llm = None
         self.template: str | None = None
+        self.template_note = ""  # why the template is not the file's own (empty when it is)
         self.bos_text = ""
         self.eos_text = ""
         self.setup: ReasoningSetup | None = None
@@ -120,9 +121,9 @@ class LlamaBackend:
                 f"architecture ({exc}). Re-download it or pick another model."
             ) from exc
         self.llm = llm
-        self.template = llm.metadata.get("tokenizer.chat_template")
-        if not self.template:
-            raise ModelFileError(f"{path.name} has no chat template in its metadata; Ponder cannot format a chat for it.")
+        from app.backends.chat_template_source import template_for  # a preset when the file has none
+
+        self.template, self.template_note = template_for(self.profile, llm)
         model = llm._model
         self.bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
         self.eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""

@@ -9,6 +9,7 @@ file per quantization and the KV-cache figures of the architecture (see
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,6 +267,8 @@ def builtin_catalog_path() -> Path:
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
-    """Read and validate the catalog (the built-in one unless ``path`` is given)."""
-    path = path or builtin_catalog_path()
+    """Read and validate the catalog: ``path``, else the file named by ``$PONDER_CATALOG``
+    (tests, or a newer catalog), else the built-in one."""
+    path = path or (Path(os.environ["PONDER_CATALOG"]) if os.environ.get("PONDER_CATALOG") else None) \
+        or builtin_catalog_path()
     return parse_catalog(read_config_text(path), str(path), path=path)

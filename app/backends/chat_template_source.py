@@ -1,0 +1,25 @@
+"""The chat template a loaded llama.cpp model runs with (its own, a preset, or a .jinja file).
+
+A thin adapter from a loaded ``llama_cpp.Llama`` to
+:func:`app.domain.chat_presets.resolve_chat_template`: the file's metadata gives the
+template and the architecture, the tokenizer tells whether a chat marker is one token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.chat_presets import resolve_chat_template
+from app.domain.profiles import ModelProfile
+
+
+def template_for(profile: ModelProfile, llm: Any) -> tuple[str, str]:
+    """(template text, note) for ``llm`` loaded from ``profile``; see ``resolve_chat_template``."""
+    meta = llm.metadata
+
+    def vocab_contains(marker: str) -> bool:
+        ids = llm.tokenize(marker.encode("utf-8"), add_bos=False, special=True)
+        return len(ids) == 1 and llm._model.token_get_text(ids[0]) == marker
+
+    return resolve_chat_template(profile.chat_template, meta.get("tokenizer.chat_template"),
+                                 meta.get("general.architecture", ""), vocab_contains)
