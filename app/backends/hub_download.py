@@ -93,6 +93,12 @@ def offline() -> bool:
     return value in ("1", "true", "yes", "on") or constants.is_offline_mode()
 
 
+def _version() -> str:
+    from app.version import __version__
+
+    return __version__
+
+
 def _endpoint() -> str | None:
     value = os.environ.get("HF_ENDPOINT", "").strip().rstrip("/")
     return value or None
@@ -202,13 +208,17 @@ def _download_file(repo: str, filename: str, *, local_dir: Path | None, cache_di
     from huggingface_hub.utils import build_hf_headers
 
     constants.DOWNLOAD_CHUNK_SIZE = CHUNK_BYTES  # read per call by http_get: Cancel is seen every MiB
+    # no telemetry: the user agent would otherwise carry a detected "agent" (and the library
+    # fetches its registry of agent harnesses from the hub once a day)
+    constants.HF_HUB_DISABLE_TELEMETRY = True
     if offline():
         raise NoConnectionError("Offline mode is on (HF_HUB_OFFLINE), so nothing can be downloaded. "
                                 "The catalog still works; unset HF_HUB_OFFLINE to download.")
     endpoint = _endpoint()
     url = hf_hub_url(repo, filename, endpoint=endpoint)
     try:
-        meta = get_hf_file_metadata(url, token=token, endpoint=endpoint)
+        meta = get_hf_file_metadata(url, token=token, endpoint=endpoint, library_name="ponder",
+                                    library_version=_version())
     except Exception as exc:  # every hub/network error becomes a sentence (see _friendly)
         raise _friendly(exc, repo, filename) from exc
     if not meta.etag or not meta.commit_hash:
@@ -231,7 +241,7 @@ def _download_file(repo: str, filename: str, *, local_dir: Path | None, cache_di
                             "`ponder pull`; wait for it to finish.") from None
     try:
         if not final.exists():
-            headers = build_hf_headers(token=token)
+            headers = build_hf_headers(token=token, library_name="ponder", library_version=_version())
             if urlsplit(meta.location).netloc != urlsplit(url).netloc:
                 headers.pop("authorization", None)  # a signed CDN address: the token stays on the hub
             with partial.open("ab") as out:
