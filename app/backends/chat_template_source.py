@@ -23,3 +23,31 @@ def template_for(profile: ModelProfile, llm: Any) -> tuple[str, str]:
 
     return resolve_chat_template(profile.chat_template, meta.get("tokenizer.chat_template"),
                                  meta.get("general.architecture", ""), vocab_contains)
+
+
+def tolerate_broken_file_templates() -> None:
+    """Let llama-cpp-python load a file whose chat template does not compile (idempotent).
+
+    ``llama_cpp.Llama.__init__`` compiles every chat template of the metadata into chat
+    handlers, which Ponder does not use (it renders prompts itself). A template with a Jinja
+    syntax error would refuse the whole model, and then no preset could override it; with
+    this, such a template becomes an empty handler instead, and :func:`template_for` picks
+    the template Ponder really uses.
+    """
+    import jinja2
+    from llama_cpp import llama_chat_format
+
+    original = llama_chat_format.Jinja2ChatFormatter
+    if getattr(original, "_ponder_tolerant", False):
+        return
+
+    class _Tolerant(original):  # type: ignore[misc, valid-type]
+        _ponder_tolerant = True
+
+        def __init__(self, template: str, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().__init__(template, *args, **kwargs)
+            except jinja2.TemplateSyntaxError:
+                super().__init__("", *args, **kwargs)
+
+    llama_chat_format.Jinja2ChatFormatter = _Tolerant

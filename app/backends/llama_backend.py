@@ -106,6 +106,10 @@ class LlamaBackend:
             progress(f"Loading {path.name}…")
         import llama_cpp  # imported here: it takes ~0.3 s and the window must open first
 
+        from app.backends.chat_template_source import template_for, tolerate_broken_file_templates
+
+        tolerate_broken_file_templates()  # a template that does not compile must not refuse the model
+
         try:
             llm = llama_cpp.Llama(
                 model_path=str(path),
@@ -121,9 +125,7 @@ class LlamaBackend:
                 f"architecture ({exc}). Re-download it or pick another model."
             ) from exc
         self.llm = llm
-        from app.backends.chat_template_source import template_for  # a preset when the file has none
-
-        self.template, self.template_note = template_for(self.profile, llm)
+        self.template, self.template_note = template_for(self.profile, llm)  # a preset when the file has none
         model = llm._model
         self.bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
         self.eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
