@@ -12,7 +12,7 @@ import time
 
 _T0 = time.perf_counter()  # for the start-up figure (process start ≈ this module's import)
 
-CLI_COMMANDS = {"ask", "models", "bench"}
+CLI_COMMANDS = {"ask", "models", "bench", "pull"}
 
 
 def main(argv: list[str] | None = None) -> int:

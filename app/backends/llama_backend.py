@@ -72,6 +72,21 @@ def check_fits(path: Path, estimate: MemoryEstimate, available_bytes: int | None
                              "Pick a smaller quantization, lower n_ctx, or close other programs.")
 
 
+def template_for(profile: ModelProfile, llm) -> tuple[str, str]:
+    """(template text, note) for ``llm`` loaded from ``profile``: the file's own template, a
+    preset or a .jinja file (:func:`app.domain.chat_presets.resolve_chat_template`); the
+    tokenizer tells whether a chat marker is one token of the vocabulary."""
+    from app.domain.chat_presets import resolve_chat_template
+
+    def vocab_contains(marker: str) -> bool:
+        ids = llm.tokenize(marker.encode("utf-8"), add_bos=False, special=True)
+        return len(ids) == 1 and adapter.token_text(llm, ids[0]) == marker
+
+    meta = llm.metadata
+    return resolve_chat_template(profile.chat_template, meta.get("tokenizer.chat_template"),
+                                 meta.get("general.architecture", ""), vocab_contains)
+
+
 class LoadCancelled(BackendError):
     """The user no longer wanted the model (Stop, a switch, or quitting) while it loaded."""
 
@@ -94,6 +109,7 @@ class LlamaBackend:
         self.n_threads = n_threads or int(os.environ.get("PONDER_N_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         self.llm = None
         self.template: str | None = None
+        self.template_note = ""  # why the template is not the file's own (empty when it is)
         self.bos_text = ""
         self.eos_text = ""
         self.setup: ReasoningSetup | None = None
@@ -119,6 +135,7 @@ class LlamaBackend:
         check_fits(path, estimate, self.available_memory)
         if progress:
             progress(f"Loading {path.name}…")
+        adapter.tolerate_broken_file_templates()  # a template that does not compile must not refuse the model
         try:
             llm = adapter.load_llama(str(path), should_stop=should_stop, n_ctx=n_ctx, n_batch=512,
                                      n_threads=self.n_threads, n_threads_batch=self.n_threads, verbose=False)
@@ -129,11 +146,12 @@ class LlamaBackend:
                 f"Could not load {path.name}: the file is damaged, truncated or of an unsupported "
                 f"architecture ({exc}). Re-download it or pick another model."
             ) from exc
-        template = llm.metadata.get("tokenizer.chat_template")
-        if not template:
+        try:
+            self.template, self.template_note = template_for(self.profile, llm)  # a preset when the file has none
+        except ModelFileError:
             llm.close()
-            raise ModelFileError(f"{path.name} has no chat template in its metadata; Ponder cannot format a chat for it.")
-        self.llm, self.template, self.estimate = llm, template, estimate
+            raise
+        self.llm, self.estimate = llm, estimate
         self.bos_text = adapter.token_text(llm, llm.token_bos()) if llm.token_bos() >= 0 else ""
         self.eos_text = adapter.token_text(llm, llm.token_eos()) if llm.token_eos() >= 0 else ""
         name = llm.metadata.get("general.name", "") + " " + path.name
