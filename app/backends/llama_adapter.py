@@ -115,6 +115,18 @@ def is_control(llm, token: int) -> bool:
     return bool(attr & (llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED))
 
 
+def special_texts(llm) -> set[str]:
+    """The texts that ``tokenize(..., special=True)`` turns into special tokens: every control,
+    user-defined and unknown token of the vocabulary (llama.cpp's special-token cache)."""
+    import llama_cpp
+
+    wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED | \
+        llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+    model = llm._model
+    return {text for t in range(llm.n_vocab()) if model.token_get_attr(t) & wanted
+            and (text := model.token_get_text(t))}
+
+
 def token_piece(llm, token: int) -> bytes:
     """The bytes of ``token`` with special tokens rendered (``Llama.detokenize`` drops them)."""
     import llama_cpp

@@ -87,10 +87,13 @@ def _read_template_file(setting: str) -> str:
                              "or pick a preset in models.toml.", path=path) from exc
 
 
+PROBE_TIME_LIMIT_S = 2.0  # a template that cannot render one message in this time loops
+
+
 def render_problem(template: str) -> str | None:
     """Why ``template`` cannot render a one-message chat, or None when it can."""
     try:
-        render_chat(template, list(_PROBE), add_generation_prompt=True)
+        render_chat(template, list(_PROBE), add_generation_prompt=True, time_limit_s=PROBE_TIME_LIMIT_S)
     except Exception as exc:  # untrusted template code can fail in any way
         return f"{type(exc).__name__}: {exc}"
     return None

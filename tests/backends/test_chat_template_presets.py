@@ -20,6 +20,7 @@ from app.backends.gguf_info import read_gguf_info
 from app.domain.turn_control import TurnControl
 from app.backends.llama_backend import LlamaBackend
 from app.domain.chat_presets import preset_text
+from app.domain.conversation import Conversation
 from app.domain.turn_request import build_request
 
 pytestmark = pytest.mark.model
@@ -46,8 +47,9 @@ def loaded(**changes) -> LlamaBackend:
 
 
 def one_turn(backend: LlamaBackend) -> str:
-    request = build_request([{"role": "user", "content": "What is the capital of France?"}], backend.profile,
-                            max_tokens=12)
+    conv = Conversation()
+    conv.add_user("What is the capital of France?")
+    request = build_request(conv.messages, backend.profile, max_tokens=12)
     events = list(backend.stream(request, TurnControl()))
     return "".join(getattr(e, "text", "") for e in events if type(e).__name__ == "AnswerDelta")
 
