@@ -145,10 +145,12 @@ class Checker:
     def _value_kinds(self, value: ast.AST, where: ast.AST) -> set[str]:
         if isinstance(value, ast.Call):
             name = _name(value.func)
+            if isinstance(value.func, ast.Attribute) and name in ("get", "pop", "setdefault"):
+                return {"=" + self._key(value.func.value, where) + "[]"}  # an item of a dict
             if name == "QLabel":
                 return {CONSTRUCTED_LABEL}
             return self.returns.get(name) or {name or "?"}
-        if isinstance(value, ast.Name):
+        if isinstance(value, (ast.Name, ast.Subscript)):
             return {"=" + self._key(value, where)}  # resolved when asked
         return {"?"}
 

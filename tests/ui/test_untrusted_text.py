@@ -1,6 +1,6 @@
 """Text from servers, models, files and conversations is shown as text everywhere outside the
 Markdown view: the error banner, the status line, a message's notes, the thinking panel, the
-model switcher and manager, the trace viewer, the history sidebar, the About dialog
+model switcher and manager (and its "Get models" tab), the trace viewer, the history sidebar, the About dialog
 (issue 15, point 2). Each test feeds an HTML payload (a heading, a link, a local image,
 coloured text) through the real path and reads what the widget shows."""
 
@@ -251,6 +251,30 @@ def test_file_names_found_on_disk_show_as_text_in_the_discovery_tab(qtbot, monke
     monkeypatch.setattr("app.ui.model_discovery_panel.find_gguf_files", fail)
     dialog.discovery.discover()
     _shows_literally(dialog.discovery.status)
+
+
+def test_a_catalog_entry_and_a_failed_downloads_message_show_as_text_in_get_models(qtbot):
+    from app.controllers.download_queue import FAILED, DownloadJob, DownloadQueue
+    from app.domain.catalog import parse_catalog
+    from app.ui.catalog_page import STATUS_COL, CatalogPage
+    from helpers.fake_hub import catalog_text
+
+    text = catalog_text("ponder-test/tiny-GGUF", "tiny.gguf", 1000).replace(
+        'name = "Tiny test model"', 'name = "Tiny <b>model</b>"').replace(
+        'license = "Apache-2.0"', 'license = "<a href=\'https://evil.example\'>MIT</a>"')
+    catalog = parse_catalog(text, "catalog.toml")
+    queue = DownloadQueue()
+    page = CatalogPage(catalog=catalog, available_bytes=8 * 10**9, queue=queue)
+    qtbot.addWidget(page)
+    (key, item), = page.items.items()
+    assert tooltip_shows(item.toolTip(0)).startswith("Tiny <b>model</b>\n")
+    assert "<a href='https://evil.example'>MIT</a>" in tooltip_shows(item.toolTip(0))
+    entry = catalog.entries[0]
+    job = DownloadJob(1, entry, entry.quants[0], state=FAILED, message=f"huggingface.co said: {HOSTILE}")
+    queue.job_changed.emit(job)
+    _shows_literally(page.status)
+    assert HOSTILE in tooltip_shows(item.toolTip(STATUS_COL))
+    queue.shutdown()
 
 
 # -- conversations: titles, search hits, the delete question --------------------------------------
