@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -40,6 +39,7 @@ from app.domain.catalog import Catalog
 from app.domain.catalog_fit import CatalogFit, catalog_fit
 from app.domain.hardware_fit import FITS, TIGHT, format_bytes
 from app.errors import PonderError
+from app.ui.plain import plain_label, plain_tooltip
 
 SORT_ROLE = Qt.UserRole + 1
 KEY_ROLE = Qt.UserRole + 2
@@ -98,10 +98,9 @@ class CatalogPage(QWidget):
         self._folder: Path | None = None
 
         layout = QVBoxLayout(self)
-        self.note = QLabel(self)
+        self.note = plain_label(parent=self)
         self.note.setObjectName("fieldNote")
         self.note.setWordWrap(True)
-        self.note.setTextFormat(Qt.PlainText)
         layout.addWidget(self.note)
 
         self.table = QTreeWidget(self)
@@ -114,14 +113,13 @@ class CatalogPage(QWidget):
             self.table.setColumnWidth(column, width)
         layout.addWidget(self.table, 1)
 
-        self.detail = QLabel(self)
+        self.detail = plain_label(parent=self)
         self.detail.setWordWrap(True)
-        self.detail.setTextFormat(Qt.PlainText)
         self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.detail)
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Save to:", self))
+        row.addWidget(plain_label("Save to:", self))
         self.destination = QComboBox(self)
         self.destination.addItems([CACHE_CHOICE, FOLDER_CHOICE])
         self.destination.setToolTip("The Hugging Face cache is shared with other tools (and found by "
@@ -139,14 +137,13 @@ class CatalogPage(QWidget):
         self.progress.setTextVisible(True)
         self.progress.hide()
         layout.addWidget(self.progress)
-        self.status = QLabel(self)
+        self.status = plain_label(parent=self)
         self.status.setObjectName("fieldNote")
         self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.PlainText)
         layout.addWidget(self.status)
 
         token_row = QHBoxLayout()
-        token_row.addWidget(QLabel("Hugging Face token:", self))
+        token_row.addWidget(plain_label("Hugging Face token:", self))
         self.token_edit = QLineEdit(self)
         self.token_edit.setEchoMode(QLineEdit.Password)
         self.token_edit.setPlaceholderText("only for gated models; kept in the system keyring")
@@ -201,8 +198,8 @@ class CatalogPage(QWidget):
                 item.setData(3, SORT_ROLE, quant.size)
                 item.setData(VERDICT_COL, SORT_ROLE, (VERDICT_RANK.get(fit.status, 2), fit.estimate.total))
                 item.setData(MAX_COL, SORT_ROLE, fit.max_fitting_ctx)
-                item.setToolTip(VERDICT_COL, fit.tooltip())
-                item.setToolTip(0, f"{entry.name}\n{entry.good_for}\n{entry.repo} · {entry.license}")
+                item.setToolTip(VERDICT_COL, plain_tooltip(fit.tooltip()))
+                item.setToolTip(0, plain_tooltip(f"{entry.name}\n{entry.good_for}\n{entry.repo} · {entry.license}"))
                 colour = VERDICT_COLOURS.get(fit.status, WONT_COLOUR)
                 item.setForeground(VERDICT_COL, QBrush(QColor(colour)))
                 for column in (3, MAX_COL):
@@ -297,7 +294,7 @@ class CatalogPage(QWidget):
         item = self.items.get(job.key)
         if item is not None:
             item.setText(STATUS_COL, _status_text(job))
-            item.setToolTip(STATUS_COL, job.message or _status_text(job))
+            item.setToolTip(STATUS_COL, plain_tooltip(job.message or _status_text(job)))  # a server's words
         name = f"{job.entry.name} {job.quant.quant}"
         if job.state == RUNNING and job.progress is not None:
             fraction = job.progress.fraction

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QWidget
 from app.domain.profiles import DEFAULT_N_CTX
 from app.errors import PonderError
 from app.ui.model_proposal import UNKNOWN, human_count, human_size, info_attr
+from app.ui.plain import plain_label, plain_tooltip
 
 LABEL_WIDTH = 112  # the label column, the same here and in every group of the profile editor
 
@@ -44,7 +45,7 @@ class CapabilitiesPanel(QGroupBox):
         grid.setHorizontalSpacing(10)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        self.note = QLabel(self)
+        self.note = plain_label(parent=self)
         self.note.setObjectName("fieldNote")
         self.note.setWordWrap(True)
         grid.addWidget(self.note, 0, 0, 1, 4)
@@ -52,12 +53,11 @@ class CapabilitiesPanel(QGroupBox):
         half = (len(self.ROWS) + 1) // 2
         for index, (key, title) in enumerate(self.ROWS):
             row, column = 1 + index % half, 2 * (index // half)
-            name = QLabel(title + ":", self)
+            name = plain_label(title + ":", self)
             name.setAlignment(Qt.AlignRight | Qt.AlignTop)
             if column == 0:
                 name.setMinimumWidth(LABEL_WIDTH)
-            value = QLabel(UNKNOWN, self)
-            value.setTextFormat(Qt.PlainText)  # notes quote chat markers such as <|im_start|>
+            value = plain_label(UNKNOWN, self)  # the file's own strings; notes quote chat markers such as <|im_start|>
             value.setTextInteractionFlags(Qt.TextSelectableByMouse)
             value.setWordWrap(True)
             self.values[key] = value
@@ -98,7 +98,7 @@ class CapabilitiesPanel(QGroupBox):
         self.values["switch"].setText(yes_no(info_attr(info, "enable_thinking_switch")))
         memory, explanation = _memory_text(info, n_ctx or DEFAULT_N_CTX)
         self.values["memory"].setText(memory)
-        self.values["memory"].setToolTip(explanation)
+        self.values["memory"].setToolTip(plain_tooltip(explanation))
 
 
 def _template_text(info: Any, template: str | None, setting: str | None) -> str:

@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -61,6 +60,7 @@ from app.ui.model_lookups import default_set_key, find_gguf_files, keyring_note,
 from app.ui.model_profile_editor import ProfileEditor
 from app.ui.model_proposal import human_count, human_size, propose_profile, slug, unique_id
 from app.ui.model_switcher import ROLE_TITLES, role_icon
+from app.ui.plain import plain_label, plain_tooltip
 
 __all__ = [
     "Capabilities", "CapabilitiesPanel", "DiscoverPanel", "ModelManager", "ProfileEditor", "default_set_key",
@@ -174,14 +174,14 @@ class ModelManager(QDialog):
         if self.catalog_page is not None:
             self.tabs.addTab(self.catalog_page, "Get models")
 
-        self.message = QLabel(self)
+        self.message = plain_label(parent=self)  # config and keyring errors: plain text
         self.message.setObjectName("managerMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.message.hide()
         layout.addWidget(self.message)
         buttons = QHBoxLayout()
-        self.status = QLabel(self)
+        self.status = plain_label(parent=self)
         self.status.setObjectName("fieldNote")
         self.save_button = QPushButton("Save", self)
         self.save_button.setDefault(True)
@@ -296,7 +296,7 @@ class ModelManager(QDialog):
                     item = QTreeWidgetItem([profile.label, self._status_of(profile)])
                     item.setIcon(0, role_icon(role))
                     item.setData(0, ID_ROLE, profile.id)
-                    item.setToolTip(0, f"{profile.label}\n{profile.id} · {profile.backend}")
+                    item.setToolTip(0, plain_tooltip(f"{profile.label}\n{profile.id} · {profile.backend}"))
                     if not profile.enabled:
                         item.setForeground(0, self.palette().placeholderText())
                     item.setForeground(1, self.palette().placeholderText())

@@ -34,6 +34,7 @@ from app.domain.chat_presets import PRESETS
 from app.domain.profiles import CARRY_MODES, ModelProfile, ReasoningSettings
 from app.ui.model_capabilities_panel import LABEL_WIDTH, CapabilitiesPanel
 from app.ui.model_lookups import keyring_note
+from app.ui.plain import plain_label
 from app.domain.profiles import DEFAULT_N_CTX
 from app.ui.model_switcher import ROLE_TITLES, role_icon
 
@@ -77,9 +78,9 @@ class ProfileEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
-        self.title = QLabel(self)
+        self.title = plain_label(parent=self)
         self.title.setObjectName("editorTitle")
-        self.subtitle = QLabel(self)
+        self.subtitle = plain_label(parent=self)
         self.subtitle.setObjectName("editorSubtitle")
         self.subtitle.setTextInteractionFlags(Qt.TextSelectableByMouse)
         for label in (self.title, self.subtitle):  # long names and paths wrap, never widen the editor
@@ -141,7 +142,7 @@ class ProfileEditor(QWidget):
         self.key_edit = QLineEdit(self)
         self.key_edit.setEchoMode(QLineEdit.Password)
         self.key_edit.setPlaceholderText("paste a key to store it")
-        key_note = QLabel(keyring_note(), self)
+        key_note = plain_label(keyring_note(), self)
         key_note.setObjectName("fieldNote")
         key_note.setWordWrap(True)
         self._row(form, "Base URL:", self.url_edit)
@@ -161,7 +162,7 @@ class ProfileEditor(QWidget):
         pair = QHBoxLayout(markers)
         pair.setContentsMargins(0, 0, 0, 0)
         pair.addWidget(self.start_edit)
-        pair.addWidget(QLabel("…", markers))
+        pair.addWidget(plain_label("…", markers))
         pair.addWidget(self.end_edit)
         self.forced_combo = QComboBox(self)
         for text, value in FORCED_CHOICES:
@@ -212,7 +213,7 @@ class ProfileEditor(QWidget):
         return form
 
     def _row(self, form: QFormLayout, text: str, field: QWidget) -> QLabel:
-        label = QLabel(text, self)
+        label = plain_label(text, self)
         label.setMinimumWidth(LABEL_WIDTH)
         label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         form.addRow(label, field)
