@@ -78,7 +78,7 @@ def run_gui(argv: list[str]) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     budget = int(settings.memory_budget_gb * 1e9) if settings.memory_budget_gb else None
-    session = ChatSession(config, max_tokens=settings.max_tokens, memory_budget=budget)
+    session = ChatSession(config, max_tokens=settings.max_tokens, memory_budget=budget, threads=settings.threads)
     store, notice = open_store()
     persistence = Persistence(session, store)
     window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)

@@ -65,5 +65,9 @@ class LocalBackend(Backend, Protocol):
     def memory_bytes(self) -> int:
         """What the loaded model holds (weights, KV cache, overhead); 0 when not loaded."""
 
+    @property
+    def memory_key(self) -> object:
+        """Backends with equal keys hold the same memory (profiles sharing one loaded file)."""
+
     def measure_prompt(self, request: TurnRequest) -> tuple[list[int], "ContextUsage"]:
         """The prompt's tokens and how they split the context window, without generating."""

@@ -82,6 +82,10 @@ class FakeBackend(_Script):
     def memory_bytes(self) -> int:
         return self._memory if self.loaded else 0
 
+    @property
+    def memory_key(self) -> tuple:
+        return ("fake", self.profile.id)  # shares memory with nothing
+
     def info(self) -> ModelInfo:
         switchable, reasons = thinking_capabilities(self.profile)  # what the profile says
         return ModelInfo(self.profile.id, can_switch_thinking=switchable, reasons=reasons or self.spec is not None,

@@ -155,6 +155,22 @@ def end_of_generation_test(llm) -> Callable[[int], bool]:
     return lambda token: bool(is_eog(vocab, token))
 
 
+def set_threads(llm, n_threads: int, n_threads_batch: int) -> None:
+    """Threads for decoding and for prompt evaluation, changed on the loaded context."""
+    llm._ctx.set_n_threads(n_threads, n_threads_batch)
+    llm.n_threads, llm.n_threads_batch = n_threads, n_threads_batch  # what the object reports
+
+
+def set_abort_check(llm, should_abort: Callable[[], bool]) -> None:
+    """llama.cpp asks ``should_abort()`` while it computes (between graph nodes); True ends the
+    running ``eval`` with a RuntimeError, leaving the context as it was before that batch."""
+    import llama_cpp.llama_cpp as lib
+
+    callback = lib.ggml_abort_callback(lambda _data: bool(should_abort()))
+    lib.llama_set_abort_callback(llm._ctx.ctx, callback, None)
+    llm._ponder_abort = callback  # llama.cpp holds only the pointer: keep it alive
+
+
 def cached_tokens(llm) -> list[int]:
     """The tokens the context holds now (what was evaluated), oldest first."""
     return llm._input_ids[: llm.n_tokens].tolist()

@@ -7,8 +7,8 @@ control tokens, which would hide markers such as gpt-oss's), decoded incremental
 UTF-8 character split across tokens never shows a replacement character, and passed with
 their special flag to the reasoning parser (:mod:`app.backends.llama_decode`).
 
-Stopping is cooperative: the stop event is checked between prompt slices and per token.
-After a call, llama.cpp's context holds exactly the prompt plus every token counted in the
+Stopping is cooperative: llama.cpp's abort callback sees Stop while the prompt is
+evaluated (:mod:`app.backends.llama_model`), the decode loop checks it per token. After a call, llama.cpp's context holds exactly the prompt plus every token counted in the
 call's ``TokenCounts`` (the end-of-generation token is neither shown nor evaluated).
 Everything that touches llama-cpp-python's internals goes through
 :mod:`app.backends.llama_adapter`.
@@ -16,10 +16,7 @@ Everything that touches llama-cpp-python's internals goes through
 
 from __future__ import annotations
 
-import os
-import re
 import time
-from pathlib import Path
 from typing import Callable, ClassVar, Iterator
 
 from jinja2 import TemplateError
@@ -27,52 +24,17 @@ from jinja2 import TemplateError
 from app import paths
 from app.backends import llama_adapter as adapter
 from app.backends.base import TurnControl, TurnRequest
+from app.backends.llama_model import LlamaModel, LoadCancelled, ModelPool, check_fits, check_gguf, memory_estimate
 from app.domain import events as ev
 from app.domain.chat_template import RenderStopped, render_chat
 from app.domain.context_budget import ContextUsage, answer_reserve
 from app.domain.conversation import drop_oldest_turns
-from app.domain.hardware_fit import MemoryEstimate
 from app.domain.model_info import ModelInfo
 from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
 from app.domain.profiles import DEFAULT_N_CTX, ModelProfile
 from app.errors import BackendError, ChatTemplateError, ModelFileError
 
-GGUF_MAGIC = b"GGUF"
-# Prompt evaluation runs in slices of about this many seconds, so Stop is seen between them.
-PREFILL_SLICE_S = 0.08
-PREFILL_FIRST_SLICE = 8
-
-__all__ = ["DEFAULT_N_CTX", "LlamaBackend", "check_gguf", "check_fits"]
-
-
-def check_gguf(path: Path) -> None:
-    """Fail early, with a sentence a user can act on, when a file is not a GGUF model."""
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic != GGUF_MAGIC:
-        raise ModelFileError(
-            f"{path.name} is not a GGUF model file (it does not start with 'GGUF'). "
-            "Ponder runs local models in GGUF format; convert it or download a GGUF build."
-        )
-
-
-def memory_estimate(path: Path, n_ctx: int) -> MemoryEstimate:
-    """What ``path`` needs loaded with ``n_ctx`` tokens of context (the fit verdict's formula)."""
-    from app.backends.gguf_info import read_gguf_info
-    from app.domain.hardware_fit import estimate_memory
-
-    return estimate_memory(read_gguf_info(path).shape(), n_ctx)
-
-
-def check_fits(path: Path, estimate: MemoryEstimate, available_bytes: int | None = None) -> None:
-    """Refuse, before loading, a model that cannot fit this machine's memory; "tight" loads."""
-    from app.domain.hardware_fit import fit_verdict, machine_memory
-
-    available = available_bytes if available_bytes is not None else machine_memory().available_bytes
-    verdict = fit_verdict(estimate, available)
-    if verdict.status == "won't fit":
-        raise ModelFileError(f"{path.name} is too large for this machine: {verdict.explanation} "
-                             "Pick a smaller quantization, lower n_ctx, or close other programs.")
+__all__ = ["DEFAULT_N_CTX", "LlamaBackend", "LoadCancelled", "check_fits", "check_gguf", "memory_estimate"]
 
 
 def template_for(profile: ModelProfile, llm) -> tuple[str, str]:
@@ -90,76 +52,65 @@ def template_for(profile: ModelProfile, llm) -> tuple[str, str]:
                                  meta.get("general.architecture", ""), vocab_contains)
 
 
-class LoadCancelled(BackendError):
-    """The user no longer wanted the model (Stop, a switch, or quitting) while it loaded."""
-
-
 class LlamaBackend:
-    """A local model: loads on the calling (worker) thread and streams model calls."""
+    """A local model profile: its template, reasoning markers and sampling, over a loaded
+    :class:`~app.backends.llama_model.LlamaModel` (its own, or one shared through a pool with
+    the other profiles on the same file); loads on the calling (worker) thread."""
 
     is_async: ClassVar[bool] = False
     supports_answer_now: ClassVar[bool] = True  # feeds the end marker itself
     counts_exactly: ClassVar[bool] = True
     token_ids: ClassVar[bool] = True
 
-    def __init__(self, profile: ModelProfile, *, n_threads: int | None = None,
+    def __init__(self, profile: ModelProfile, *, pool: ModelPool | None = None, threads: int | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.profile = profile
         self.clock = clock
+        self.pool = pool  # None: the model is this backend's own
+        self.threads_setting = threads
         self.available_memory: int | None = None  # None: measured when loading
-        # llama-cpp-python's own default: half the logical cores (the physical ones on most
-        # machines), which also leaves the GUI thread a core of its own.
-        self.n_threads = n_threads or int(os.environ.get("PONDER_N_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
-        self.llm = None
+        self.model: LlamaModel | None = None
         self.template: str | None = None
         self.template_note = ""  # why the template is not the file's own (empty when it is)
-        self.bos_text = ""
-        self.eos_text = ""
         self.setup: ReasoningSetup | None = None
-        self.estimate: MemoryEstimate | None = None
-        self._special_cache: dict[int, bool] = {}
-        self._special_text: re.Pattern | None | bool = False  # False: not looked up yet
-        self._piece_cache: dict[int, bytes] = {}
         self.end_ids: list[int] = []  # what a budget cut feeds: the end marker and a blank line
         # An optional llama-cpp-python logits processor (tests use one to force tokens).
         self.logits_processor = None
 
     # -- loading -------------------------------------------------------------------------
     @property
+    def llm(self):
+        """llama-cpp-python's ``Llama`` of the loaded model (None when not loaded)."""
+        return self.model.llm if self.model is not None else None
+
+    @property
     def loaded(self) -> bool:
         return self.llm is not None
 
     def load(self, progress: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None) -> None:
-        if self.llm is not None:
+        if self.loaded:
             return
         path = paths.resolve_model_path(self.profile.path or "")
-        check_gguf(path)
-        n_ctx = self.profile.local_n_ctx
-        estimate = memory_estimate(path, n_ctx)
-        check_fits(path, estimate, self.available_memory)
-        if progress:
-            progress(f"Loading {path.name}…")
-        adapter.tolerate_broken_file_templates()  # a template that does not compile must not refuse the model
+        options = {"should_stop": should_stop, "available_memory": self.available_memory, "progress": progress}
+        if self.pool is not None:
+            model = self.pool.acquire(path, self.profile.local_n_ctx, **options)
+        else:
+            model = LlamaModel(path, self.profile.local_n_ctx, threads_setting=self.threads_setting)
+            model.load(**options)
         try:
-            llm = adapter.load_llama(str(path), should_stop=should_stop, n_ctx=n_ctx, n_batch=512,
-                                     n_threads=self.n_threads, n_threads_batch=self.n_threads, verbose=False)
-        except adapter.LoadAbandoned:
-            raise LoadCancelled(f"Loading {path.name} was abandoned.", model_id=self.profile.id) from None
-        except (ValueError, RuntimeError) as exc:
-            raise ModelFileError(
-                f"Could not load {path.name}: the file is damaged, truncated or of an unsupported "
-                f"architecture ({exc}). Re-download it or pick another model."
-            ) from exc
-        try:
-            self.template, self.template_note = template_for(self.profile, llm)  # a preset when the file has none
+            self.template, self.template_note = template_for(self.profile, model.llm)  # a preset when the file has none
         except ModelFileError:
-            llm.close()
+            self._let_go(model)
             raise
-        self.llm, self.estimate = llm, estimate
-        self.bos_text = adapter.token_text(llm, llm.token_bos()) if llm.token_bos() >= 0 else ""
-        self.eos_text = adapter.token_text(llm, llm.token_eos()) if llm.token_eos() >= 0 else ""
-        name = llm.metadata.get("general.name", "") + " " + path.name
+        self.model = model
+        name = model.llm.metadata.get("general.name", "") + " " + path.name
         self.setup = self._reasoning_setup(name)
+
+    def _let_go(self, model: LlamaModel) -> None:
+        if self.pool is not None:
+            self.pool.release(model)
+        else:
+            model.close()
 
     def _reasoning_setup(self, name: str) -> ReasoningSetup:
         setup = resolve_reasoning(self.profile.reasoning, self.template, name)
@@ -174,26 +125,33 @@ class LlamaBackend:
         return setup
 
     @property
+    def memory_key(self) -> tuple | None:
+        """Backends with the same key share their memory (one loaded file)."""
+        return self.model.key if self.model is not None else None
+
+    @property
     def memory_bytes(self) -> int:
         """What the loaded model holds: weights, KV cache and overhead (the fit verdict's
         estimate, so the residency budget and the verdict agree)."""
-        return self.estimate.total if self.llm is not None and self.estimate is not None else 0
+        return self.model.memory_bytes if self.model is not None else 0
 
     def info(self) -> ModelInfo:
-        setup = self.setup
+        setup, model = self.setup, self.model
+        threads = model.threads if model is not None else None
         return ModelInfo(
             model_id=self.profile.id,
             can_switch_thinking=bool(setup and (setup.enable_thinking_switch or setup.prompt_suffix)),
             reasons=bool(setup and setup.spec is not None),
             n_ctx=self.n_ctx(), memory_bytes=self.memory_bytes,
-            model_path=str(self.llm.model_path) if self.llm else "",
-            n_threads=self.n_threads, n_threads_batch=self.n_threads,
+            model_path=str(model.path) if model is not None else "",
+            n_threads=threads.decode if threads else 0, n_threads_batch=threads.batch if threads else 0,
         )
 
     def close(self) -> None:
-        if self.llm is not None:
-            self.llm.close()
-            self.llm = None
+        """Free the model (or let a shared one go: the pool frees it when no profile uses it)."""
+        if self.model is not None:
+            model, self.model = self.model, None
+            self._let_go(model)
 
     # -- prompts -------------------------------------------------------------------------
     def render_prompt(self, messages, *, add_generation_prompt: bool = True, thinking: bool | None = None,
@@ -212,8 +170,8 @@ class LlamaBackend:
                 self.template or "",
                 list(messages),
                 add_generation_prompt=add_generation_prompt,
-                bos_token=self.bos_text,
-                eos_token=self.eos_text,
+                bos_token=self.model.bos_text,
+                eos_token=self.model.eos_text,
                 should_stop=should_stop,
                 **extra,
             )
@@ -224,90 +182,26 @@ class LlamaBackend:
         return prompt
 
     def _template_name(self) -> str:
-        name = Path(self.llm.model_path).name if self.llm is not None else (self.profile.path or self.profile.id)
+        name = self.model.path.name if self.model is not None else (self.profile.path or self.profile.id)
         return f"{name} ({self.template_note})" if self.template_note else name
 
     def tokenize(self, text: str) -> list[int]:
-        """Tokens of ``text`` with special tokens recognised (and BOS where the model wants it)."""
-        add_bos = self.llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
-        if self.bos_text and text.startswith(self.bos_text):
-            add_bos = False
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
-
-    def tokenize_prompt(self, text: str, messages, markup=()) -> list[int]:
-        """Tokens of a rendered prompt: the template's markup may be special tokens, message
-        contents never are — text such as ``<|im_end|>`` typed by a user, written by a model or
-        returned by a tool is tokenized as the characters it is, so it cannot forge a turn.
-
-        ``markup`` (per message) gives offsets of Ponder's own reasoning markers inside a
-        content, which stay markup. Only the spans of special-token text found inside contents
-        are tokenized apart; the rest of the prompt is tokenized as a whole, as before.
-        """
-        spans = self._content_specials(text, messages, markup)
-        if not spans:
-            return self.tokenize(text)
-        tokens: list[int] = []
-        pos = 0
-        for a, b in spans:
-            if a > pos:
-                tokens += self.tokenize(text[pos:a]) if pos == 0 else self.tokenize_plain(text[pos:a])
-            tokens += self.llm.tokenize(text[a:b].encode("utf-8"), add_bos=False, special=False)
-            pos = b
-        if pos < len(text):
-            tokens += self.tokenize_plain(text[pos:])
-        return tokens
-
-    def _content_specials(self, text: str, messages, markup) -> list[tuple[int, int]]:
-        """Spans of ``text`` where a message content holds the text of a special token."""
-        pattern = self._special_pattern()
-        if pattern is None:
-            return []
-        spans: list[tuple[int, int]] = []
-        cursor = 0
-        for i, message in enumerate(messages):
-            content = message.get("content")
-            if not isinstance(content, str) or not content:
-                continue
-            own = set(markup[i]) if i < len(markup) else set()
-            hits = [(m.start(), m.end()) for m in pattern.finditer(content) if m.start() not in own]
-            at = text.find(content, cursor)
-            if at >= 0:
-                cursor = at + len(content)
-                spans += [(at + a, at + b) for a, b in hits]
-                continue
-            for a, b in hits:  # the template changed the content (trimmed, split): find each by its context
-                for lo, hi in ((max(0, a - 24), min(len(content), b + 24)), (max(0, a - 24), b), (a, min(len(content), b + 24))):
-                    j = text.find(content[lo:hi], cursor)
-                    if j >= 0:
-                        spans.append((j + a - lo, j + b - lo))
-                        break
-        return sorted(set(spans))
-
-    def _special_pattern(self) -> re.Pattern | None:
-        if self._special_text is False:
-            texts = sorted(adapter.special_texts(self.llm), key=len, reverse=True)
-            self._special_text = re.compile("|".join(map(re.escape, texts))) if texts else None
-        return self._special_text  # type: ignore[return-value]
+        return self.model.tokenize(text)
 
     def tokenize_plain(self, text: str) -> list[int]:
-        """Tokens of ``text`` as a continuation (no BOS; special tokens recognised)."""
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return self.model.tokenize_plain(text)
+
+    def tokenize_prompt(self, text: str, messages, markup=()) -> list[int]:
+        return self.model.tokenize_prompt(text, messages, markup)
 
     def n_ctx(self) -> int:
         return self.llm.n_ctx() if self.llm else self.profile.local_n_ctx
 
     def piece(self, token: int) -> bytes:
-        """The token's bytes with special tokens rendered (cached: pieces never change)."""
-        piece = self._piece_cache.get(token)
-        if piece is None:
-            piece = self._piece_cache[token] = adapter.token_piece(self.llm, token)
-        return piece
+        return self.model.piece(token)
 
     def is_special(self, token: int) -> bool:
-        special = self._special_cache.get(token)
-        if special is None:
-            special = self._special_cache[token] = adapter.is_control(self.llm, token)
-        return special
+        return self.model.is_special(token)
 
     # -- a model call --------------------------------------------------------------------
     def stream(self, request: TurnRequest, control: TurnControl) -> Iterator[ev.TurnEvent]:
@@ -334,7 +228,7 @@ class LlamaBackend:
                                   f"context holds {n_ctx:,}. Nothing was cut: strip earlier thinking, leave out the "
                                   "oldest turns, start a new chat, or raise n_ctx for this model.")
             return
-        if not self._prefill(prompt, control):
+        if not self.model.prefill(prompt, lambda: control.stopped):
             yield ev.TurnFinished(self.clock(), "cancelled")
             return
         yield from Decoder(self, prompt, request, control).run()
@@ -376,24 +270,3 @@ class LlamaBackend:
         first = next((m["content"] for m in messages if m.get("role") == "user"), None)
         at = prompt.find(first) if first else -1
         return len(self.tokenize_prompt(prompt[:at], messages)) if at > 0 else 0
-
-    def _prefill(self, prompt: list[int], control: TurnControl) -> bool:
-        """Evaluate all but the last prompt token, reusing the cached prefix.
-
-        Slices are sized to take about ``PREFILL_SLICE_S`` each (measured as it goes), so
-        Stop is seen within that time on any machine without starving a fast GPU.
-        """
-        llm = self.llm
-        cached = min(adapter.common_prefix(llm, prompt), len(prompt) - 1)
-        adapter.keep_cached(llm, cached)
-        todo = prompt[cached:-1]
-        i, size = 0, PREFILL_FIRST_SLICE
-        while i < len(todo):
-            if control.stopped:
-                return False
-            t0 = time.perf_counter()
-            llm.eval(todo[i : i + size])
-            per_token = (time.perf_counter() - t0) / len(todo[i : i + size])
-            i += size
-            size = max(8, min(llm.n_batch, int(PREFILL_SLICE_S / max(per_token, 1e-6))))
-        return not control.stopped

@@ -26,6 +26,19 @@ def create_backend(profile: ModelProfile, **options: Any) -> Backend:
     return cls(profile, **options)
 
 
+def local_backends(threads: int | None = None):
+    """A backend factory whose local models share one :class:`ModelPool`: profiles on the same
+    file and context size use one loaded model (memory once, the cached prefix kept)."""
+    from app.backends.llama_model import ModelPool
+
+    pool = ModelPool(threads_setting=threads)
+
+    def create(profile: ModelProfile) -> Backend:
+        return create_backend(profile, pool=pool, threads=threads) if profile.is_local else create_backend(profile)
+
+    return create
+
+
 def create_cloud_backend(profile: ModelProfile, **options: Any) -> Backend:
     """A cloud backend for ``profile`` (refuses local profiles: they need the worker thread)."""
     if profile.is_local:

@@ -45,12 +45,6 @@ from app.domain.turn_request import DEFAULT_MAX_TOKENS, TurnOptions, build_reque
 SHUTDOWN_WAIT_S = 1.5  # closing the window returns within 2 s even while a load cannot be interrupted
 
 
-def default_factory(profile: ModelProfile):
-    from app.backends.registry import create_backend
-
-    return create_backend(profile)
-
-
 class ChatSession(QObject):
     """One chat: starts turns, folds their events into messages, throttles the views."""
 
@@ -69,7 +63,7 @@ class ChatSession(QObject):
 
     def __init__(self, config: ModelsConfig, factory: BackendFactory | None = None,
                  max_tokens: int = DEFAULT_MAX_TOKENS, parent: QObject | None = None, cloud_host=None,
-                 memory_budget: int | None = None):
+                 memory_budget: int | None = None, threads: int | None = None):
         super().__init__(parent)
         self._config = config
         self._profile: ModelProfile = config.get(config.default)
@@ -83,7 +77,11 @@ class ChatSession(QObject):
         self._measure_tag = 0
         self.usage = LiveUsage(self)
 
-        self.local_host = LocalHost(factory or default_factory, memory_budget=memory_budget, parent=self)
+        if factory is None:
+            from app.backends.registry import local_backends
+
+            factory = local_backends(threads)
+        self.local_host = LocalHost(factory, memory_budget=memory_budget, parent=self)
         host = self.local_host
         host.inspected.connect(self.model_inspected)
         host.measured.connect(self._on_measured)

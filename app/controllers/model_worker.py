@@ -80,7 +80,8 @@ class ModelWorker(QObject):
 
     # -- on the worker thread ----------------------------------------------------------------
     def resident_bytes(self) -> int:
-        return sum(b.memory_bytes for b in self._backends.values())
+        """Memory of the loaded models, each counted once however many profiles share it."""
+        return sum({b.memory_key: b.memory_bytes for b in self._backends.values()}.values())
 
     def resident_ids(self) -> list[str]:
         """Loaded models, least recently used first (for tests; call on the worker's thread)."""
@@ -98,12 +99,14 @@ class ModelWorker(QObject):
         t0 = time.monotonic()
         backend = self.factory(profile)
         backend.load(should_stop=should_stop)
-        # Least recently used models leave first while the new one would not fit the budget.
-        need = backend.memory_bytes
-        while self._backends and self.resident_bytes() + need > self.memory_budget:
-            _, old = self._backends.popitem(last=False)
-            old.close()
         self._backends[profile.id] = backend
+        # Least recently used models leave first while the budget is exceeded (never the one
+        # just loaded, nor other profiles sharing its file: letting them go frees nothing).
+        for old_id in list(self._backends):
+            if self.resident_bytes() <= self.memory_budget:
+                break
+            if self._backends[old_id].memory_key != backend.memory_key:
+                self._backends.pop(old_id).close()
         self.load_finished.emit(profile.id, time.monotonic() - t0, backend.info())
         return backend
 

@@ -13,7 +13,7 @@ from app import paths
 from app.domain.config import Checker, KeyLines, parse_toml, read_config_text
 
 PANEL_MODES = ("collapsed", "expanded", "auto")
-SETTINGS_KEYS = ("panel_default", "memory_budget_gb", "max_tokens")
+SETTINGS_KEYS = ("panel_default", "memory_budget_gb", "max_tokens", "threads")
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,14 @@ class Settings:
     ``panel_default``: how a thinking panel starts (collapsed | expanded | auto).
     ``memory_budget_gb``: memory local models may use; None = judged from this machine.
     ``max_tokens``: most tokens per reply unless a model entry says otherwise.
+    ``threads``: CPU threads for decoding local models; None = the fastest, measured once
+    (``PONDER_N_THREADS`` overrides both).
     """
 
     panel_default: str = "auto"
     memory_budget_gb: float | None = None
     max_tokens: int = 1024
+    threads: int | None = None
 
 
 def parse_settings(text: str, source: str = "settings.toml", *, path: Path | None = None) -> Settings:
@@ -43,6 +46,7 @@ def parse_settings(text: str, source: str = "settings.toml", *, path: Path | Non
         panel_default=panel or defaults.panel_default,
         memory_budget_gb=check.number(data, (), "memory_budget_gb", where, low=0.0, low_open=True),
         max_tokens=defaults.max_tokens if max_tokens is None else max_tokens,
+        threads=check.integer(data, (), "threads", where, minimum=1),
     )
 
 

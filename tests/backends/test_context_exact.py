@@ -23,7 +23,7 @@ QUESTIONS = ["What is 2 plus 3?", "And times 4?", "Now subtract 6."]
 
 
 def independent_count(backend, messages) -> int:
-    fmt = Jinja2ChatFormatter(template=backend.template, eos_token=backend.eos_text, bos_token=backend.bos_text)
+    fmt = Jinja2ChatFormatter(template=backend.template, eos_token=backend.model.eos_text, bos_token=backend.model.bos_text)
     prompt = fmt(messages=list(messages)).prompt + backend.setup.prompt_suffix
     return len(backend.llm.tokenize(prompt.encode(), add_bos=False, special=True))
 

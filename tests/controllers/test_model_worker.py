@@ -138,3 +138,19 @@ def test_a_load_gives_up_when_abandoned(qtbot):
     with qtbot.waitSignal(worker.load_failed, timeout=2000) as failed:
         worker.load(profile())
     assert asked.is_set() and "abandoned" in failed.args[1]
+
+
+def test_profiles_sharing_memory_are_counted_once_and_not_evicted_for_each_other(qtbot):
+    class Shared(FakeBackend):
+        @property
+        def memory_key(self):
+            return ("file", self.profile.path)
+
+    worker = ModelWorker(lambda p: Shared(p, ["ok"], memory_bytes=600), memory_budget=1000)
+    a, b = profile("smollm2-135m"), profile("smollm2-think")  # both on the bundled file
+    worker.load(a)
+    worker.load(b)
+    assert worker.resident_ids() == ["smollm2-135m", "smollm2-think"] and worker.resident_bytes() == 600
+    other = profile("smollm2-135m", id="other", path="/elsewhere.gguf")
+    worker.load(other)  # 1200 would not fit: both profiles of the first file leave together
+    assert worker.resident_ids() == ["other"] and worker.resident_bytes() == 600
