@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
@@ -66,7 +66,7 @@ def _window(qtbot, config=None, factory=None, store=None, persistence=None) -> M
     ("application/json", json.dumps({"error": {"message": HOSTILE, "type": "error"}}).encode()),
     ("text/html", f"<html><body>{HOSTILE}</body></html>".encode()),
 ])
-def test_a_cloud_servers_error_body_shows_as_text_in_the_banner_and_the_message(qtbot, qloop, cloud,
+def test_a_cloud_servers_error_body_shows_as_text_in_the_banner_and_the_message(qtbot, qloop, cloud,  # noqa: F811
                                                                                  content_type, body):
     cloud.server.script(PATH, cloud.Reply(status=500, content_type=content_type, pieces=[body]))
     config = load_user_models()
