@@ -1,4 +1,4 @@
-"""Ponder's command line: ``ponder ask``, ``ponder models`` and ``ponder bench``.
+"""Ponder's command line: ``ponder ask``, ``ponder models``, ``ponder pull`` (see app.catalog_cli) and ``ponder bench``.
 
 ``ask`` runs one turn headless through the same backend, parser, message model and
 accounting code as the window (no Qt involved).
@@ -33,9 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="the configured models")
     models.add_argument("--json", action="store_true")
+    from app.catalog_cli import add_models_options, add_pull_parser  # the catalog's own commands
+
+    add_models_options(models)
+    add_pull_parser(sub)
 
     bench = sub.add_parser("bench", help="performance figures")
-    bench.add_argument("what", choices=["throughput", "stop", "startup", "switch", "ui", "parser", "all"])
+    bench.add_argument("what", choices=["throughput", "stop", "startup", "switch", "ui", "parser", "store-cost",
+                                        "markdown", "all"])
     bench.add_argument("--runs", type=int, default=5)
     bench.add_argument("--tokens", type=int, default=256)
     bench.add_argument("--model", default=None)
@@ -137,6 +142,10 @@ def cmd_ask(args) -> int:
 
 
 def cmd_models(args) -> int:
+    if getattr(args, "catalog", False):
+        from app.catalog_cli import cmd_catalog
+
+        return cmd_catalog(args)
     from app import paths
     from app.backends.gguf_info import read_gguf_info
     from app.domain.config import load_user_models
@@ -212,7 +221,9 @@ def main(argv: list[str]) -> int:
     from app.errors import PonderError
 
     args = build_parser().parse_args(argv)
-    commands = {"ask": cmd_ask, "models": cmd_models, "bench": cmd_bench}
+    from app.catalog_cli import cmd_pull
+
+    commands = {"ask": cmd_ask, "models": cmd_models, "bench": cmd_bench, "pull": cmd_pull}
     try:
         return commands[args.command](args)
     except PonderError as exc:

@@ -106,3 +106,14 @@ class MissingLibraryError(PonderError):
         how = ", ".join(options[:-1]) + " or " + options[-1] if len(options) > 1 else options[0]
         super().__init__(f"Ponder cannot open its window: {listed} {verb} missing (Qt's X11 platform "
                          f"needs {'it' if len(names) == 1 else 'them'}). Install {how}.")
+
+
+class ChatTemplateError(PonderError):
+    """A model's chat template failed to render (an error in it, a ``raise_exception`` call,
+    or it did not finish in time); ``template`` names it (the model file, or the preset)."""
+
+    def __init__(self, template: str, detail: str) -> None:
+        self.template = template
+        self.detail = detail
+        super().__init__(f"The chat template of {template} failed: {detail}. Set a chat template for this model "
+                         '("chat_template" in models.toml, or the model manager).')

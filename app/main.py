@@ -12,7 +12,7 @@ import time
 
 _T0 = time.perf_counter()  # for the start-up figure (process start ≈ this module's import)
 
-CLI_COMMANDS = {"ask", "models", "bench"}
+CLI_COMMANDS = {"ask", "models", "bench", "pull"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +71,9 @@ def run_gui(argv: list[str]) -> int:
     except PonderError as exc:
         from PySide6.QtWidgets import QMessageBox
 
-        QMessageBox.critical(None, "Ponder", str(exc))
+        from app.ui.plain import plain_message_box
+
+        plain_message_box(None, "Ponder", str(exc), icon=QMessageBox.Critical).exec()
         return 2
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

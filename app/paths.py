@@ -82,6 +82,11 @@ def settings_toml() -> Path:
     return config_dir() / "settings.toml"
 
 
+def mcp_json() -> Path:
+    """The user's mcp.json: the MCP servers to offer as tools (may not exist)."""
+    return config_dir() / "mcp.json"
+
+
 def _frozen_root() -> Path | None:
     """PyInstaller's unpack folder when running frozen, else None."""
     meipass = getattr(sys, "_MEIPASS", None)

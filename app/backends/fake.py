@@ -134,10 +134,11 @@ class FakeCloudBackend(_Script):
     token_ids: ClassVar[bool] = False
 
     def __init__(self, profile: ModelProfile, script: Iterable[str] = (), *, follow_up: Iterable[str] = (),
-                 where: str = "fake.example", **kw):
+                 where: str = "fake.example", ignores_max_tokens: bool = False, **kw):
         super().__init__(profile, script, **kw)
         self.follow_up = list(follow_up)
         self.where = where
+        self.ignores_max_tokens = ignores_max_tokens  # like a server that streams past the limit
 
     def load(self, progress=None, should_stop=None) -> None:
         """Nothing to load."""
@@ -154,7 +155,7 @@ class FakeCloudBackend(_Script):
         yield ev.TurnStarted(self.clock(), self.profile.id, self.prompt_tokens, self.n_ctx, where=self.where)
         finish = "stop"
         for i, text in enumerate(script):
-            if tokens.reasoning + tokens.answer >= request.max_tokens:
+            if tokens.reasoning + tokens.answer >= request.max_tokens and not self.ignores_max_tokens:
                 finish = "length"
                 break
             await asyncio.sleep(self.delay_s)  # where a cancel lands, as on a network read

@@ -67,6 +67,9 @@ class GgufInfo:
     forced_open: bool
     enable_thinking_switch: bool
     reasoning_markers: tuple[str, str] | None = None
+    # which chat markers of app.domain.chat_presets.VOCABULARY_MARKERS are tokens of the
+    # vocabulary (they pick a chat template preset for a file without a usable template)
+    vocab_markers: frozenset[str] = frozenset()
 
     def shape(self) -> ModelShape:
         """The figures :func:`app.domain.hardware_fit.estimate_memory` needs (0 when unknown)."""
@@ -196,6 +199,29 @@ def _quantization(reader: Any) -> str:
     return by_type.most_common(1)[0][0] if by_type else "unknown"
 
 
+def _vocab_markers(reader: Any, field: Any) -> frozenset[str]:
+    """The chat markers that are whole tokens of the vocabulary.
+
+    The token list is skipped by the fast reader, so its raw bytes are searched instead:
+    each GGUF string is its 8-byte length followed by the bytes, so a marker preceded by its
+    own length is a token and not a substring of one.
+    """
+    from app.domain.chat_presets import VOCABULARY_MARKERS
+
+    if field is None:
+        return frozenset()
+    start = int(field.offset)
+    later = [int(f.offset) for f in reader.fields.values() if int(f.offset) > start]
+    end = min(later) if later else min(len(reader.data), start + (64 << 20))
+    region = reader.data[start:end].tobytes()
+    found = set()
+    for marker in VOCABULARY_MARKERS:
+        raw = marker.encode("utf-8")
+        if any(struct.pack(order + "Q", len(raw)) + raw in region for order in "<>"):
+            found.add(marker)
+    return frozenset(found)
+
+
 _CACHE: dict[tuple, GgufInfo] = {}
 
 
@@ -293,4 +319,5 @@ def _info(path: Path, size: int, reader: Any) -> GgufInfo:
         forced_open=detection.forced_open,
         enable_thinking_switch=detection.enable_thinking_switch,
         reasoning_markers=(detection.spec.start, detection.spec.end) if detection.spec else None,
+        vocab_markers=_vocab_markers(reader, tokens),
     )

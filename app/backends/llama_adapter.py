@@ -4,7 +4,8 @@ Ponder needs a few things the ``Llama`` class does not offer publicly: the text 
 attributes of a token (to tell control tokens from text), the piece of a token with special
 tokens rendered (the public detokenizer drops them), the tokens held in the context (to
 reuse the cached prefix) and cutting that cache back, end-of-generation tests, and
-abandoning a model load that the user no longer wants. These reach into ``Llama._model``,
+abandoning a model load that the user no longer wants, and loading a file whose own chat
+template does not compile (Ponder renders prompts itself). These reach into ``Llama._model``,
 ``Llama._input_ids``, ``Llama.n_tokens`` and the model parameters that ``Llama.__init__``
 builds. They are private and change between releases, so they live here only;
 ``tests/backends/test_llama_adapter.py`` fails when the installed llama-cpp-python is outside
@@ -74,6 +75,33 @@ def load_llama(model_path: str, *, should_stop: Callable[[], bool] | None = None
     return llm
 
 
+def tolerate_broken_file_templates() -> None:
+    """Let llama-cpp-python load a file whose chat template does not compile (idempotent).
+
+    ``Llama.__init__`` compiles every chat template of the metadata into chat handlers, which
+    Ponder does not use (it renders prompts itself). A template with a Jinja syntax error
+    would refuse the whole model, and then no preset could override it; with this, such a
+    template becomes an empty handler instead.
+    """
+    import jinja2
+    from llama_cpp import llama_chat_format
+
+    original = llama_chat_format.Jinja2ChatFormatter
+    if getattr(original, "_ponder_tolerant", False):
+        return
+
+    class _Tolerant(original):  # type: ignore[misc, valid-type]
+        _ponder_tolerant = True
+
+        def __init__(self, template: str, *args, **kwargs) -> None:
+            try:
+                super().__init__(template, *args, **kwargs)
+            except jinja2.TemplateSyntaxError:
+                super().__init__("", *args, **kwargs)
+
+    llama_chat_format.Jinja2ChatFormatter = _Tolerant
+
+
 def token_text(llm, token: int) -> str:
     """The vocabulary's text of ``token`` (e.g. ``<|im_end|>``)."""
     return llm._model.token_get_text(token)
@@ -85,6 +113,18 @@ def is_control(llm, token: int) -> bool:
 
     attr = llm._model.token_get_attr(token)
     return bool(attr & (llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED))
+
+
+def special_texts(llm) -> set[str]:
+    """The texts that ``tokenize(..., special=True)`` turns into special tokens: every control,
+    user-defined and unknown token of the vocabulary (llama.cpp's special-token cache)."""
+    import llama_cpp
+
+    wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED | \
+        llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+    model = llm._model
+    return {text for t in range(llm.n_vocab()) if model.token_get_attr(t) & wanted
+            and (text := model.token_get_text(t))}
 
 
 def token_piece(llm, token: int) -> bytes:

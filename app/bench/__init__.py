@@ -27,6 +27,14 @@ def run_bench(what: str, *, runs: int = 3, n_tokens: int = 256, model: str | Non
         from app.bench.ui_stream import bench_ui
 
         result["ui"] = bench_ui()
+    if what in ("store-cost", "all"):
+        from app.bench.store_cost import bench_store_cost
+
+        result["store-cost"] = bench_store_cost(runs=min(runs, 3))
+    if what in ("markdown", "all"):
+        from app.bench.markdown import bench_markdown
+
+        result["markdown"] = bench_markdown(runs=runs)
     if what in ("parser", "all"):
         result["parser"] = parser_throughput()
     return result

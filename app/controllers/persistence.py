@@ -1,11 +1,15 @@
 """Saves a chat session's messages to the store on a writer thread (QtCore only).
 
-The GUI thread only takes snapshots (copies of the message's parts and statistics, well
-under a millisecond even for a 30k-token trace) and puts them on a queue; a plain Python
-thread writes them. User messages are saved at once; the streaming assistant message
-whenever it changed, at most every ``interval_ms`` (0.5 s, so a crash loses at most about
-that much text), and when its turn finishes. Snapshots of one message that queue up while
-the disk is slow are merged (only the newest is written).
+The GUI thread only takes what is to be written and puts it on a queue; a plain Python
+thread writes it. User messages are saved at once; the streaming assistant message whenever
+it changed, at most every ``interval_ms`` (0.5 s, so a crash loses at most about that much
+text), and when its turn finishes. While it streams, each save is a
+:class:`~app.store.stream.StreamDelta` (only the text, token times and small columns that
+changed since the previous save), so a save costs both threads the same at 30,000 tokens as
+at 1,000; the final save is a copy of the whole message (:func:`snapshot`), written once.
+Saves of one message that queue up while the disk is slow are merged (deltas are joined,
+a whole save replaces what came before it); a delta that failed to be written is joined to
+the next one, so no text goes missing in between.
 
 Signals:
     error(str message)         a write failed; the message says what to do
@@ -20,13 +24,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, UserMessage
 from app.errors import PonderError
 from app.store.conversations import Store
+from app.store.stream import StreamDelta, StreamTracker
 
 
 def snapshot(msg: Message) -> Message:
@@ -47,16 +52,28 @@ class _Tracked:
     parent_uid: str | None
     title: str
     dirty: bool = False
+    stream: StreamTracker = field(default_factory=StreamTracker)  # what the partial saves carried
 
 
 @dataclass
 class _Job:
-    """One write for the writer thread; ``key`` merges repeated saves of one message."""
+    """One write for the writer thread; ``key`` merges repeated saves of one message.
 
-    run: Callable[[Store], None]
+    A partial save has a ``delta`` and ``run`` gets it as its second argument, so that
+    merging can join deltas before the job runs.
+    """
+
+    run: Callable[..., None]
     done: tuple[str, str] | None = None  # (signal name, conversation uid) after success
     key: str | None = None
     conv_uid: str | None = None
+    delta: StreamDelta | None = None
+
+    def execute(self, store: Store) -> None:
+        if self.delta is not None:
+            self.run(store, self.delta)
+        else:
+            self.run(store)
 
 
 _STOP = object()
@@ -75,9 +92,9 @@ class Persistence(QObject):
         super().__init__(parent)
         self.session = session
         self.store = store
-        self.snapshot_ms_max = 0.0  # longest GUI-thread snapshot (for the benchmark)
+        self.snapshot_ms_max = 0.0  # longest GUI-thread snapshot or delta (for the benchmark)
         self.writes = 0  # jobs written (for tests and the benchmark)
-        self._tracked: dict[int, tuple[Message, _Tracked]] = {}
+        self._tracked: dict[str, tuple[Message, _Tracked]] = {}  # by message uid
         self._deleted: set[str] = set()
         self._queue: queue.Queue = queue.Queue()
         self._from_writer.connect(self._on_writer, Qt.QueuedConnection)
@@ -96,7 +113,7 @@ class Persistence(QObject):
     # -- commands ---------------------------------------------------------------------------
     def save(self, msg: Message) -> None:
         """Save ``msg`` of the current conversation now (e.g. after a thinking panel was toggled)."""
-        entry = self._tracked.get(id(msg))
+        entry = self._tracked.get(msg.uid)
         place = entry[1] if entry is not None else self._place(msg)
         if place is not None:
             self._enqueue_save(msg, place, partial=isinstance(msg, AssistantMessage) and not msg.finished)
@@ -144,19 +161,19 @@ class Persistence(QObject):
         partial = isinstance(msg, AssistantMessage) and not msg.finished
         self._enqueue_save(msg, place, partial=partial)
         if partial:
-            self._tracked[id(msg)] = (msg, place)
+            self._tracked[msg.uid] = (msg, place)
             if not self._timer.isActive():
                 self._timer.start()
 
     @Slot(object)
     def _on_changed(self, msg: Message) -> None:
-        entry = self._tracked.get(id(msg))
+        entry = self._tracked.get(msg.uid)
         if entry is not None:
             entry[1].dirty = True
 
     @Slot(object)
     def _on_finished(self, msg: Message) -> None:
-        entry = self._tracked.pop(id(msg), None)
+        entry = self._tracked.pop(msg.uid, None)
         if entry is not None:
             self._enqueue_save(msg, entry[1], partial=False)
         if not self._tracked:
@@ -184,15 +201,25 @@ class Persistence(QObject):
         if self._closed or place.conv_uid in self._deleted:
             return
         t0 = time.perf_counter()
-        copy = snapshot(msg)
+        conv, pos, parent, title = place.conv_uid, place.position, place.parent_uid, place.title
+        if partial and isinstance(msg, AssistantMessage):
+            delta = place.stream.delta(msg)
+
+            def append(store: Store, merged: StreamDelta) -> None:
+                store.save_stream(conv, pos, merged, parent_uid=parent, title=title)
+
+            job = _Job(append, None, key=msg.uid, conv_uid=conv, delta=delta)
+        else:
+            copy = snapshot(msg)
+            place.stream.forget()  # should it stream again, its next partial save starts afresh
+
+            def write(store: Store) -> None:
+                store.save_message(conv, pos, copy, partial=partial, parent_uid=parent, title=title)
+
+            job = _Job(write, None if partial else ("saved", conv), key=msg.uid, conv_uid=conv)
         self.snapshot_ms_max = max(self.snapshot_ms_max, (time.perf_counter() - t0) * 1000)
         place.dirty = False
-        conv, pos, parent, title = place.conv_uid, place.position, place.parent_uid, place.title
-
-        def write(store: Store) -> None:
-            store.save_message(conv, pos, copy, partial=partial, parent_uid=parent, title=title)
-
-        self._put(_Job(write, None if partial else ("saved", conv), key=msg.uid, conv_uid=conv))
+        self._put(job)
 
     def _put(self, job: _Job) -> None:
         if self._closed:
@@ -203,6 +230,7 @@ class Persistence(QObject):
     def _write_loop(self) -> None:
         store = self._writer_store
         deleted: set[str] = set()
+        unwritten: dict[str, _Job] = {}  # partial saves that failed, joined to the next one
         stop = False
         while not stop:
             batch = [self._queue.get()]
@@ -217,12 +245,17 @@ class Persistence(QObject):
             for job in _merge(batch):
                 if job.key is not None and job.conv_uid in deleted:
                     continue
+                failed = unwritten.pop(job.key, None) if job.key is not None else None
+                if failed is not None and job.delta is not None:
+                    job.delta = failed.delta.then(job.delta)
                 try:
-                    job.run(store)
+                    job.execute(store)
                 except PonderError as exc:
+                    self._keep_unwritten(unwritten, job)
                     self._from_writer.emit("error", str(exc))
                     continue
                 except Exception as exc:  # a bug: report it rather than lose the writer thread
+                    self._keep_unwritten(unwritten, job)
                     self._from_writer.emit("error", f"Saving the conversation failed unexpectedly: {exc!r}")
                     continue
                 self.writes += 1
@@ -233,16 +266,24 @@ class Persistence(QObject):
         if store is not self.store:
             store.close()
 
+    @staticmethod
+    def _keep_unwritten(unwritten: dict[str, _Job], job: _Job) -> None:
+        """A failed delta must still reach the disk before the ones after it."""
+        if job.delta is not None and job.key is not None:
+            unwritten[job.key] = job
+
     @Slot(str, str)
     def _on_writer(self, kind: str, payload: str) -> None:
         getattr(self, kind).emit(payload)
 
 
 def _merge(batch: list[_Job]) -> list[_Job]:
-    """Keep only the newest save of each message; other jobs keep their order.
+    """Merge the saves of each message; other jobs keep their order.
 
     A save takes the place of the first save of the same message, so messages are still
-    written in the order they were added; jobs other than saves end a merge run.
+    written in the order they were added: a whole save replaces what was queued for the
+    message, a delta is joined to the deltas before it, and a delta after a whole save is
+    written after it. Jobs other than saves end a merge run.
     """
     out: list[_Job] = []
     slot: dict[str, int] = {}
@@ -252,6 +293,12 @@ def _merge(batch: list[_Job]) -> list[_Job]:
             slot.clear()
         elif job.key in slot:
             prev = out[slot[job.key]]
+            if job.delta is not None and prev.delta is None:  # streaming again after a whole save
+                slot[job.key] = len(out)
+                out.append(job)
+                continue
+            if job.delta is not None:
+                job.delta = prev.delta.then(job.delta)
             if prev.done is not None and job.done is None:  # keep the "saved" signal of a final save
                 job.done = prev.done
             out[slot[job.key]] = job

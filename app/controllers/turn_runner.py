@@ -12,6 +12,9 @@ turn, once:
   where the backend has them and words of the reasoning text otherwise;
 * **accounting across calls**: token counts and usage are made cumulative for the turn;
   later calls' ``TurnStarted`` become ``CallStarted``;
+* **the token limit**: local backends count exactly and stop themselves; for the others the
+  runner ends a call whose (estimated) output runs past ``max_tokens`` — a server that
+  ignores the limit must not stream for ever;
 * **errors**: any exception becomes one ``TurnFinished("error", sentence)``; what streamed is
   kept; the turn always ends with exactly one ``TurnFinished``;
 * **timing**: the turn starts when its first call starts and ends when the runner is done.
@@ -43,6 +46,7 @@ log = logging.getLogger("ponder.turn")
 
 # Event types after which a batch is handed on (one batch per generated token, roughly).
 FLUSH = frozenset({ev.TurnStarted, ev.CallStarted, ev.TokenCounts, ev.Usage, ev.RetryWait, ev.TurnFinished})
+LIMIT_SLACK = 1.1  # estimated tokens past max_tokens before the runner ends a call
 ANSWER_NOW_PROMPT = "Stop thinking and give your final answer now, based on your reasoning so far:\n\n"
 UNFINISHED = "The model stopped without finishing the turn."
 
@@ -65,8 +69,9 @@ async def events_of(call: ModelCall) -> AsyncIterator[ev.TurnEvent]:
 class _Tally:
     """What the runner keeps of a turn while its calls stream."""
 
-    def __init__(self, token_ids: bool) -> None:
+    def __init__(self, token_ids: bool, limit: int | None = None) -> None:
         self.token_ids = token_ids
+        self.limit = limit  # most generated tokens (estimated) before the runner ends the call
         self.base = (0, 0, 0)  # reasoning, answer, injected of the calls before this one
         self.call = (0, 0, 0)  # the same, of this call so far
         self.base_estimated = False
@@ -82,6 +87,10 @@ class _Tally:
     @property
     def reasoning_tokens(self) -> int:
         return self.base[0] + self.call[0]
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.base[0] + self.base[1] + self.call[0] + self.call[1] > self.limit
 
     def end_call(self) -> None:
         self.base = tuple(a + b for a, b in zip(self.base, self.call))  # type: ignore[assignment]
@@ -172,7 +181,9 @@ class TurnRunner:
             log.exception("Preparing the model failed")
             yield ev.TurnFinished(clock(), "error", _unexpected(exc))
             return
-        tally = _Tally(backend.token_ids)
+        # estimates run a little high or low: a server that honours max_tokens is never cut
+        limit = None if backend.counts_exactly else int(request.max_tokens * LIMIT_SLACK) + 16
+        tally = _Tally(backend.token_ids, limit)
         remove = self._listen(backend, control, tally)
         try:
             async with aclosing(self._calls(backend, request, control, tally)) as events:
@@ -194,6 +205,9 @@ class TurnRunner:
                     async for event in events:
                         for out in tally.process(event, clock, t0, reason):
                             yield out
+                        if type(event) is ev.TokenCounts and tally.over_limit:
+                            tally.finished = ev.TurnFinished(clock(), "length")  # closing the call ends it
+                            break
                 finished = tally.finished or ev.TurnFinished(clock(), "error", UNFINISHED)
             except asyncio.CancelledError:
                 _uncancel()

@@ -45,12 +45,12 @@ TOP_KEYS = ("default", "model")
 MODEL_KEYS = (
     "id", "label", "role", "backend", "path", "n_ctx", "base_url", "model", "api_key_env",
     "context_window", "system_prompt", "temperature", "max_tokens", "enabled", "reasoning",
-    "reasoning_effort", "timeouts",
+    "reasoning_effort", "chat_template", "timeouts",
 )
 REASONING_KEYS = ("start", "end", "forced_open", "budget", "carry")
 TIMEOUT_KEYS = ("connect", "first_token", "idle", "total")
 MAX_TIMEOUT = 86400.0  # a day: longer is a mistake (and inf would overflow the event loop's timers)
-LOCAL_ONLY_KEYS = ("path", "n_ctx")
+LOCAL_ONLY_KEYS = ("path", "n_ctx", "chat_template")
 CLOUD_ONLY_KEYS = ("base_url", "model", "api_key_env", "context_window", "reasoning_effort", "timeouts")
 
 KeyPath = tuple[Any, ...]  # str keys, int indices into arrays of tables
@@ -447,6 +447,7 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
         enabled=True if enabled is None else enabled,
         reasoning=reasoning,
         reasoning_effort=check.choice(raw, base, "reasoning_effort", where, REASONING_EFFORTS),
+        chat_template=_chat_template(check, raw, base, where),
         line=check.lines.line_of(base),
         timeouts=timeouts,
     )
@@ -460,6 +461,18 @@ def _usable_address(url: str) -> bool:
     except ValueError:
         return False
     return bool(parts.hostname) and port != 0
+
+
+def _chat_template(check: Checker, raw: Mapping[str, Any], base: KeyPath, where: str) -> str | None:
+    """A preset name of :data:`app.domain.chat_presets.PRESETS` or the path of a .jinja file."""
+    from app.domain.chat_presets import PRESETS, is_template_path
+
+    value = check.string(raw, base, "chat_template", where)
+    if value is not None and value not in PRESETS and not is_template_path(value):
+        raise check.fail(base + ("chat_template",), "chat_template",
+                         f'"chat_template" in {where} must be a preset ({", ".join(PRESETS)}) or the path '
+                         f"of a .jinja file, not {show(value)}.")
+    return value
 
 
 def _system_prompt(check: Checker, raw: Mapping[str, Any], base: KeyPath, where: str) -> str | None:

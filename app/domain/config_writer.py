@@ -33,7 +33,7 @@ from app.errors import ConfigError
 # The order in which a new entry's keys are written (the order of the spec's example).
 _PROFILE_ORDER = (
     "id", "label", "role", "backend", "path", "n_ctx", "base_url", "model", "api_key_env",
-    "context_window", "system_prompt", "temperature", "max_tokens", "reasoning_effort",
+    "context_window", "system_prompt", "temperature", "max_tokens", "reasoning_effort", "chat_template",
 )
 _REASONING_ORDER = ("start", "end", "forced_open", "budget", "carry")
 

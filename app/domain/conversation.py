@@ -54,33 +54,48 @@ def chat_messages(
 
     Unfinished assistant messages (the one being generated) are left out; failed ones too.
     """
+    return [d for d, _ in chat_with_markup(messages, system_prompt=system_prompt, carry=carry, markers=markers)]
+
+
+def chat_with_markup(
+    messages: list[Message],
+    *,
+    system_prompt: str | None = None,
+    carry: str = "strip",
+    markers: tuple[str, str] | None = None,
+) -> list[tuple[dict, tuple[int, ...]]]:
+    """:func:`chat_messages` with, for each dict, the offsets in its ``content`` where Ponder
+    itself wrote a reasoning marker (carried reasoning is wrapped in the model's markers).
+    All other text of a content is the user's or the model's, never markup."""
     if carry not in CARRY_POLICIES:
         raise ValueError(f"carry must be one of {CARRY_POLICIES}, not {carry!r}")
-    out: list[dict] = []
+    out: list[tuple[dict, tuple[int, ...]]] = []
     if system_prompt:
-        out.append({"role": "system", "content": system_prompt})
+        out.append(({"role": "system", "content": system_prompt}, ()))
     assistants = [m for m in messages if isinstance(m, AssistantMessage) and m.finished and m.finish_reason != "error"]
     last = assistants[-1] if assistants else None
-    usable = {id(m) for m in assistants}
+    usable = {m.uid for m in assistants}
     for msg in messages:
         if isinstance(msg, UserMessage):
-            out.append({"role": "user", "content": msg.text})
-        elif id(msg) in usable:
+            out.append(({"role": "user", "content": msg.text}, ()))
+        elif msg.uid in usable:
             keep = carry == "keep-all" or (carry == "keep-last" and msg is last)
-            content = msg.answer.strip()
+            content, offsets = msg.answer.strip(), ()
             if keep and markers and msg.reasoning:
-                content = f"{markers[0]}\n{msg.reasoning}\n{markers[1]}\n\n{content}"
-            out.append({"role": "assistant", "content": content})
+                head = f"{markers[0]}\n{msg.reasoning}\n"
+                content, offsets = f"{head}{markers[1]}\n\n{content}", (0, len(head))
+            out.append(({"role": "assistant", "content": content}, offsets))
     return out
 
 
-def drop_oldest_turns(chat: list[dict] | tuple[dict, ...], n: int) -> list[dict]:
+def drop_oldest_turns(chat, n: int, *, role=lambda m: m["role"]) -> list:
     """``chat`` without its ``n`` oldest exchanges (a user message and the replies after it).
 
-    System messages and the last user message always stay.
+    System messages and the last user message always stay. ``role`` reads an item's role
+    (for lists of pairs such as :func:`chat_with_markup`'s).
     """
     out = list(chat)
-    users = [i for i, m in enumerate(out) if m["role"] == "user"]
+    users = [i for i, m in enumerate(out) if role(m) == "user"]
     n = min(n, max(0, len(users) - 1))
     if n <= 0:
         return out

@@ -53,6 +53,11 @@ class _Streamed:
     def text_length(self) -> int:
         return len(self._text)
 
+    @property
+    def text_buffer(self) -> GrowingText:
+        """The buffer itself; another object than before means the text was replaced, not grown."""
+        return self._text
+
 
 @dataclass
 class ReasoningBlock(_Streamed):
@@ -166,6 +171,11 @@ class AssistantMessage:
     calls: list[int] = field(default_factory=list)  # prompt tokens of the turn's later model calls
 
     # -- reading -------------------------------------------------------------------------
+    @property
+    def raw_buffer(self) -> GrowingText:
+        """The raw output's buffer (see :attr:`_Streamed.text_buffer`)."""
+        return self._raw
+
     @property
     def blocks(self) -> list[ReasoningBlock]:
         return [p for p in self.parts if isinstance(p, ReasoningBlock)]

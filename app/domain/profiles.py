@@ -97,6 +97,7 @@ class ModelProfile:
     enabled: bool = True
     reasoning: ReasoningSettings | None = None
     reasoning_effort: str | None = None
+    chat_template: str | None = None  # a preset name or a .jinja file (app.domain.chat_presets)
     line: int | None = None
     timeouts: CallTimeouts = CallTimeouts()  # cloud only
 

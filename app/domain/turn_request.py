@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.domain.conversation import chat_messages, drop_oldest_turns
+from app.domain.conversation import chat_messages, chat_with_markup, drop_oldest_turns
 from app.domain.messages import Message
 from app.domain.profiles import ModelProfile
 
@@ -46,6 +46,9 @@ class TurnRequest:
     # The same chat with earlier reasoning stripped, when the carry policy keeps some: the
     # backend renders both to count the carried reasoning exactly (never assumed).
     stripped_messages: tuple[dict, ...] | None = None
+    # Per message, the offsets in its content where Ponder wrote a reasoning marker; every
+    # other character of a content is text, never a control token (see chat_with_markup).
+    markup: tuple[tuple[int, ...], ...] = ()
 
 
 def build_request(messages: list[Message], profile: ModelProfile, *, system_prompt: str | None = None,
@@ -64,14 +67,15 @@ def build_request(messages: list[Message], profile: ModelProfile, *, system_prom
         markers = (reasoning.start, reasoning.end)
     carry = carry or (reasoning.carry if reasoning else "strip")
     system = system_prompt if system_prompt is not None else profile.system_prompt
-    chat = drop_oldest_turns(chat_messages(messages, system_prompt=system, carry=carry, markers=markers),
-                             drop_turns)
+    pairs = drop_oldest_turns(chat_with_markup(messages, system_prompt=system, carry=carry, markers=markers),
+                              drop_turns, role=lambda pair: pair[0]["role"])
     stripped = None
     if carry != "strip" and markers:
         stripped = tuple(drop_oldest_turns(chat_messages(messages, system_prompt=system, carry="strip"),
                                            drop_turns))
     return TurnRequest(
-        messages=tuple(chat),
+        messages=tuple(d for d, _ in pairs),
+        markup=tuple(offsets for _, offsets in pairs),
         stripped_messages=stripped,
         max_tokens=max_tokens or profile.max_tokens or DEFAULT_MAX_TOKENS,
         temperature=temperature if temperature is not None else profile.temperature,

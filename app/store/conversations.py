@@ -13,37 +13,35 @@ old versions and everything after them stay in the database (:meth:`Store.versio
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sqlite3
-import sys
 import time
 import unicodedata
-from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from app.domain import events as ev
 from app.domain.conversation import Conversation
-from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, TurnStats, UserMessage
+from app.domain.messages import AssistantMessage, Message, ReasoningBlock, TurnStats, UserMessage
 from app.store.db import MEMORY, ConversationNotFound, Database, StoreError, describe, open_database
+from app.store.rows import (INTERRUPTED, STAT_FIELDS, apply_extra, block_from_row, block_meta, message_extra,
+                            message_meta, pack_times, parts_from_layout, raw_layout, rebuild_raw, unpack_times)
+from app.store.stream import StreamDelta, StreamTracker
 
-INTERRUPTED = "interrupted"
-"""``finish_reason`` of a message that was being streamed when Ponder died."""
+__all__ = ["INTERRUPTED", "INTERRUPTED_NOTE", "ConversationInfo", "SearchHit", "Store", "Version", "apply_extra",
+           "message_extra", "memory_store", "open_store"]
 
 INTERRUPTED_NOTE = "Interrupted: Ponder closed before this answer was finished."
 """What a view may show under an interrupted message."""
 
 _AUTO = object()
-_STAT_FIELDS = tuple(f.name for f in fields(TurnStats) if f.name != "token_times")
 _BLOCK_COLUMNS = ("idx", "text", "t_start", "t_end", "tokens", "truncated", "budget_cut", "hidden_tokens",
                   "redacted", "signature", "redacted_data", "expanded")
-_MESSAGE_COLUMNS = ("uid", "role", "text", "layout", "model_id", "location", "raw", "finish_reason", "error",
-                    "stats", "token_times", "partial", "interrupted", "extra")
+_MESSAGE_COLUMNS = ("uid", "role", "text", "layout", "model_id", "location", "raw", "raw_layout", "finish_reason",
+                    "error", "stats", "token_times", "partial", "interrupted", "extra")
 
 
 class ConversationInfo(NamedTuple):
@@ -117,23 +115,32 @@ class Store:
 
     def save_message(self, conv_uid: str, position: int, msg: Message, *, partial: bool,
                      parent_uid: str | None | object = _AUTO, title: str = "") -> None:
-        """Insert or update one message (cheap; used while streaming).
+        """Insert or update one message whole.
 
         ``parent_uid`` is the previous message of the thread; by default the active message
         at ``position - 1``. A message new to the database whose parent already has children
         becomes their newest, active version. The conversation row is created when missing,
-        with ``title``. ``partial`` marks a message still being streamed.
+        with ``title``. ``partial`` marks a message still being streamed: its text then goes
+        to ``stream_chunks`` like a reset :meth:`save_stream` (it is searchable once saved
+        with ``partial=False``). While streaming, :meth:`save_stream` writes only what is new.
         """
         with self._writing("save the message") as conn:
             now = time.time()
-            conn.execute(
-                "INSERT INTO conversations (uid, title, created, updated) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(uid) DO UPDATE SET updated = excluded.updated",
-                (conv_uid, title, now, now),
-            )
-            if parent_uid is _AUTO:
-                parent_uid = self._active_at(conn, conv_uid, position - 1) if position > 0 else None
+            parent_uid = self._touch(conn, conv_uid, position, parent_uid, title, now)
             self._save_message(conn, conv_uid, position, msg, partial=partial, parent_uid=parent_uid, now=now)
+
+    def save_stream(self, conv_uid: str, position: int, delta: StreamDelta, *,
+                    parent_uid: str | None | object = _AUTO, title: str = "") -> None:
+        """Append what a streaming message gained (a :class:`~app.store.stream.StreamDelta`); it stays partial.
+
+        Costs O(delta): the message's small columns are updated, its new text and token times
+        are appended as ``stream_chunks`` rows, nothing is re-indexed. A ``reset`` delta drops
+        what was streamed before. Arguments as for :meth:`save_message`.
+        """
+        with self._writing("save the message") as conn:
+            now = time.time()
+            parent_uid = self._touch(conn, conv_uid, position, parent_uid, title, now)
+            self._write_stream(conn, conv_uid, position, delta, parent_uid=parent_uid, now=now)
 
     def rename(self, uid: str, title: str) -> None:
         with self._writing("rename the conversation") as conn:
@@ -157,11 +164,21 @@ class Store:
     def mark_interrupted_on_startup(self) -> int:
         """Flag messages left partial by a process that died; returns how many.
 
-        Call once at start, before anything streams. Their ``finish_reason`` becomes
+        Call once at start, before anything streams. Their streamed text is written into
+        their rows (and so into the search index) and their ``finish_reason`` becomes
         ``"interrupted"`` (see :data:`INTERRUPTED_NOTE`).
         """
         with self._writing("mark interrupted messages") as conn:
-            return conn.execute(
+            rows = conn.execute(f"SELECT position, conversation, parent, {', '.join(_MESSAGE_COLUMNS)} "
+                                "FROM messages WHERE partial = 1 AND role = 'assistant'").fetchall()
+            for position, conv_uid, parent, *row in rows:
+                record = dict(zip(_MESSAGE_COLUMNS, row))
+                uid = record["uid"]
+                msg = _message_from_row(record, self._blocks([uid], conn).get(uid, []),
+                                        self._chunks([uid], conn).get(uid))
+                msg.finish_reason = msg.finish_reason or INTERRUPTED
+                self._save_message(conn, conv_uid, position, msg, partial=False, parent_uid=parent, now=None)
+            return len(rows) + conn.execute(
                 "UPDATE messages SET partial = 0, interrupted = 1, "
                 "finish_reason = CASE WHEN role = 'assistant' THEN ? ELSE finish_reason END WHERE partial = 1",
                 (INTERRUPTED,),
@@ -196,7 +213,8 @@ class Store:
                 seen.add(position)
                 thread.append(dict(zip(_MESSAGE_COLUMNS, row)))
         blocks = self._blocks([r["uid"] for r in thread if r["role"] == "assistant"])
-        messages = [_message_from_row(r, blocks.get(r["uid"], [])) for r in thread]
+        chunks = self._chunks([r["uid"] for r in thread if r["partial"]])
+        messages = [_message_from_row(r, blocks.get(r["uid"], []), chunks.get(r["uid"])) for r in thread]
         return Conversation(messages=messages, title=head[0][0], uid=uid)
 
     def versions_of(self, message_uid: str) -> list[Version]:
@@ -264,17 +282,44 @@ class Store:
             except sqlite3.Error as exc:
                 raise StoreError(describe(exc, action, self.db.path)) from exc
 
-    def _blocks(self, message_uids: list[str]) -> dict[str, list[ReasoningBlock]]:
+    def _blocks(self, message_uids: list[str], conn: sqlite3.Connection | None = None
+                ) -> dict[str, list[ReasoningBlock]]:
         out: dict[str, list[ReasoningBlock]] = {}
         cols = ", ".join(_BLOCK_COLUMNS)
-        for i in range(0, len(message_uids), 500):
-            chunk = message_uids[i:i + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._read("load the reasoning", f"SELECT message, {cols} FROM reasoning_blocks "
-                              f"WHERE message IN ({marks}) ORDER BY message, idx", chunk)
+        for rows in self._by_message(message_uids, conn, "load the reasoning",
+                                            f"SELECT message, {cols} FROM reasoning_blocks "
+                                            "WHERE message IN ({marks}) ORDER BY message, idx"):
             for message, *row in rows:
-                out.setdefault(message, []).append(_block_from_row(dict(zip(_BLOCK_COLUMNS, row))))
+                out.setdefault(message, []).append(block_from_row(dict(zip(_BLOCK_COLUMNS, row))))
         return out
+
+    def _chunks(self, message_uids: list[str], conn: sqlite3.Connection | None = None) -> dict[str, list[tuple]]:
+        """The ``stream_chunks`` of partial messages: uid -> [(part, text, in_raw, times)] in order."""
+        out: dict[str, list[tuple]] = {}
+        for rows in self._by_message(message_uids, conn, "load the message",
+                                            "SELECT message, part, text, in_raw, times FROM stream_chunks "
+                                            "WHERE message IN ({marks}) ORDER BY message, id"):
+            for message, *row in rows:
+                out.setdefault(message, []).append(tuple(row))
+        return out
+
+    def _by_message(self, uids: list[str], conn: sqlite3.Connection | None, action: str, sql: str):
+        for i in range(0, len(uids), 500):
+            chunk = uids[i:i + 500]
+            query, params = sql.format(marks=", ".join("?" * len(chunk))), chunk
+            yield conn.execute(query, params).fetchall() if conn is not None else self._read(action, query, params)
+
+    def _touch(self, conn: sqlite3.Connection, conv_uid: str, position: int, parent_uid, title: str,
+               now: float) -> str | None:
+        """Create or touch the conversation row; the parent uid (looked up when ``_AUTO``)."""
+        conn.execute(
+            "INSERT INTO conversations (uid, title, created, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(uid) DO UPDATE SET updated = excluded.updated",
+            (conv_uid, title, now, now),
+        )
+        if parent_uid is _AUTO:
+            return self._active_at(conn, conv_uid, position - 1) if position > 0 else None
+        return parent_uid
 
     @staticmethod
     def _active_at(conn: sqlite3.Connection, conv_uid: str, position: int) -> str | None:
@@ -289,40 +334,79 @@ class Store:
             parent = row[0]
         return parent
 
-    @staticmethod
-    def _save_message(conn: sqlite3.Connection, conv_uid: str, position: int, msg: Message, *, partial: bool,
-                      parent_uid: str | None, now: float) -> None:
+    @classmethod
+    def _save_message(cls, conn: sqlite3.Connection, conv_uid: str, position: int, msg: Message, *, partial: bool,
+                      parent_uid: str | None, now: float | None) -> None:
+        """Write ``msg`` whole (``partial``: as a reset stream, its text in chunks); ``now`` None keeps ``updated``."""
+        if partial and isinstance(msg, AssistantMessage):
+            cls._write_stream(conn, conv_uid, position, StreamTracker().delta(msg), parent_uid=parent_uid,
+                              now=now)
+            return
         values = _row_from_message(msg)
         values.update(partial=int(partial))
-        existing = conn.execute("SELECT conversation FROM messages WHERE uid = ?", (msg.uid,)).fetchone()
+        cls._upsert_row(conn, conv_uid, position, values, parent_uid=parent_uid, now=now)
+        if isinstance(msg, AssistantMessage):
+            blocks = msg.blocks
+            for idx, block in enumerate(blocks):
+                cls._upsert_block(conn, msg.uid, _row_from_block(idx, block))
+            conn.execute("DELETE FROM reasoning_blocks WHERE message = ? AND idx >= ?", (msg.uid, len(blocks)))
+            conn.execute("DELETE FROM stream_chunks WHERE message = ?", (msg.uid,))
+
+    @classmethod
+    def _write_stream(cls, conn: sqlite3.Connection, conv_uid: str, position: int, delta: StreamDelta, *,
+                      parent_uid: str | None, now: float | None) -> None:
+        uid = delta.uid
+        values = {**delta.row, "partial": 1}
+        if delta.reset:
+            values.update(text="", raw="", raw_layout=None, token_times=None)
+        cls._upsert_row(conn, conv_uid, position, values, parent_uid=parent_uid, now=now)
+        for idx, meta in delta.blocks.items():
+            cls._upsert_block(conn, uid, {"idx": idx, **meta, **({"text": ""} if delta.reset else {})})
+        if delta.reset:
+            conn.execute("DELETE FROM reasoning_blocks WHERE message = ? AND idx >= ?", (uid, delta.n_blocks))
+            conn.execute("DELETE FROM stream_chunks WHERE message = ?", (uid,))
+        rows = [(uid, p.part, int(p.in_raw), p.text, None) for p in delta.pieces]
+        if delta.times:
+            if rows:
+                rows[-1] = rows[-1][:4] + (pack_times(delta.times),)
+            else:
+                rows.append((uid, -1, 1, "", pack_times(delta.times)))
+        conn.executemany("INSERT INTO stream_chunks (message, part, in_raw, text, times) VALUES (?, ?, ?, ?, ?)",
+                         rows)
+
+    @staticmethod
+    def _upsert_block(conn: sqlite3.Connection, message_uid: str, row: dict) -> None:
+        sets = ", ".join(f"{k} = excluded.{k}" for k in row if k != "idx")
+        conn.execute(
+            f"INSERT INTO reasoning_blocks (message, {', '.join(row)}) "
+            f"VALUES (:message, {', '.join(':' + k for k in row)}) "
+            f"ON CONFLICT(message, idx) DO UPDATE SET {sets}",
+            {**row, "message": message_uid},
+        )
+
+    @staticmethod
+    def _upsert_row(conn: sqlite3.Connection, conv_uid: str, position: int, values: dict, *,
+                    parent_uid: str | None, now: float | None) -> None:
+        """Update the message row with ``values``, or insert it as the newest, active version."""
+        existing = conn.execute("SELECT conversation FROM messages WHERE uid = ?", (values["uid"],)).fetchone()
         if existing is not None:
             if existing[0] != conv_uid:
                 raise StoreError(f"Could not save the message: it belongs to another conversation ({existing[0]}).")
             sets = ", ".join(f"{k} = :{k}" for k in values if k != "uid")
-            conn.execute(f"UPDATE messages SET {sets}, updated = :updated WHERE uid = :uid",
-                         {**values, "updated": now})
-        else:
-            version = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM messages "
-                                   "WHERE conversation = ? AND parent IS ?", (conv_uid, parent_uid)).fetchone()[0]
-            if version > 1:
-                conn.execute("UPDATE messages SET active = 0 WHERE conversation = ? AND parent IS ?",
-                             (conv_uid, parent_uid))
-            values.update(conversation=conv_uid, position=position, parent=parent_uid, version=version,
-                          active=1, created=now, updated=now)
-            names = ", ".join(values)
-            conn.execute(f"INSERT INTO messages ({names}) VALUES ({', '.join(':' + k for k in values)})", values)
-        if isinstance(msg, AssistantMessage):
-            blocks = msg.blocks
-            for idx, block in enumerate(blocks):
-                row = _row_from_block(idx, block)
-                sets = ", ".join(f"{k} = excluded.{k}" for k in row if k != "idx")
-                conn.execute(
-                    f"INSERT INTO reasoning_blocks (message, {', '.join(row)}) "
-                    f"VALUES (:message, {', '.join(':' + k for k in row)}) "
-                    f"ON CONFLICT(message, idx) DO UPDATE SET {sets}",
-                    {**row, "message": msg.uid},
-                )
-            conn.execute("DELETE FROM reasoning_blocks WHERE message = ? AND idx >= ?", (msg.uid, len(blocks)))
+            if now is not None:
+                sets += ", updated = :updated"
+            conn.execute(f"UPDATE messages SET {sets} WHERE uid = :uid", {**values, "updated": now})
+            return
+        now = time.time() if now is None else now
+        version = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM messages "
+                               "WHERE conversation = ? AND parent IS ?", (conv_uid, parent_uid)).fetchone()[0]
+        if version > 1:
+            conn.execute("UPDATE messages SET active = 0 WHERE conversation = ? AND parent IS ?",
+                         (conv_uid, parent_uid))
+        values = {**values, "conversation": conv_uid, "position": position, "parent": parent_uid,
+                  "version": version, "active": 1, "created": now, "updated": now}
+        conn.execute(f"INSERT INTO messages ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
+                     values)
 
 
 class _Guard:
@@ -450,108 +534,58 @@ def _preview(text: str) -> str:
     return first if len(first) <= 80 else first[:79] + "…"
 
 
-def _pack_times(times: list[float]) -> bytes | None:
-    if not times:
-        return None
-    data = array("d", times)
-    if sys.byteorder == "big":
-        data.byteswap()
-    return data.tobytes()
-
-
-def _unpack_times(blob: bytes | None) -> list[float]:
-    if not blob:
-        return []
-    data = array("d")
-    data.frombytes(blob)
-    if sys.byteorder == "big":
-        data.byteswap()
-    return data.tolist()
-
-
 def _row_from_message(msg: Message) -> dict:
+    """All columns of a message saved whole (its raw output as a layout over the parts when it can be)."""
     if isinstance(msg, UserMessage):
         return {"uid": msg.uid, "role": "user", "text": msg.text, "layout": "[]", "model_id": "", "location": "",
-                "raw": "", "finish_reason": None, "error": None, "stats": "{}", "token_times": None,
-                "interrupted": 0, "extra": "{}"}
-    layout: list = []
-    answer: list[str] = []
-    for part in msg.parts:
-        if isinstance(part, ReasoningBlock):
-            layout.append("r")
-        else:
-            text = part.text
-            layout.append(len(text))
-            answer.append(text)
-    stats = msg.stats
-    return {
-        "uid": msg.uid, "role": "assistant", "text": "".join(answer), "layout": json.dumps(layout),
-        "model_id": msg.model_id, "location": msg.where, "raw": msg.raw, "finish_reason": msg.finish_reason,
-        "error": msg.error, "stats": json.dumps({k: getattr(stats, k) for k in _STAT_FIELDS}),
-        "token_times": _pack_times(stats.token_times), "interrupted": int(msg.finish_reason == INTERRUPTED),
-        "extra": json.dumps(message_extra(msg)),
-    }
-
-
-def message_extra(msg: AssistantMessage) -> dict:
-    """The small details of ``msg`` kept as JSON: notes and the context overflow, when set."""
-    extra: dict = {}
-    if msg.notes:
-        extra["notes"] = list(msg.notes)
-    if msg.overflow is not None:
-        extra["overflow"] = dataclasses.asdict(msg.overflow)
-    return extra
-
-
-def apply_extra(msg: AssistantMessage, extra: dict) -> None:
-    """Set what :func:`message_extra` kept back on ``msg`` (unknown keys are ignored)."""
-    msg.notes = [str(n) for n in extra.get("notes") or []]
-    if isinstance(extra.get("overflow"), dict):
-        names = {f.name for f in fields(ev.ContextOverflow)}
-        msg.overflow = ev.ContextOverflow(**{k: v for k, v in extra["overflow"].items() if k in names})
+                "raw": "", "raw_layout": None, "finish_reason": None, "error": None, "stats": "{}",
+                "token_times": None, "interrupted": 0, "extra": "{}"}
+    texts = [p.text for p in msg.parts]
+    raw = msg.raw
+    derived = raw_layout(raw, texts)
+    return {**message_meta(msg), "text": "".join(t for t, p in zip(texts, msg.parts) if not isinstance(p, ReasoningBlock)),
+            "raw": raw if derived is None else "", "raw_layout": None if derived is None else json.dumps(derived),
+            "token_times": pack_times(msg.stats.token_times)}
 
 
 def _row_from_block(idx: int, b: ReasoningBlock) -> dict:
-    return {"idx": idx, "text": b.text, "t_start": b.start, "t_end": b.end, "tokens": b.tokens,
-            "truncated": int(b.truncated), "budget_cut": int(b.budget_cut), "hidden_tokens": b.hidden_tokens,
-            "redacted": int(b.redacted), "signature": b.signature, "redacted_data": b.redacted_data,
-            "expanded": None if b.expanded is None else int(b.expanded)}
+    return {"idx": idx, "text": b.text, **block_meta(b)}
 
 
-def _block_from_row(r: dict) -> ReasoningBlock:
-    return ReasoningBlock(text=r["text"], start=r["t_start"], end=r["t_end"], tokens=r["tokens"],
-                          truncated=bool(r["truncated"]), hidden_tokens=r["hidden_tokens"],
-                          redacted=bool(r["redacted"]), budget_cut=bool(r["budget_cut"]),
-                          signature=r["signature"], redacted_data=r["redacted_data"],
-                          expanded=None if r["expanded"] is None else bool(r["expanded"]))
-
-
-def _message_from_row(r: dict, blocks: list[ReasoningBlock]) -> Message:
+def _message_from_row(r: dict, blocks: list[ReasoningBlock], chunks: list[tuple] | None = None) -> Message:
+    """A message from its row and blocks; ``chunks`` are its ``stream_chunks`` rows while it is partial."""
     if r["role"] == "user":
         return UserMessage(r["text"], uid=r["uid"])
     known = json.loads(r["stats"] or "{}")
-    stats = TurnStats(**{k: v for k, v in known.items() if k in _STAT_FIELDS},
-                      token_times=_unpack_times(r["token_times"]))
-    parts: list[ReasoningBlock | AnswerPart] = []
-    pending = iter(blocks)
-    answer, offset = r["text"], 0
-    for item in json.loads(r["layout"] or "[]"):
-        if item == "r":
-            block = next(pending, None)
-            if block is not None:
-                parts.append(block)
-        else:
-            parts.append(AnswerPart(answer[offset:offset + int(item)]))
-            offset += int(item)
-    parts.extend(pending)  # blocks the layout did not mention (never expected)
-    if offset < len(answer):
-        parts.append(AnswerPart(answer[offset:]))
-    msg = AssistantMessage(model_id=r["model_id"], where=r["location"], parts=parts, raw=r["raw"], stats=stats,
+    times = unpack_times(r["token_times"])
+    texts: dict[int, str] | None = None
+    raw = r["raw"]
+    if chunks:
+        texts, raw, times = _streamed(chunks, times)
+    parts = parts_from_layout(json.loads(r["layout"] or "[]"), blocks, texts, r["text"])
+    if not chunks and r["raw_layout"] is not None:
+        raw = rebuild_raw(json.loads(r["raw_layout"]), [p.text for p in parts])
+    stats = TurnStats(**{k: v for k, v in known.items() if k in STAT_FIELDS}, token_times=times)
+    msg = AssistantMessage(model_id=r["model_id"], where=r["location"], parts=parts, raw=raw, stats=stats,
                            finish_reason=r["finish_reason"], error=r["error"], uid=r["uid"])
     apply_extra(msg, json.loads(r["extra"] or "{}"))
     if r["interrupted"] or r["finish_reason"] == INTERRUPTED:
         _close_interrupted(msg)
     return msg
+
+
+def _streamed(chunks: list[tuple], times: list[float]) -> tuple[dict[int, str], str, list[float]]:
+    """Part texts, raw output and token times of a partial message from its chunks (part, text, in_raw, times)."""
+    texts: dict[int, list[str]] = {}
+    raw: list[str] = []
+    for part, text, in_raw, blob in chunks:
+        if part >= 0:
+            texts.setdefault(part, []).append(text)
+        if in_raw:
+            raw.append(text)
+        if blob:
+            times.extend(unpack_times(blob))
+    return {p: "".join(t) for p, t in texts.items()}, "".join(raw), times
 
 
 def _close_interrupted(msg: AssistantMessage) -> None:

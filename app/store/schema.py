@@ -4,7 +4,7 @@
 version 1 is the first schema Ponder shipped. Add a step at the end to change the schema;
 never edit a step that has shipped.
 
-Tables (version 3):
+Tables (version 4):
 
 - ``conversations``: uid, title, created, updated (unix seconds).
 - ``messages``: one row per message *version*. ``parent`` is the uid of the previous message
@@ -23,6 +23,22 @@ Tables (version 3):
   ``reasoning_blocks.text`` (external content, kept in step by triggers).
 - ``messages.extra`` (version 3): small per-message details as JSON (the notes on how a
   retried prompt was made to fit, the context overflow a message reported).
+- ``stream_chunks`` and ``messages.raw_layout`` (version 4): what makes a partial save cost
+  the same at 30,000 tokens as at 1,000 (see :mod:`app.store.stream`).
+
+  While a message is ``partial`` its row and its blocks' rows hold everything but their text:
+  ``text`` is '', ``token_times`` NULL, and each save appends ``stream_chunks`` rows instead —
+  ``(part, text, in_raw, times)`` in ``id`` order: ``part`` is the index of the part the text
+  belongs to (-1: only in the raw output, e.g. a marker), ``in_raw`` whether it is part of
+  the raw output too, ``times`` the token arrival times that came with it. So nothing is
+  rewritten, and the search index (whose triggers follow ``text``) sees a message once, when
+  its final save (or the next start, for a message whose process died) writes the whole
+  text into the rows and deletes its chunks. A message is searchable once it is finished.
+
+  ``raw_layout`` is the raw output as a JSON list over the parts' texts (see
+  :mod:`app.store.rows`), so the text is not stored twice; ``raw`` then is ''. NULL means
+  ``raw`` holds the raw output itself (rows written before version 4, or output that is
+  not the parts' text with markup between).
 """
 
 from __future__ import annotations
@@ -124,7 +140,21 @@ V3 = """
 ALTER TABLE messages ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+V4 = """
+ALTER TABLE messages ADD COLUMN raw_layout TEXT;
+
+CREATE TABLE stream_chunks (
+    id INTEGER PRIMARY KEY,
+    message TEXT NOT NULL REFERENCES messages(uid) ON DELETE CASCADE,
+    part INTEGER NOT NULL,
+    in_raw INTEGER NOT NULL DEFAULT 1,
+    text TEXT NOT NULL DEFAULT '',
+    times BLOB
+);
+CREATE INDEX stream_chunks_by_message ON stream_chunks(message, id);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]
 """``MIGRATIONS[i]`` upgrades a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

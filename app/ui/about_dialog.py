@@ -8,6 +8,7 @@ No signals.
 
 from __future__ import annotations
 
+import html
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app import paths
 from app.ui.app_identity import app_icon
+from app.ui.plain import plain_label, plain_tooltip
 from app.version import __version__
 
 
@@ -77,15 +79,16 @@ class AboutDialog(QDialog):
         self.info = about_info()
 
         header = QHBoxLayout()
-        logo = QLabel(self)
+        logo = plain_label(parent=self)
         if not icon.isNull():
             logo.setPixmap(icon.pixmap(64, 64))
         header.addWidget(logo)
-        title = QLabel(
+        title = QLabel(  # Ponder's own rich text; the version is escaped
             f"<b style='font-size: 16pt'>Ponder</b><br>"
-            f"A desktop chat app for reasoning models<br>Version {self.info['Version']}",
+            f"A desktop chat app for reasoning models<br>Version {html.escape(self.info['Version'])}",
             self,
         )
+        title.setObjectName("aboutTitle")
         title.setTextFormat(Qt.RichText)
         header.addWidget(title, 1)
 
@@ -94,20 +97,19 @@ class AboutDialog(QDialog):
         for name, text in self.info.items():
             if name == "Version":
                 continue
-            label = QLabel(self)
+            label = plain_label(parent=self)
             label.setObjectName(f"about_{name.lower().replace('.', '')}")
             label.setWordWrap(True)
             if name in ("Config", "Data", "Cache", "Logs"):
                 url = QUrl.fromLocalFile(text).toString()
-                label.setTextFormat(Qt.RichText)
-                label.setText(f"<a href='{url}'>{_escape(text)}</a>")
+                label.setTextFormat(Qt.RichText)  # a link to the folder; the path is escaped
+                label.setText(f"<a href=\"{html.escape(url)}\">{html.escape(text, quote=False)}</a>")
                 label.setOpenExternalLinks(True)
-                label.setToolTip(f"Open {text}")
+                label.setToolTip(plain_tooltip(f"Open {text}"))
             else:
-                label.setTextFormat(Qt.PlainText)
                 label.setText(text)
             label.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.LinksAccessibleByMouse)
-            form.addRow(f"{name}:", label)
+            form.addRow(plain_label(f"{name}:", self), label)
             self.value_labels[name] = label
 
         buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
@@ -122,8 +124,3 @@ class AboutDialog(QDialog):
         lines = [f"Ponder {self.info['Version']}"]
         lines += [f"{name}: {self.info[name]}" for name in self.value_labels]
         return "\n".join(lines)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-

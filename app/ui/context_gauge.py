@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from app.domain.context_budget import SEGMENTS, ContextUsage, Forecast
+from app.ui.plain import plain_label, plain_tooltip
 
 COLOURS = {
     "system": QColor("#8c96a3"),
@@ -75,7 +76,7 @@ class ContextGauge(QWidget):
         self.setObjectName("contextGauge")
         self.setAttribute(Qt.WA_StyledBackground, True)  # paint the style sheet's background
         self.bar = GaugeBar(self)
-        self.label = QLabel("", self)
+        self.label = plain_label("", self)
         self.label.setObjectName("gaugeLabel")
         self.carry = QComboBox(self)
         self.carry.setObjectName("carryPolicy")
@@ -86,15 +87,14 @@ class ContextGauge(QWidget):
         self.carry.activated.connect(lambda i: self.carry_changed.emit(self.carry.itemData(i)))
         # the forecast's sentence goes on a line of its own that wraps: in the row it would
         # make the window wider the moment it appears
-        self.warning_label = QLabel("", self)
+        self.warning_label = plain_label("", self)
         self.warning_label.setObjectName("gaugeWarning")
-        self.warning_label.setTextFormat(Qt.PlainText)
         self.warning_label.setWordWrap(True)
         self.warning_label.hide()
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(8)
-        row.addWidget(QLabel("Context", self))
+        row.addWidget(plain_label("Context", self))
         row.addWidget(self.bar, 1)
         row.addWidget(self.label)
         row.addWidget(self.carry)
@@ -135,11 +135,11 @@ class ContextGauge(QWidget):
             lines = [usage.describe(key) for key, _ in SEGMENTS]
             if self.saving_note:
                 lines.append(self.saving_note)
-            self.setToolTip("\n".join(lines))
-            self.bar.setToolTip(self.toolTip())
+            self.setToolTip(plain_tooltip("\n".join(lines)))
+            self.bar.setToolTip(plain_tooltip("\n".join(lines)))
         self.bar.update()
 
     def set_saving_note(self, note: str) -> None:
         """E.g. "dropping earlier thinking saves 3,412 tokens"."""
         self.saving_note = note
-        self.carry.setToolTip(note or "What earlier turns' reasoning does in the next prompt")
+        self.carry.setToolTip(plain_tooltip(note or "What earlier turns' reasoning does in the next prompt"))

@@ -4,7 +4,8 @@ A plain QLabel asks its layout for the width of its whole text, so a long line (
 header, a model's long name) makes the panel, the chat and finally the window wider. This
 label asks only for room for its prefix and "…", takes what it gets, and shows the full text
 as its tooltip when it had to cut (before any tooltip set with ``setToolTip``). ``text()`` is the full text, ``shown_text()`` what is
-drawn (prefix included).
+drawn (prefix included). Text and tooltip are plain text (model names, a server's error):
+never rendered as rich text.
 
 No signals.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from app.ui.plain import plain_tooltip
 
 ELLIPSIS = "…"
 
@@ -88,4 +91,4 @@ class ElidedLabel(QLabel):
 
     def _show_tooltip(self) -> None:
         cut = self.is_elided()
-        QLabel.setToolTip(self, "\n\n".join(t for t in (self._full if cut else "", self._tip) if t))
+        QLabel.setToolTip(self, plain_tooltip("\n\n".join(t for t in (self._full if cut else "", self._tip) if t)))

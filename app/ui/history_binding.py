@@ -114,10 +114,13 @@ class HistoryBinding(QObject):
         """A menu of the message's stored versions; choosing one makes it the active branch."""
         from PySide6.QtWidgets import QMenu
 
+        from app.ui.plain import plain_action_text
+
         self.persistence.flush()
         menu = QMenu(self.window)
         for v in self.store.versions_of(message.uid):
-            action = menu.addAction(f"{'● ' if v.active else '   '}Version {v.version} · {v.model_id} · {v.preview[:60]}")
+            action = menu.addAction(plain_action_text(
+                f"{'● ' if v.active else '   '}Version {v.version} · {v.model_id} · {v.preview[:60]}"))
             action.triggered.connect(lambda _=False, uid=v.uid: self.switch_version(uid))
         return menu
 

@@ -22,6 +22,8 @@ from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu,
                                QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
+from app.ui.plain import plain_label, plain_message_box, plain_tooltip
+
 UID_ROLE = Qt.UserRole
 TITLE_ROLE = Qt.UserRole + 1
 MESSAGE_ROLE = Qt.UserRole + 2
@@ -32,10 +34,11 @@ Confirm = Callable[[QWidget, str], bool]
 
 def ask_delete(parent: QWidget, title: str) -> bool:
     """The default delete confirmation (a modal question)."""
-    answer = QMessageBox.question(parent, "Delete conversation",
-                                  f"Delete “{title}” and all its messages? This cannot be undone.",
-                                  QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
-    return answer == QMessageBox.Yes
+    box = plain_message_box(parent, "Delete conversation",
+                            f"Delete “{title}” and all its messages? This cannot be undone.",
+                            icon=QMessageBox.Question, buttons=QMessageBox.Yes | QMessageBox.Cancel,
+                            default=QMessageBox.Cancel)
+    return box.exec() == QMessageBox.Yes
 
 
 def highlight_html(text: str, ranges: Iterable[tuple[int, int]]) -> str:
@@ -80,7 +83,7 @@ class HistorySidebar(QWidget):
         self.list.setEditTriggers(QAbstractItemView.EditKeyPressed)
         self.list.setContextMenuPolicy(Qt.CustomContextMenu)
         self.list.setWordWrap(True)
-        self.empty = QLabel("No conversations yet.", self)
+        self.empty = plain_label("No conversations yet.", self)
         self.empty.setObjectName("historyEmpty")
         self.empty.setAlignment(Qt.AlignCenter)
         self.empty.setWordWrap(True)
@@ -140,7 +143,9 @@ class HistorySidebar(QWidget):
             item.setData(TITLE_ROLE, hit.title)
             item.setData(MESSAGE_ROLE, hit.message_uid)
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+            # rich text for the highlights; every piece of the hit is escaped in _hit_html
             label = QLabel(self._hit_html(hit), self.list)
+            label.setObjectName("historyHit")
             label.setTextFormat(Qt.RichText)
             label.setWordWrap(True)
             label.setContentsMargins(4, 3, 4, 3)
@@ -202,7 +207,7 @@ class HistorySidebar(QWidget):
             item.setData(TITLE_ROLE, title)
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsEditable)
             when = datetime.fromtimestamp(updated).strftime("%Y-%m-%d %H:%M") if updated else ""
-            item.setToolTip(f"{title or 'Untitled'}\n{when}".strip())
+            item.setToolTip(plain_tooltip(f"{title or 'Untitled'}\n{when}".strip()))
             self.list.addItem(item)
             if uid == self._current:
                 self.list.setCurrentItem(item)
@@ -223,7 +228,7 @@ class HistorySidebar(QWidget):
     def _hit_html(hit) -> str:
         title = html.escape(hit.title or "Untitled")
         where = {"user": "You", "answer": "Answer", "reasoning": "Thinking"}.get(hit.kind, hit.kind)
-        return f"<b>{title}</b> <small>· {where}</small><br>{highlight_html(hit.snippet, hit.ranges)}"
+        return f"<b>{title}</b> <small>· {html.escape(where)}</small><br>{highlight_html(hit.snippet, hit.ranges)}"
 
     def _item(self, uid: str) -> QListWidgetItem | None:
         for row in range(self.list.count()):

@@ -12,9 +12,10 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QWidget
 
 from app.domain.runaway import LoopAlarm
+from app.ui.plain import plain_label
 
 # Carried by the widget itself, so the banner looks right with or without the app's style.qss.
 STYLE = """
@@ -35,11 +36,10 @@ class LoopBanner(QFrame):
         self.setObjectName("loopBanner")
         self.setStyleSheet(STYLE)
         self.alarm: LoopAlarm | None = None
-        icon = QLabel("⟳", self)
+        icon = plain_label("⟳", self)
         icon.setObjectName("loopBannerIcon")
-        self.text = QLabel(self)
+        self.text = plain_label(parent=self)
         self.text.setObjectName("loopBannerText")
-        self.text.setTextFormat(Qt.PlainText)
         self.text.setWordWrap(True)
         self.answer_button = QPushButton("Answer now", self)
         self.answer_button.setToolTip("End the thinking here and let the model write its answer")

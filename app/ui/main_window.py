@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
 from app.controllers.chat_session import ChatSession
 from app.domain.messages import AssistantMessage
@@ -15,6 +15,7 @@ from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.context_gauge import ContextGauge
 from app.ui.model_switcher import ModelSwitcher
+from app.ui.plain import plain_label, plain_message_box
 from app.ui.status_line import ModelStatus
 from app.ui.task_hint_bar import TaskHintBar
 from app.ui.thinking_controls import ThinkingControls
@@ -47,7 +48,7 @@ class MainWindow(QMainWindow):
         self._measure_debounce.setSingleShot(True)
         self._measure_debounce.setInterval(300)
         self.model_status = ModelStatus(self)
-        self.errors = QLabel(self)
+        self.errors = plain_label(parent=self)  # server and model text: never rich text
         self.errors.setObjectName("errorBanner")
         self.errors.setWordWrap(True)
         self.errors.hide()
@@ -58,7 +59,7 @@ class MainWindow(QMainWindow):
         self.model_row.setAttribute(Qt.WA_StyledBackground, True)
         top = QHBoxLayout(self.model_row)
         top.setContentsMargins(12, 6, 12, 6)
-        model_label = QLabel("M&odel:", self.model_row)
+        model_label = plain_label("M&odel:", self.model_row)
         model_label.setBuddy(self.switcher)
         top.addWidget(model_label)
         top.addWidget(self.switcher)
@@ -206,11 +207,11 @@ class MainWindow(QMainWindow):
         """Asked once per conversation before its local turns go to a cloud model."""
         from PySide6.QtWidgets import QMessageBox
 
-        box = QMessageBox(QMessageBox.Question, "Send this conversation to the cloud?",
-                          f"This conversation has turns that ran locally. Sending the next message to "
-                          f"{profile.label} shares the conversation (answers, not earlier reasoning) with "
-                          f"{profile.host}.\n\nContinue?", QMessageBox.Yes | QMessageBox.No, self)
-        box.setTextFormat(Qt.PlainText)
+        box = plain_message_box(self, "Send this conversation to the cloud?",
+                                f"This conversation has turns that ran locally. Sending the next message to "
+                                f"{profile.label} shares the conversation (answers, not earlier reasoning) with "
+                                f"{profile.host}.\n\nContinue?", icon=QMessageBox.Question,
+                                buttons=QMessageBox.Yes | QMessageBox.No)
         answer = box.exec()
         return answer == QMessageBox.Yes
 

@@ -6,13 +6,15 @@ text and never loaded, and links survive only for http, https and mailto.
 `StreamingMarkdown` keeps the state for a message that grows token by token. Text is split at
 the boundary of finished top-level blocks: the HTML of newly finished blocks is handed out
 once, and only the live tail after the boundary is parsed and rendered again on each render.
+A top-level list or code fence that is still growing is cut further, at its finished items
+and lines (see `app.ui.markdown_blocks`), so a render costs the same at item 400 as at item 10.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +22,8 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+
+from app.ui.markdown_blocks import Diverged, OpenFence, OpenList, OpenStep, fence_can_open, list_can_open
 
 ALLOWED_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 CODE_FONT_FAMILY = "'JetBrains Mono', Menlo, Consolas, 'DejaVu Sans Mono', 'Courier New', monospace"
@@ -250,14 +254,59 @@ class RenderUpdate:
     """What changed since the previous render of a `StreamingMarkdown`.
 
     `stable_html` is the HTML of blocks that became final: append it once after the
-    earlier stable HTML. `tail_html` replaces the previous tail entirely. When
-    `replace_all` is true, `stable_html` is the HTML of the whole message and replaces
-    everything shown so far (happens at most once, from `finish`).
+    earlier stable HTML (all of it, concatenated, is the whole text rendered at once).
+    `tail_html` replaces the previous tail entirely. When `replace_all` is true, everything
+    shown so far is dropped first (happens at most once, from `finish`, or if the text ever
+    stopped parsing as the open block expected).
+
+    Between the stable blocks and the tail there may be an *open block* (a list or a fence
+    that is still growing; see `app.ui.markdown_blocks`), shown piece by piece:
+
+    * `open_reset`: drop what is shown of the open block first.
+    * `open_html`: add this at the end of the open block. When `open_context` is set,
+      `open_html` begins with that piece, which is shown already: drop its blocks and
+      continue the list or code after it; otherwise `open_html` starts the block.
+    * `open_closed`: the open block is finished and final as shown (after `open_html`); the
+      first `open_shown` characters of `stable_html` are its HTML, the rest follows it.
+      Without `open_closed`, `stable_html` goes before the open block (which then is empty).
+    * `tail_context`: like `open_context`, for `tail_html` (the live items or line of the
+      open block, then whatever follows it).
     """
 
     stable_html: str
     tail_html: str
     replace_all: bool = False
+    open_html: str = ""
+    open_context: str = ""
+    open_reset: bool = False
+    open_closed: bool = False
+    open_shown: int = 0
+    tail_context: str = ""
+
+
+@dataclass
+class _Update:
+    stable: list[str] = field(default_factory=list)
+    tail: str = ""
+    tail_context: str = ""
+    open_html: str = ""
+    open_context: str = ""
+    open_reset: bool = False
+    open_closed: bool = False
+    open_shown: int = 0
+
+    def take(self, step: OpenStep) -> None:
+        self.open_reset = self.open_reset or step.reset
+        self.open_html, self.open_context = step.add_html, step.add_context
+        self.tail, self.tail_context = step.tail_html, step.tail_context
+        if step.closed_html is not None:
+            self.open_closed = True
+            self.open_shown = len(step.closed_html)
+            self.stable.append(step.closed_html)
+
+    def done(self, *, replace_all: bool = False) -> RenderUpdate:
+        return RenderUpdate("".join(self.stable), self.tail, replace_all, self.open_html, self.open_context,
+                            self.open_reset, self.open_closed, self.open_shown, self.tail_context)
 
 
 class StreamingMarkdown:
@@ -266,6 +315,8 @@ class StreamingMarkdown:
     `feed` only accumulates. `render` parses the text after the last boundary once, hands out
     the HTML of blocks that have become final and re-renders only the live tail. Finished
     fenced code is syntax-highlighted; the live tail is not, to keep per-token work small.
+    A top-level list or fence at the start of the tail is an open block: its finished items
+    or lines are handed out once (`RenderUpdate.open_html`) and not parsed again.
 
     `parsed_chars` counts every character handed to the Markdown parser, so callers and
     tests can check that the cost does not grow with the length of the whole text.
@@ -276,7 +327,8 @@ class StreamingMarkdown:
         self._refs: dict[str, Any] = {}  # reference definitions of the stable text
         self._parts: list[str] = []
         self._text_cache: str | None = ""
-        self._tail = ""  # source after the last boundary
+        self._tail = ""  # source after the last boundary (of the open block: its live part)
+        self._open: OpenList | OpenFence | None = None
         self._pending_cr = False
         self._dirty = False
         self._has_stable = False
@@ -293,7 +345,7 @@ class StreamingMarkdown:
 
     @property
     def tail_text(self) -> str:
-        """The source that is still live (after the last finished block)."""
+        """The source that is still live (after the last finished block, item or line)."""
         return self._tail
 
     @property
@@ -323,19 +375,17 @@ class StreamingMarkdown:
         return self.render()
 
     def render(self) -> RenderUpdate:
-        """Promote newly finished blocks and render the live tail."""
+        """Promote newly finished blocks (and items and lines) and render the live tail."""
         self._dirty = False
-        env = self._env(highlight=False)
-        tokens = self._parse(self._tail, env)
-        offset, line, index = _stable_split(tokens, self._tail)
-        stable_html = ""
-        if offset:
-            stable_html = self._md.renderer.render(tokens[:index], self._md.options, self._env(highlight=True))
-            self._commit_refs(env, before_line=line)
-            self._tail = self._tail[offset:]
-            self._has_stable = True
-        tail_html = self._md.renderer.render(tokens[index:], self._md.options, env)
-        return RenderUpdate(stable_html, tail_html)
+        out = _Update()
+        try:
+            if self._open is not None:
+                self._step_open(out, finish=False)
+            if self._open is None:
+                self._step(out, may_open=not out.open_closed)
+        except Diverged:
+            return self._afresh()
+        return out.done()
 
     def finish(self) -> RenderUpdate:
         """Treat everything as finished: all remaining text becomes stable HTML."""
@@ -343,6 +393,13 @@ class StreamingMarkdown:
             self._pending_cr = False
             self.feed("\n")
         self._dirty = False
+        out = _Update()
+        if self._open is not None:
+            try:
+                self._step_open(out, finish=True)
+            except Diverged:
+                self._open = None
+                self._late_refs = True  # render the whole message once, below
         env = self._env(highlight=True)
         tokens = self._parse(self._tail, env)
         self._commit_refs(env, before_line=None)
@@ -355,10 +412,51 @@ class StreamingMarkdown:
             html = self._md.render(self._count(self.text), full_env)
             self._refs = dict(full_env.get(_REFS, {}))
             return RenderUpdate(html, "", replace_all=True)
-        html = self._md.renderer.render(tokens, self._md.options, env)
-        self._has_stable = self._has_stable or bool(self._tail)
+        out.stable.append(self._md.renderer.render(tokens, self._md.options, env))
+        out.tail = out.tail_context = ""
+        self._has_stable = self._has_stable or bool(self._tail) or out.open_closed
         self._tail = ""
-        return RenderUpdate(html, "")
+        return out.done()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _step(self, out: _Update, *, may_open: bool) -> None:
+        """Split off finished top-level blocks; open a list or fence that starts the tail."""
+        env = self._env(highlight=False)
+        tokens = self._parse(self._tail, env)
+        offset, line, index = _stable_split(tokens, self._tail)
+        if offset:
+            out.stable.append(self._md.renderer.render(tokens[:index], self._md.options, self._env(highlight=True)))
+            self._commit_refs(env, before_line=line)
+            self._tail = self._tail[offset:]
+            self._has_stable = True
+        if may_open and index < len(tokens):
+            kind = (OpenList if list_can_open(tokens, index, line, self._tail)
+                    else OpenFence if fence_can_open(tokens, index, line, self._tail) else None)
+            if kind is not None:
+                self._open, step = kind.enter(self, tokens, index, self._tail)
+                self._tail = step.tail
+                self._has_stable = True
+                out.take(step)
+                return
+        out.tail = self._md.renderer.render(tokens[index:], self._md.options, env)
+
+    def _step_open(self, out: _Update, *, finish: bool) -> None:
+        assert self._open is not None
+        step = self._open.render(self, self._tail, finish=finish)
+        out.take(step)
+        if step.closed_html is not None:
+            self._open = None
+            self._tail = step.rest
+        else:
+            self._tail = step.tail
+
+    def _afresh(self) -> RenderUpdate:
+        """Start over from the whole text, everything shown so far replaced (a safety net)."""
+        text, refs_cleared = self.text, {}
+        self._refs, self._open, self._tail, self._has_stable, self._late_refs = refs_cleared, None, text, False, False
+        out = _Update()
+        self._step(out, may_open=False)
+        return out.done(replace_all=True)
 
     def _env(self, *, highlight: bool) -> MutableMapping[str, Any]:
         env: dict[str, Any] = {_HIGHLIGHT: highlight}
@@ -372,6 +470,15 @@ class StreamingMarkdown:
 
     def _parse(self, text: str, env: MutableMapping[str, Any]) -> list[Token]:
         return self._md.parse(self._count(text), env)
+
+    def _render(self, tokens: Sequence[Token], env: MutableMapping[str, Any]) -> str:
+        return self._md.renderer.render(tokens, self._md.options, env)
+
+    def _split(self, tokens: Sequence[Token], text: str) -> tuple[int, int, int]:
+        return _stable_split(tokens, text)
+
+    def _code_html(self, code: str) -> str:
+        return _pre(code)
 
     def _commit_refs(self, env: MutableMapping[str, Any], *, before_line: int | None) -> None:
         for label, ref in env.get(_REFS, {}).items():

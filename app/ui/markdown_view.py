@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -31,8 +32,11 @@ class MarkdownView(QTextBrowser):
 
     `append_text` only accumulates; `flush` (call it from a throttle, ~30 times a second at
     most) inserts newly finished blocks once at the end of the stable region and replaces
-    the live tail. Nothing is ever loaded: `loadResource` refuses every request and counts
-    it in `blocked_resource_requests`.
+    the live tail. Between the two, a list or code fence that is still growing (the open
+    block) gains its finished items or lines once; new items join the list already shown
+    (one `QTextList`, so numbering goes on) and the margins where they meet are set as the
+    whole text would have them. Nothing is ever loaded: `loadResource` refuses every request
+    and counts it in `blocked_resource_requests`.
     """
 
     linkActivated = Signal(QUrl)
@@ -42,13 +46,14 @@ class MarkdownView(QTextBrowser):
         self.blocked_resource_requests = 0
         self._stream = StreamingMarkdown()
         self._finished = False
-        self._has_stable = False
-        self._stable_end = 0  # document position where the live tail begins
-        self._stable_block_format = QTextBlockFormat()
-        self._stable_char_format = QTextCharFormat()
+        self._stable = _Mark()  # where the open block begins (the end of the finished blocks)
+        self._open = _Mark()  # where the live tail begins (the end of the open block)
+        self._blank = True  # nothing shown (an hr or empty code block has no text, so ask this)
+        self._context_blocks: dict[str, int] = {}  # context HTML -> its block count (last few)
         self._content_height = 0
         # Parented to the view so resource requests from parsing HTML reach loadResource below.
         self._scratch = QTextDocument(self)
+        self._counter = QTextDocument(self)
 
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -93,8 +98,7 @@ class MarkdownView(QTextBrowser):
     def set_text(self, full: str) -> None:
         """Show a finished message in one go, replacing anything shown (`""` clears)."""
         self._stream = StreamingMarkdown()
-        self._has_stable = False
-        self._stable_end = 0
+        self._clear()
         self._stream.feed(full)
         self._finished = True
         self._apply(self._stream.finish())
@@ -133,68 +137,163 @@ class MarkdownView(QTextBrowser):
             self.updateGeometry()
 
     def _apply(self, update: RenderUpdate) -> None:
-        if update.replace_all or not self._has_stable:
-            self._replace_document(update)
-            return
-        stable, tail = update.stable_html.strip(), update.tail_html.strip()
-        cursor = QTextCursor(self.document())
+        doc = self.document()
+        cursor = QTextCursor(doc)
         cursor.beginEditBlock()  # one layout pass and one size change per flush
-        self._remove_tail(cursor)
-        if stable:
-            self._insert_html(cursor, stable)
-            self._mark_stable_end(cursor)
-        self._insert_html(cursor, tail)
+        if update.replace_all:
+            self._clear()
+        self._cut(cursor, self._open)  # the old tail
+        if update.open_reset:
+            self._cut(cursor, self._stable)
+            self._open = self._stable
+        if update.stable_html and not update.open_closed:
+            self._insert_plain(cursor, update.stable_html.strip())
+            self._stable = self._open = self._mark(cursor)
+        if update.open_html:
+            if update.open_context and self._open.position > self._stable.position:
+                self._insert_continuing(cursor, update.open_html.strip(), update.open_context.strip())
+            else:
+                self._insert_plain(cursor, update.open_html.strip())
+            self._open = self._mark(cursor)
+        if update.open_closed:
+            self._stable = self._open
+            rest = update.stable_html[update.open_shown:].strip()
+            if rest:
+                self._insert_plain(cursor, rest)
+                self._stable = self._open = self._mark(cursor)
+        tail = update.tail_html.strip()
+        if tail and update.tail_context and self._open.position > self._stable.position:
+            self._insert_continuing(cursor, tail, update.tail_context.strip())
+        elif tail:
+            self._insert_plain(cursor, tail)
         cursor.endEditBlock()
 
-    def _replace_document(self, update: RenderUpdate) -> None:
-        """Fill the document from scratch: nothing stable was shown yet, or all is replaced."""
-        doc = self.document()
-        self._has_stable = False
-        self._stable_end = 0
-        stable, tail = update.stable_html.strip(), update.tail_html.strip()
-        if not stable:
-            if tail:
-                doc.setHtml(tail)
-            else:
-                doc.clear()
-            return
-        doc.setHtml(stable)
-        cursor = QTextCursor(doc)
-        self._mark_stable_end(cursor)
-        self._insert_html(cursor, tail)
+    def _clear(self) -> None:
+        self.document().clear()
+        self._stable = self._open = _Mark()
+        self._blank = True
 
-    def _mark_stable_end(self, cursor: QTextCursor) -> None:
+    def _mark(self, cursor: QTextCursor) -> _Mark:
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        self._has_stable = True
-        self._stable_end = cursor.position()
-        self._stable_block_format = cursor.blockFormat()
-        self._stable_char_format = cursor.blockCharFormat()
+        return _Mark(cursor.position(), cursor.blockFormat(), cursor.blockCharFormat(), filled=not self._blank)
 
-    def _remove_tail(self, cursor: QTextCursor) -> None:
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if cursor.position() == self._stable_end:
+    def _cut(self, cursor: QTextCursor, mark: _Mark) -> None:
+        """Remove everything after ``mark``, giving its block back the formats it had there."""
+        if not mark.filled:  # nothing before it (an empty block, e.g. a rule, has no position to cut at)
+            self.document().clear()
+            self._blank = True
             return
-        cursor.setPosition(self._stable_end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if cursor.position() == mark.position:
+            return
+        cursor.setPosition(mark.position, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        # Removing the tail merges its last block into the last stable one, which can take
-        # the tail's block format (seen after tables and rules): put the stable one back.
-        if cursor.blockFormat() != self._stable_block_format:
-            cursor.setBlockFormat(self._stable_block_format)
-        if cursor.blockCharFormat() != self._stable_char_format:
-            cursor.setBlockCharFormat(self._stable_char_format)
+        # Removing merges the last removed block into the one before, which can take the removed
+        # block's format (seen after tables and rules): put the earlier one back.
+        if cursor.blockFormat() != mark.block_format:
+            cursor.setBlockFormat(mark.block_format)
+        if cursor.blockCharFormat() != mark.char_format:
+            cursor.setBlockCharFormat(mark.char_format)
 
-    def _insert_html(self, cursor: QTextCursor, html: str) -> None:
-        """Insert block-level HTML at the cursor as new blocks, keeping their formats."""
-        if not html:
+    def _insert_plain(self, cursor: QTextCursor, html: str) -> None:
+        """Insert block-level HTML at the end as new blocks."""
+        if self._blank:  # nothing to go after
+            self.document().setHtml(html)
+        else:
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            self._insert_html(cursor, html)
+        self._blank = False
+
+    def _insert_continuing(self, cursor: QTextCursor, html: str, context: str) -> None:
+        """Insert ``html``, whose first blocks are ``context`` (shown already at the end), after it.
+
+        The context's blocks are dropped from the fragment. The shown context blocks take the
+        bottom margins they have when more follows, and a new block whose list is one of the
+        context's lists joins that list as shown (so an ordered list goes on counting).
+        """
+        doc, scratch = self.document(), self._prepare_scratch()
+        scratch.setHtml(html)
+        n = self._context_block_count(context)
+        shown = [doc.lastBlock()]
+        for _ in range(n - 1):
+            shown.insert(0, shown[0].previous())
+        if scratch.blockCount() <= n or not shown[0].isValid() or shown[0].position() < self._stable.position:
+            self._insert_plain(cursor, html)  # never expected: show it rather than lose it
             return
+        lists: dict[int, int] = {}  # the context's lists in the fragment -> block number in the context
+        margins: list[float] = []
+        block = scratch.begin()
+        for k in range(n):
+            text_list = block.textList()
+            if text_list is not None:
+                lists.setdefault(text_list.objectIndex(), k)
+            margins.append(block.blockFormat().bottomMargin())
+            block = block.next()
+        joins: list[int | None] = []
+        while block.isValid():
+            text_list = block.textList()
+            joins.append(lists.get(text_list.objectIndex()) if text_list is not None else None)
+            block = block.next()
+        targets = [b.textList() for b in shown]
+        last = scratch.findBlockByNumber(n - 1)
+        drop = QTextCursor(scratch)
+        drop.setPosition(last.position() + last.length() - 1, QTextCursor.MoveMode.KeepAnchor)
+        drop.removeSelectedText()
+        for block, margin in zip(shown, margins):
+            if block.blockFormat().bottomMargin() != margin:
+                fmt = QTextBlockFormat()
+                fmt.setBottomMargin(margin)
+                QTextCursor(block).mergeBlockFormat(fmt)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        before = cursor.block()
+        cursor.insertFragment(QTextDocumentFragment(scratch))
+        self._blank = False
+        block = before.next()
+        for k in joins:
+            if not block.isValid():
+                break
+            if k is not None and targets[k] is not None:
+                targets[k].add(block)
+            block = block.next()
+
+    def _context_block_count(self, context: str) -> int:
+        count = self._context_blocks.get(context)
+        if count is None:
+            counter = self._counter
+            counter.setDefaultFont(self.document().defaultFont())
+            counter.setHtml(context)
+            count = counter.blockCount()
+            if len(self._context_blocks) > 8:
+                self._context_blocks.clear()
+            self._context_blocks[context] = count
+        return count
+
+    def _prepare_scratch(self) -> QTextDocument:
         scratch, doc = self._scratch, self.document()
         # HTML is resolved against the document defaults, so keep the scratch copy in step.
         if scratch.defaultFont() != doc.defaultFont():
             scratch.setDefaultFont(doc.defaultFont())
         if scratch.defaultStyleSheet() != doc.defaultStyleSheet():
             scratch.setDefaultStyleSheet(doc.defaultStyleSheet())
+        return scratch
+
+    def _insert_html(self, cursor: QTextCursor, html: str) -> None:
+        """Insert block-level HTML at the cursor as new blocks, keeping their formats."""
+        if not html:
+            return
+        scratch = self._prepare_scratch()
         scratch.setHtml(_PLACEHOLDER + html)
         placeholder = QTextCursor(scratch)
         placeholder.setPosition(1, QTextCursor.MoveMode.KeepAnchor)
         placeholder.removeSelectedText()
         cursor.insertFragment(QTextDocumentFragment(scratch))
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """A document position and the formats of the block that ends there."""
+
+    position: int = 0
+    block_format: QTextBlockFormat = field(default_factory=QTextBlockFormat)
+    char_format: QTextCharFormat = field(default_factory=QTextCharFormat)
+    filled: bool = False  # something is shown before it

@@ -22,12 +22,13 @@ import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import AssistantMessage, ReasoningBlock, UserMessage
 from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
+from app.ui.plain import plain_label
 from app.ui.thinking_panel import ThinkingPanel
 
 FINISH_NOTES = {
@@ -55,8 +56,7 @@ class UserMessageWidget(QFrame):
         edit = QAction("Edit and continue from here…", self)
         edit.triggered.connect(self.edit_requested)
         self.addAction(edit)
-        label = QLabel(message.text, self)
-        label.setTextFormat(Qt.PlainText)
+        label = plain_label(message.text, self)
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout = QVBoxLayout(self)
@@ -111,7 +111,7 @@ class AssistantMessageWidget(QFrame):
         versions = QAction("Other versions…", self)
         versions.triggered.connect(self.versions_requested)
         self.addAction(versions)
-        self.status = QLabel("Waiting for the model…", self)
+        self.status = plain_label("Waiting for the model…", self)  # errors and notes: plain text
         self.status.setObjectName("messageStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)

@@ -16,7 +16,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QWidget
 
 from app.domain.profiles import DEFAULT_N_CTX
+from app.errors import PonderError
 from app.ui.model_proposal import UNKNOWN, human_count, human_size, info_attr
+from app.ui.plain import plain_label, plain_tooltip
 
 LABEL_WIDTH = 112  # the label column, the same here and in every group of the profile editor
 
@@ -43,7 +45,7 @@ class CapabilitiesPanel(QGroupBox):
         grid.setHorizontalSpacing(10)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        self.note = QLabel(self)
+        self.note = plain_label(parent=self)
         self.note.setObjectName("fieldNote")
         self.note.setWordWrap(True)
         grid.addWidget(self.note, 0, 0, 1, 4)
@@ -51,19 +53,20 @@ class CapabilitiesPanel(QGroupBox):
         half = (len(self.ROWS) + 1) // 2
         for index, (key, title) in enumerate(self.ROWS):
             row, column = 1 + index % half, 2 * (index // half)
-            name = QLabel(title + ":", self)
+            name = plain_label(title + ":", self)
             name.setAlignment(Qt.AlignRight | Qt.AlignTop)
             if column == 0:
                 name.setMinimumWidth(LABEL_WIDTH)
-            value = QLabel(UNKNOWN, self)
+            value = plain_label(UNKNOWN, self)  # the file's own strings; notes quote chat markers such as <|im_start|>
             value.setTextInteractionFlags(Qt.TextSelectableByMouse)
             value.setWordWrap(True)
             self.values[key] = value
             grid.addWidget(name, row, column)
             grid.addWidget(value, row, column + 1)
 
-    def show_capabilities(self, caps: Capabilities, n_ctx: int | None) -> None:
-        """Fill the rows; "unknown" where the file (or the reader) does not tell."""
+    def show_capabilities(self, caps: Capabilities, n_ctx: int | None, *, chat_template: str | None = None) -> None:
+        """Fill the rows; "unknown" where the file (or the reader) does not tell. ``chat_template``
+        is the profile's setting (a preset or a .jinja file), shown in the template row."""
         info = caps.info
         for label in self.values.values():
             label.setText(UNKNOWN)
@@ -89,13 +92,27 @@ class CapabilitiesPanel(QGroupBox):
         self.values["quantization"].setText(str(info_attr(info, "quantization") or UNKNOWN))
         self.values["file"].setText(human_size(info_attr(info, "file_size")))
         self.values["context"].setText(f"{trained:,} tokens" if trained else UNKNOWN)
-        self.values["template"].setText(f"yes ({len(template):,} characters)" if template else "none in the file")
+        self.values["template"].setText(_template_text(info, template, chat_template))
         self.values["thinking"].setText(thinking)
         self.values["forced"].setText(yes_no(info_attr(info, "forced_open")))
         self.values["switch"].setText(yes_no(info_attr(info, "enable_thinking_switch")))
         memory, explanation = _memory_text(info, n_ctx or DEFAULT_N_CTX)
         self.values["memory"].setText(memory)
-        self.values["memory"].setToolTip(explanation)
+        self.values["memory"].setToolTip(plain_tooltip(explanation))
+
+
+def _template_text(info: Any, template: str | None, setting: str | None) -> str:
+    """What the template row says: the file's template, or which preset is used and why."""
+    try:
+        from app.domain.chat_presets import resolve_chat_template
+        markers = info_attr(info, "vocab_markers") or frozenset()
+        _, note = resolve_chat_template(setting, template, str(info_attr(info, "architecture") or ""),
+                                        lambda marker: marker in markers)
+    except (ImportError, PonderError) as exc:
+        return f"{'yes' if template else 'none in the file'} ({exc})"
+    if not note:
+        return f"yes ({len(template or ''):,} characters)"
+    return note[0].upper() + note[1:]
 
 
 def _memory_text(info: Any, n_ctx: int) -> tuple[str, str]:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QPushButton,
     QTreeWidget,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.errors import PonderError
 from app.ui.model_lookups import find_gguf_files
 from app.ui.model_proposal import human_size
+from app.ui.plain import plain_label, plain_tooltip
 
 PATH_ROLE = Qt.UserRole + 1  # a result's file path
 SEARCH_NOTE = ("Discover looks in LM Studio's models, Ollama's store and the Hugging Face cache, "
@@ -54,13 +54,13 @@ class DiscoverPanel(QWidget):
         self.extra_folders: list[Path] = []
         self._configured: set[str] = set()
         layout = QVBoxLayout(self)
-        note = QLabel(SEARCH_NOTE, self)
+        note = plain_label(SEARCH_NOTE, self)
         note.setObjectName("fieldNote")
         note.setWordWrap(True)
         layout.addWidget(note)
 
         folders = QGridLayout()
-        folders.addWidget(QLabel("Also search:", self), 0, 0, Qt.AlignTop)
+        folders.addWidget(plain_label("Also search:", self), 0, 0, Qt.AlignTop)
         self.folder_list = QListWidget(self)
         self.folder_list.setFixedHeight(58)
         self.folder_list.setToolTip("Folders searched as well (with their subfolders), until this window closes")
@@ -75,7 +75,7 @@ class DiscoverPanel(QWidget):
 
         row = QHBoxLayout()
         self.discover_button = QPushButton("Discover", self)
-        self.status = QLabel("Press Discover to look for model files.", self)
+        self.status = plain_label("Press Discover to look for model files.", self)
         self.status.setObjectName("fieldNote")
         row.addWidget(self.discover_button)
         row.addWidget(self.status, 1)
@@ -150,8 +150,8 @@ class DiscoverPanel(QWidget):
             item = QTreeWidgetItem([str(entry.name), source, human_size(entry.size), str(entry.path)])
             item.setData(0, PATH_ROLE, str(entry.path))
             item.setData(0, self.NAME_ROLE, str(entry.name))
-            item.setToolTip(0, str(entry.name))
-            item.setToolTip(3, str(entry.path))
+            item.setToolTip(0, plain_tooltip(str(entry.name)))  # names on disk can be anything
+            item.setToolTip(3, plain_tooltip(str(entry.path)))
             item.setTextAlignment(2, Qt.AlignRight | Qt.AlignVCenter)
             self._mark(item)
             self.results.addTopLevelItem(item)

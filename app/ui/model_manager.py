@@ -19,6 +19,8 @@ This module holds the dialog; its parts live beside it (and are importable from 
 (what the file says), :mod:`app.ui.model_discovery_panel` (the "Find GGUF files" tab),
 :mod:`app.ui.model_proposal` (a profile proposed for a GGUF file, sizes as text) and
 :mod:`app.ui.model_lookups` (the GGUF reader, discovery and the keyring, imported lazily).
+The "Get models" tab is :mod:`app.ui.catalog_page` (the catalog, fit verdicts, downloads);
+entries its downloads add to models.toml are taken into the draft (:meth:`note_added_on_disk`).
 
 Signals:
     models_changed(object ModelsConfig): after a successful save, with the saved models.
@@ -37,7 +39,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -59,6 +60,7 @@ from app.ui.model_lookups import default_set_key, find_gguf_files, keyring_note,
 from app.ui.model_profile_editor import ProfileEditor
 from app.ui.model_proposal import human_count, human_size, propose_profile, slug, unique_id
 from app.ui.model_switcher import ROLE_TITLES, role_icon
+from app.ui.plain import plain_label, plain_tooltip
 
 __all__ = [
     "Capabilities", "CapabilitiesPanel", "DiscoverPanel", "ModelManager", "ProfileEditor", "default_set_key",
@@ -168,15 +170,18 @@ class ModelManager(QDialog):
 
         self.discovery = DiscoverPanel(self)
         self.tabs.addTab(self.discovery, "Find GGUF files")
+        self.catalog_page = self._catalog_page()
+        if self.catalog_page is not None:
+            self.tabs.addTab(self.catalog_page, "Get models")
 
-        self.message = QLabel(self)
+        self.message = plain_label(parent=self)  # config and keyring errors: plain text
         self.message.setObjectName("managerMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.message.hide()
         layout.addWidget(self.message)
         buttons = QHBoxLayout()
-        self.status = QLabel(self)
+        self.status = plain_label(parent=self)
         self.status.setObjectName("fieldNote")
         self.save_button = QPushButton("Save", self)
         self.save_button.setDefault(True)
@@ -195,6 +200,41 @@ class ModelManager(QDialog):
         self.close_button.clicked.connect(self.reject)
         self.editor.edited.connect(self._update_status)
         self.discovery.add_requested.connect(self._add_discovered)
+
+    def _catalog_page(self) -> QWidget | None:
+        """The "Get models" tab (app.ui.catalog_page), or None in a build without it."""
+        try:
+            from app.ui.catalog_page import CatalogPage
+        except ImportError:
+            return None
+        page = CatalogPage(self)
+        page.model_added.connect(self.note_added_on_disk)
+        return page
+
+    def note_added_on_disk(self, config: ModelsConfig) -> None:
+        """A download added entries to models.toml on disk: take them into the draft too (keeping
+        unsaved edits), and tell the window (``models_changed``)."""
+        if self.path is None or self.config is None:
+            return
+        try:
+            disk = read_config_text(self.path)
+        except ConfigError as exc:
+            self.show_error(str(exc))
+            return
+        draft = disk
+        if self.draft != self._disk_text:  # unsaved edits: add the new entries to them
+            draft = self.draft
+            for profile in config.models:
+                if profile.id not in self.config.ids:
+                    try:
+                        draft = config_writer.add_model(draft, profile)
+                    except ConfigError:
+                        continue
+        self._disk_text = disk
+        new = [m.id for m in config.models if m.id not in self.config.ids]
+        if self._apply(draft, new[-1] if new else self._current_id):
+            self._update_status()
+            self.models_changed.emit(config)
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (self.editor, self.add_button, self.find_button, self.default_button, self.remove_button,
@@ -256,7 +296,7 @@ class ModelManager(QDialog):
                     item = QTreeWidgetItem([profile.label, self._status_of(profile)])
                     item.setIcon(0, role_icon(role))
                     item.setData(0, ID_ROLE, profile.id)
-                    item.setToolTip(0, f"{profile.label}\n{profile.id} · {profile.backend}")
+                    item.setToolTip(0, plain_tooltip(f"{profile.label}\n{profile.id} · {profile.backend}"))
                     if not profile.enabled:
                         item.setForeground(0, self.palette().placeholderText())
                     item.setForeground(1, self.palette().placeholderText())
@@ -334,7 +374,8 @@ class ModelManager(QDialog):
         profile = self.config.get(model_id)
         self.editor.load(profile, is_default=model_id == self.config.default)
         if profile.is_local:
-            self.editor.capabilities.show_capabilities(self._capabilities(profile.path or ""), profile.n_ctx)
+            self.editor.capabilities.show_capabilities(self._capabilities(profile.path or ""), profile.n_ctx,
+                                                       chat_template=profile.chat_template)
         self._update_status()
 
     def _capabilities(self, spec: str) -> Capabilities:

@@ -1,7 +1,7 @@
 """The model manager's editor of one models.toml entry: profile, connection, reasoning.
 
-Groups: Profile (label, id, role, shown in the switcher, model file, context, temperature,
-system prompt); Connection, for cloud models (base URL, model name, API key, key variable);
+Groups: Profile (label, id, role, shown in the switcher, model file, context, chat
+template — the file's own, a preset or a .jinja file —, temperature, system prompt); Connection, for cloud models (base URL, model name, API key, key variable);
 Reasoning (markers and forced open for local models, budget, carry); and, for local models,
 the :class:`~app.ui.model_capabilities_panel.CapabilitiesPanel`. ``changes()`` says which
 keys differ from the loaded profile; a typed API key is kept apart (``api_key()``).
@@ -30,12 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.chat_presets import PRESETS
 from app.domain.profiles import CARRY_MODES, ModelProfile, ReasoningSettings
 from app.ui.model_capabilities_panel import LABEL_WIDTH, CapabilitiesPanel
 from app.ui.model_lookups import keyring_note
+from app.ui.plain import plain_label
 from app.domain.profiles import DEFAULT_N_CTX
 from app.ui.model_switcher import ROLE_TITLES, role_icon
 
+FILE_TEMPLATE = "From the file (automatic)"
 FORCED_CHOICES = (("Auto — detect from the chat template", None), ("On", True), ("Off", False))
 CARRY_TEXT = {"strip": "strip — drop earlier reasoning", "keep-last": "keep-last — keep the last turn's",
               "keep-all": "keep-all — keep all of it"}
@@ -75,9 +78,9 @@ class ProfileEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
-        self.title = QLabel(self)
+        self.title = plain_label(parent=self)
         self.title.setObjectName("editorTitle")
-        self.subtitle = QLabel(self)
+        self.subtitle = plain_label(parent=self)
         self.subtitle.setObjectName("editorSubtitle")
         self.subtitle.setTextInteractionFlags(Qt.TextSelectableByMouse)
         for label in (self.title, self.subtitle):  # long names and paths wrap, never widen the editor
@@ -97,6 +100,13 @@ class ProfileEditor(QWidget):
         self.path_edit = QLineEdit(self)
         self.path_edit.setPlaceholderText('a .gguf file, or "bundled:smollm2"')
         self.ctx_edit = QLineEdit(self)
+        self.template_combo = QComboBox(self)
+        self.template_combo.setEditable(True)  # a preset from the list, or the path of a .jinja file
+        self.template_combo.addItem(FILE_TEMPLATE, None)
+        for name in PRESETS:
+            self.template_combo.addItem(name, name)
+        self.template_combo.setToolTip("The GGUF's own chat template, or a preset (for files with none or a "
+                                       "broken one), or type the path of a .jinja file.")
         self.temp_edit = QLineEdit(self)
         self.temp_edit.setPlaceholderText("model default (0 – 2)")
         self.prompt_edit = QPlainTextEdit(self)
@@ -115,6 +125,8 @@ class ProfileEditor(QWidget):
         self._row(form, "Model file:", self.path_edit)
         self.local_rows: list[tuple[QFormLayout, QWidget]] = [(form, self.path_edit)]  # shown for local models
         self.ctx_label = self._row(form, "Context (n_ctx):", self.ctx_edit)
+        self._row(form, "Chat template:", self.template_combo)
+        self.local_rows.append((form, self.template_combo))
         self._row(form, "Temperature:", self.temp_edit)
         self._row(form, "System prompt:", self.prompt_edit)
         layout.addWidget(self.profile_box)
@@ -130,7 +142,7 @@ class ProfileEditor(QWidget):
         self.key_edit = QLineEdit(self)
         self.key_edit.setEchoMode(QLineEdit.Password)
         self.key_edit.setPlaceholderText("paste a key to store it")
-        key_note = QLabel(keyring_note(), self)
+        key_note = plain_label(keyring_note(), self)
         key_note.setObjectName("fieldNote")
         key_note.setWordWrap(True)
         self._row(form, "Base URL:", self.url_edit)
@@ -150,7 +162,7 @@ class ProfileEditor(QWidget):
         pair = QHBoxLayout(markers)
         pair.setContentsMargins(0, 0, 0, 0)
         pair.addWidget(self.start_edit)
-        pair.addWidget(QLabel("…", markers))
+        pair.addWidget(plain_label("…", markers))
         pair.addWidget(self.end_edit)
         self.forced_combo = QComboBox(self)
         for text, value in FORCED_CHOICES:
@@ -180,13 +192,14 @@ class ProfileEditor(QWidget):
             "temperature": self.temp_edit, "system_prompt": self.prompt_edit, "base_url": self.url_edit,
             "model": self.model_edit, "api_key_env": self.env_edit, "start": self.start_edit,
             "end": self.end_edit, "forced_open": self.forced_combo, "budget": self.budget_spin,
-            "carry": self.carry_combo,
+            "carry": self.carry_combo, "chat_template": self.template_combo,
         }
         for edit in (self.id_edit, self.label_edit, self.path_edit, self.ctx_edit, self.temp_edit, self.url_edit,
                      self.model_edit, self.env_edit, self.key_edit, self.start_edit, self.end_edit):
             edit.textEdited.connect(self._on_edited)
-        for combo in (self.role_combo, self.forced_combo, self.carry_combo):
+        for combo in (self.role_combo, self.forced_combo, self.carry_combo, self.template_combo):
             combo.activated.connect(self._on_edited)
+        self.template_combo.lineEdit().textEdited.connect(self._on_edited)
         self.enabled_check.clicked.connect(self._on_edited)
         self.budget_spin.valueChanged.connect(self._on_edited)
         self.prompt_edit.textChanged.connect(self._on_edited)
@@ -200,7 +213,7 @@ class ProfileEditor(QWidget):
         return form
 
     def _row(self, form: QFormLayout, text: str, field: QWidget) -> QLabel:
-        label = QLabel(text, self)
+        label = plain_label(text, self)
         label.setMinimumWidth(LABEL_WIDTH)
         label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         form.addRow(label, field)
@@ -243,6 +256,7 @@ class ProfileEditor(QWidget):
             self.ctx_edit.setText("" if ctx is None else str(ctx))
             self.temp_edit.setText("" if profile.temperature is None else f"{profile.temperature:g}")
             self.prompt_edit.setPlainText(profile.system_prompt or "")
+            self.set_chat_template(profile.chat_template)
             self.cloud_box.setVisible(not local)
             self.url_edit.setText(profile.base_url or "")
             self.model_edit.setText(profile.model or "")
@@ -257,6 +271,21 @@ class ProfileEditor(QWidget):
             self.capabilities.setVisible(local)
         finally:
             self._loading = False
+
+    def set_chat_template(self, setting: str | None) -> None:
+        """Show ``setting`` (None: the file's own template) in the chat template field."""
+        index = self.template_combo.findData(setting) if setting else 0
+        if index >= 0:
+            self.template_combo.setCurrentIndex(index)
+        else:
+            self.template_combo.setEditText(setting or "")
+
+    def chat_template(self) -> str | None:
+        """The chat template chosen: None for the file's own, else a preset name or a path."""
+        text = self.template_combo.currentText().strip()
+        if not text or text == FILE_TEMPLATE:
+            return None
+        return text
 
     def api_key(self) -> str:
         """The key typed into the API key field (stripped; empty when none)."""
@@ -280,6 +309,7 @@ class ProfileEditor(QWidget):
         }
         if local:
             wanted["path"] = self.path_edit.text().strip()
+            wanted["chat_template"] = self.chat_template()
         else:
             wanted.update(base_url=_optional_text(self.url_edit.text()), model=_optional_text(self.model_edit.text()),
                           api_key_env=_optional_text(self.env_edit.text()))

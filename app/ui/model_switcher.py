@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from app.domain.profiles import ModelProfile, ModelsConfig
+from app.ui.plain import plain_tooltip
 
 ROLE_TITLES = (("instruct", "Instruct"), ("reasoning", "Reasoning"), ("cloud", "Cloud"))
 ID_ROLE = Qt.UserRole + 1
@@ -94,7 +95,7 @@ class ModelSwitcher(QComboBox):
                 hint = _without_repeat(self._hints.get(profile.id) or hint_for(profile), profile.label)
                 item = QStandardItem(self._icons[role], f"{profile.label}" + (f"  —  {hint}" if hint else ""))
                 item.setData(profile.id, ID_ROLE)
-                item.setToolTip(f"{profile.id} · {profile.backend}")
+                item.setToolTip(plain_tooltip(f"{profile.id} · {profile.backend}"))
                 usable = profile.enabled
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled if usable else Qt.NoItemFlags)
                 self._items.appendRow(item)

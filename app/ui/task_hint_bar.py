@@ -9,9 +9,10 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from app.domain.profiles import ModelProfile
+from app.ui.plain import plain_action_text, plain_label
 
 
 class TaskHintBar(QWidget):
@@ -23,7 +24,7 @@ class TaskHintBar(QWidget):
         super().__init__(parent)
         self.setObjectName("taskHint")
         self.setAttribute(Qt.WA_StyledBackground, True)  # paint the style sheet's background
-        self.label = QLabel(self)
+        self.label = plain_label(parent=self)
         self.label.setObjectName("taskHintText")
         self.label.setWordWrap(True)  # wraps rather than widening the window
         self.button = QPushButton(self)
@@ -42,5 +43,5 @@ class TaskHintBar(QWidget):
             self.hide()
             return
         self.label.setText(message)
-        self.button.setText(f"Use {target.label}")
+        self.button.setText(plain_action_text(f"Use {target.label}"))
         self.show()

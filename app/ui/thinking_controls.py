@@ -11,9 +11,10 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QSpinBox, QWidget
 
 from app.domain.profiles import ModelProfile
+from app.ui.plain import plain_label, plain_tooltip
 
 PRESETS = (("model", "Budget: model default"), ("0", "No limit"), ("256", "256 tokens"), ("1024", "1,024 tokens"),
            ("4096", "4,096 tokens"), ("16384", "16,384 tokens"), ("custom", "Custom…"))
@@ -48,7 +49,7 @@ class ThinkingControls(QWidget):
         self.custom.setValue(2048)
         self.custom.setSuffix(" tokens")
         self.custom.hide()
-        self.min_label = QLabel("at least", self)
+        self.min_label = plain_label("at least", self)
         self.minimum = QSpinBox(self)
         self.minimum.setRange(0, 1_000_000)
         self.minimum.setSingleStep(64)
@@ -78,8 +79,9 @@ class ThinkingControls(QWidget):
         local = profile.is_local
         self.min_label.setVisible(reasons and local)
         self.minimum.setVisible(reasons and local)
-        self.budget_box.setToolTip(CLOUD_MAPPING.get(profile.backend, "") if profile.is_cloud else
-                                   "When the thinking reaches the budget, Ponder ends it and the model answers.")
+        self.budget_box.setToolTip(plain_tooltip(
+            CLOUD_MAPPING.get(profile.backend, "") if profile.is_cloud else
+            "When the thinking reaches the budget, Ponder ends it and the model answers."))
 
     # -- values for the next turn -----------------------------------------------------------
     def budget(self) -> int | None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QKeyEvent, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import ReasoningBlock
 from app.ui import format as fmt
 from app.ui.elided_label import ElidedLabel
+from app.ui.plain import plain_label
 
 PREVIEW_CHARS = 400
 EXTENSION_MARK = " ⟲"  # before a continuation Ponder fed ("Think longer")
@@ -91,9 +92,8 @@ class ThinkingPanel(QFrame):
 
         self.header = ThinkingHeader(self)
         self.header.activated.connect(self._on_header)
-        self.preview = QLabel(self)
+        self.preview = plain_label(parent=self)
         self.preview.setObjectName("thinkingPreview")
-        self.preview.setTextFormat(Qt.PlainText)
         self.preview.setWordWrap(True)
         self.body = QPlainTextEdit(self)
         self.body.setObjectName("thinkingBody")

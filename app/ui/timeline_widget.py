@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.domain import trace
 from app.domain.messages import AssistantMessage
+from app.ui.plain import plain_tooltip
 
 MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM = 48, 24, 16, 26
 
@@ -252,7 +253,7 @@ class TimelineWidget(QWidget):
             t = (e.pos().x() - self.plot.left()) / self.plot.width() * self.span_s
             i = min(len(self.series) - 1, max(0, int(t / self.bin_s)))
             start = i * self.bin_s
-            QToolTip.showText(e.globalPos(), f"{start:g}–{start + self.bin_s:g} s: "
-                                             f"{self.series[i][1]:.0f} tok/s", self)
+            QToolTip.showText(e.globalPos(), plain_tooltip(f"{start:g}–{start + self.bin_s:g} s: "
+                                                           f"{self.series[i][1]:.0f} tok/s"), self)
             return True
         return super().event(e)

@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -59,6 +58,7 @@ from PySide6.QtWidgets import (
 from app.domain import trace
 from app.domain.messages import AssistantMessage
 from app.ui import format as ui_format
+from app.ui.plain import plain_label, plain_tooltip
 from app.ui.timeline_widget import TimelineWidget
 
 REASONING_COLOUR = QColor("#5f5a73")
@@ -146,14 +146,14 @@ class TraceViewer(QDialog):
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
-        self.summary_label = QLabel(self)
+        self.summary_label = plain_label(parent=self)
         self.summary_label.setObjectName("traceSummary")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         bold = self.summary_label.font()
         bold.setBold(True)
         self.summary_label.setFont(bold)
-        self.timings_label = QLabel(self)
+        self.timings_label = plain_label(parent=self)
         self.timings_label.setObjectName("traceTimings")
         self.timeline = TimelineWidget(self)
         splitter = QSplitter(Qt.Horizontal, self)
@@ -164,7 +164,7 @@ class TraceViewer(QDialog):
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([620, 400])
 
-        self.status_label = QLabel(self)
+        self.status_label = plain_label(parent=self)
         self.status_label.setObjectName("traceStatus")
         self.status_label.setWordWrap(True)
         self.export_md_button = self._button("Export Markdown…", lambda: self._export_dialog("markdown"))
@@ -204,7 +204,7 @@ class TraceViewer(QDialog):
         self.search_box.previous_requested.connect(self._on_search_previous)
         self.prev_button = self._button("Previous", self.find_previous)
         self.next_button = self._button("Next", self.find_next)
-        self.match_label = QLabel(self)
+        self.match_label = plain_label(parent=self)
         self.match_label.setObjectName("traceMatchCount")
         self.match_label.setMinimumWidth(80)
         search_row = QHBoxLayout()
@@ -236,7 +236,7 @@ class TraceViewer(QDialog):
 
     def _build_side_pane(self) -> QWidget:
         """The changes of course over the block figures."""
-        self.markers_title = QLabel(self)
+        self.markers_title = plain_label(parent=self)
         self.markers_title.setObjectName("traceSectionTitle")
         self.markers = QListWidget(self)
         self.markers.setObjectName("traceMarkers")
@@ -245,7 +245,7 @@ class TraceViewer(QDialog):
         self.markers.setTextElideMode(Qt.ElideRight)
         self.markers.itemClicked.connect(lambda item: self.jump_to_marker(self.markers.row(item)))
         self.markers.currentRowChanged.connect(self._on_marker_row)
-        self.blocks_title = QLabel("Blocks", self)
+        self.blocks_title = plain_label("Blocks", self)
         self.blocks_title.setObjectName("traceSectionTitle")
         self.stats_table = QTableWidget(0, 5, self)
         self.stats_table.setObjectName("traceStats")
@@ -315,7 +315,7 @@ class TraceViewer(QDialog):
         self.markers.clear()
         for change in self.changes:
             item = QListWidgetItem(f"line {change.line_no} · {change.snippet}")
-            item.setToolTip(change.snippet)
+            item.setToolTip(plain_tooltip(change.snippet))  # the model's own words
             self.markers.addItem(item)
         self.markers.blockSignals(False)
         n = len(self.changes)
@@ -347,7 +347,7 @@ class TraceViewer(QDialog):
                 item = QTableWidgetItem(text)
                 if c in (1, 2, 3):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                item.setToolTip(notes)
+                item.setToolTip(plain_tooltip(notes))
                 self.stats_table.setItem(r, c, item)
         self.stats_table.setColumnHidden(4, not any(row[4] for row in rows))
 

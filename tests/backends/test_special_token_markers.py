@@ -33,6 +33,7 @@ from app.backends import llama_adapter as adapter
 from app.backends.llama_backend import LlamaBackend
 from app.domain.conversation import Conversation
 from app.domain.turn_control import TurnControl
+from app.domain import events as ev
 from app.domain.profiles import ReasoningSettings
 from app.domain.turn_request import build_request
 from helpers.models import profile
@@ -187,3 +188,21 @@ def test_think_longer_replaces_a_single_token_end_marker(think_gguf, tmp_path_fa
     assert block.end is not None and not block.truncated  # closed by the model's own end token
     assert msg.stats.reasoning_tokens >= 12
     assert len(block.extensions) == len(extended) and block.text.count("Wait,") >= len(extended)
+
+
+def test_carried_reasoning_keeps_ponders_markers_special_and_the_models_text_plain(backend, think_gguf):
+    """keep-all carries earlier reasoning wrapped in the model's markers: the wrapper is markup
+    (one control token each), a "</think>" the model wrote as text stays text."""
+    _, ids = think_gguf
+    conv = Conversation()
+    conv.add_user(QUESTION)
+    msg = conv.add_assistant("m")
+    for event in (ev.BlockStart(0.0, "<think>"), ev.ReasoningDelta('It says "</think>" here.'),
+                  ev.BlockEnd(0.1, "</think>"), ev.AnswerDelta("Four."), ev.TurnFinished(0.2, "stop")):
+        msg.apply(event)
+    conv.add_user("And 3+3?")
+    request = build_request(conv.messages, backend.profile, carry="keep-all")
+    prompt, _ = backend.measure_prompt(request)
+    assert prompt.count(ids["<think>"]) == 1 and prompt.count(ids["</think>"]) == 1  # Ponder's wrapper only
+    plain = backend.llm.tokenize(b"</think>", add_bos=False, special=False)
+    assert any(prompt[i:i + len(plain)] == plain for i in range(len(prompt)))  # the model's text, as text

@@ -3,12 +3,16 @@
 import threading
 
 import pytest
+from PySide6.QtCore import QObject, Signal
 
 from app.controllers.persistence import Persistence, _Job, _merge, snapshot
+from app.domain import events as ev
+from app.domain.conversation import Conversation
+from app.domain.messages import AnswerPart, AssistantMessage, UserMessage
 from app.domain.recovery import RetryPlan
-from app.domain.messages import AnswerPart, AssistantMessage
 from app.store.conversations import Store, open_store
 from app.store.db import StoreError
+from app.store.stream import Piece, StreamDelta
 from helpers.fake_session import fake_session
 
 SCRIPT = ["<think>"] + [f" t{i}" for i in range(60)] + ["</think>"] + [f" a{i}" for i in range(20)]
@@ -71,13 +75,15 @@ def test_saved_is_emitted_for_the_final_message(qtbot, rig, store):
 def test_the_store_is_only_touched_on_the_writer_thread(qtbot, monkeypatch, rig):
     session, persistence = rig
     threads = []
-    original = Store.save_message
 
-    def recording(self, *args, **kwargs):
-        threads.append(threading.get_ident())
-        return original(self, *args, **kwargs)
+    def recording(original):
+        def record(self, *args, **kwargs):
+            threads.append(threading.get_ident())
+            return original(self, *args, **kwargs)
+        return record
 
-    monkeypatch.setattr(Store, "save_message", recording)
+    monkeypatch.setattr(Store, "save_message", recording(Store.save_message))
+    monkeypatch.setattr(Store, "save_stream", recording(Store.save_stream))
     with qtbot.waitSignal(session.turn_finished, timeout=10_000):
         session.send("go")
     persistence.flush()
@@ -185,3 +191,95 @@ def test_merge_keeps_the_newest_save_in_the_first_slot():
                          _Job(None, ("saved", "c"), key="a"), _Job(None), _Job(None, None, key="a"))
     assert _merge([a1, b1, a2, r, a3]) == [a2, b1, r, a3]
     assert _merge([a2, a3])[0].done == ("saved", "c")  # a final save's signal is not lost
+
+
+def test_merge_joins_deltas_and_a_whole_save_replaces_them():
+    def delta_job(reset, text):
+        return _Job(None, None, key="a", delta=StreamDelta("a", reset, {}, pieces=[Piece(0, text)]))
+
+    first, second, whole = delta_job(True, "x"), delta_job(False, "y"), _Job(None, ("saved", "c"), key="a")
+    [joined] = _merge([first, second])
+    assert joined.delta.reset and [p.text for p in joined.delta.pieces] == ["x", "y"]
+    assert _merge([delta_job(True, "x"), whole]) == [whole]
+    later = delta_job(False, "z")
+    assert _merge([whole, later]) == [whole, later]  # streaming again after a whole save: both, in order
+
+
+class _Manual(QObject):
+    """A session whose message the test grows itself (Persistence saves only when told to flush)."""
+
+    message_added = Signal(object)
+    message_changed = Signal(object)
+    turn_finished = Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.conversation = Conversation(title="Manual")
+
+    def start(self) -> AssistantMessage:
+        user, msg = UserMessage("Go"), AssistantMessage(model_id="m")
+        self.conversation.messages += [user, msg]
+        self.message_added.emit(user)
+        msg.apply(ev.BlockStart(t=1.0, marker="<think>"))
+        self.message_added.emit(msg)
+        return msg
+
+    def grow(self, msg: AssistantMessage, words: range) -> None:
+        for i in words:
+            msg.apply(ev.ReasoningDelta(text=f" r{i}"))
+            msg.apply(ev.TokenCounts(reasoning=i + 1, answer=0, t=1.0 + i))
+        self.message_changed.emit(msg)
+
+
+@pytest.fixture
+def manual(qtbot, store):
+    session = _Manual()
+    persistence = Persistence(session, store, interval_ms=3_600_000)
+    yield session, persistence
+    persistence.close()
+
+
+def test_partial_saves_carry_only_the_new_text(qtbot, manual, store, monkeypatch):
+    session, persistence = manual
+    deltas = []
+    original = Store.save_stream
+
+    def recording(self, conv_uid, position, delta, **kw):
+        deltas.append(delta)
+        return original(self, conv_uid, position, delta, **kw)
+
+    monkeypatch.setattr(Store, "save_stream", recording)
+    msg = session.start()
+    assert persistence.flush()
+    for start in (0, 100, 200):
+        session.grow(msg, range(start, start + 100))
+        assert persistence.flush()
+    assert [d.reset for d in deltas] == [True, False, False, False]
+    assert [d.chars for d in deltas[1:]] == [len("".join(f" r{i}" for i in range(s, s + 100))) for s in (0, 100, 200)]
+    assert store.load_conversation(session.conversation.uid).messages[1] == msg
+
+
+def test_a_failed_partial_save_is_joined_to_the_next_one(qtbot, manual, store, monkeypatch):
+    session, persistence = manual
+    errors = []
+    persistence.error.connect(errors.append)
+    original, calls = Store.save_stream, []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise StoreError("Could not save the message: the disk is full. Free some space.")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "save_stream", second_fails)
+    msg = session.start()
+    persistence.flush()
+    session.grow(msg, range(0, 20))
+    persistence.flush()  # fails: r0..r19 are not on disk yet
+    qtbot.waitUntil(lambda: errors == ["Could not save the message: the disk is full. Free some space."])
+    session.grow(msg, range(20, 30))
+    persistence.flush()
+    back = store.load_conversation(session.conversation.uid).messages[1]
+    assert back.blocks[0].text == msg.blocks[0].text == "".join(f" r{i}" for i in range(30))
+    assert back.stats.token_times == msg.stats.token_times
+

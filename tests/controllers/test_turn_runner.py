@@ -176,3 +176,13 @@ def test_the_turn_is_timed_by_the_runner():
     before = time.monotonic()
     events, _ = play(Late(profile(), ["a", "b"]))
     assert before <= events[0].t <= events[-1].t <= time.monotonic()
+
+
+def test_a_cloud_call_that_ignores_max_tokens_is_ended_by_the_runner():
+    forever = ["word "] * 5000  # a server that streams on and on
+    events, msg = play(cloud(forever, ignores_max_tokens=True),
+                       request=TurnRequest(messages=REQUEST.messages, max_tokens=100))
+    assert msg.finish_reason == "length"
+    assert 100 <= msg.stats.answer_tokens <= 100 * 1.1 + 17
+    _, local_msg = play(local(forever), request=TurnRequest(messages=REQUEST.messages, max_tokens=100))
+    assert local_msg.finish_reason == "length" and local_msg.stats.answer_tokens == 100  # exact, by the backend

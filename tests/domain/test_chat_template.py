@@ -69,3 +69,50 @@ def test_generation_tag_and_loop_controls():
 def test_syntax_error_is_a_template_error():
     with pytest.raises(TemplateSyntaxError):
         render_chat("{% if %}", [])
+
+
+def test_a_looping_template_is_stopped_by_its_time_limit():
+    from app.domain.chat_template import TemplateTooSlow
+
+    looping = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}done"
+    t0 = __import__("time").monotonic()
+    with pytest.raises(TemplateTooSlow, match="did not finish rendering"):
+        render_chat(looping, MESSAGES, time_limit_s=0.2)
+    assert __import__("time").monotonic() - t0 < 5
+
+
+def test_rendering_stops_when_asked():
+    from app.domain.chat_template import RenderStopped
+
+    asked = []
+
+    def should_stop():
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(RenderStopped):
+        render_chat("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", MESSAGES,
+                    should_stop=should_stop)
+
+
+@pytest.mark.parametrize("template", [
+    "{{ 'x' * 100000000 }}",
+    "{% for m in messages * 10000000 %}{% endfor %}",
+    "{{ 10 ** 100000 }}",
+    "{{ range(10000000) | length }}",
+])
+def test_enormous_values_are_refused(template):
+    with pytest.raises(TemplateError):
+        render_chat(template, MESSAGES)
+
+
+def test_recursion_without_end_is_a_template_error():
+    with pytest.raises(TemplateError, match="recurses"):
+        render_chat("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", MESSAGES)
+
+
+def test_range_still_works_as_templates_use_it():
+    tpl = ("{% for i in range(3) %}{{ i }}{% endfor %}|{{ range(5)|length }}|{{ range(10)[2] }}|"
+           "{% for i in range(messages|length - 1, -1, -1) %}{{ i }}{% endfor %}|{{ range(4)|reverse|join(',') }}|"
+           "{{ 3 in range(5) }}|{{ 2 ** 10 }}|{{ 'ab' * 3 }}")
+    assert render_chat(tpl, MESSAGES * 3) == "012|5|2|210|3,2,1,0|True|1024|ababab"

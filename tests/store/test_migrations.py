@@ -1,10 +1,12 @@
-"""A database made with schema version 1 is upgraded on open, its data intact and searchable."""
+"""Databases made with older schema versions are upgraded on open, their data intact and searchable."""
 
+import json
 import sqlite3
+import struct
 
 from app import paths
 from app.domain.messages import UserMessage
-from app.store.conversations import open_store
+from app.store.conversations import INTERRUPTED, open_store
 from app.store.db import migrate
 from app.store.schema import SCHEMA_VERSION
 
@@ -32,7 +34,7 @@ def test_version_1_is_upgraded_with_data_intact():
     store, notice = open_store()
     assert notice is None
     conn = store.db.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conv = store.load_conversation("c1")
     assert conv.title == "Old chat"
     user, answer = conv.messages
@@ -65,3 +67,39 @@ def test_a_newer_schema_is_left_alone_with_a_notice():
     assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 1  # nothing of ours added
     conn.close()
     assert not list(path.parent.glob("*.corrupt-*"))
+
+
+def test_version_3_is_upgraded_without_loss_including_a_message_left_partial():
+    path = paths.data_dir() / "ponder.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=3) == 3
+    times = struct.pack("<3d", 5.0, 5.5, 6.25)
+    conn.execute("INSERT INTO conversations VALUES ('c1', 'Old chat', 1.0, 2.0)")
+    conn.execute("INSERT INTO messages (uid, conversation, position, role, text, created, updated) "
+                 "VALUES ('u1', 'c1', 0, 'user', 'Explain pulsars.', 1.0, 1.0)")
+    for uid, parent, position, text, partial, finish in (("a1", "u1", 1, "Spinning neutron stars.", 0, "'stop'"),
+                                                          ("u2", "a1", 2, None, 0, None),
+                                                          ("a2", "u2", 3, "Their beams sweep", 1, "NULL")):
+        if text is None:
+            conn.execute("INSERT INTO messages (uid, conversation, position, parent, role, text, created, updated) "
+                         f"VALUES ('{uid}', 'c1', {position}, '{parent}', 'user', 'And magnetars?', 2.0, 2.0)")
+            continue
+        conn.execute("INSERT INTO messages (uid, conversation, position, parent, role, text, layout, raw, "
+                     f"finish_reason, token_times, partial, created, updated) VALUES ('{uid}', 'c1', {position}, "
+                     f"'{parent}', 'assistant', ?, ?, ?, {finish}, ?, {partial}, 2.0, 2.0)",
+                     (text, json.dumps(["r", len(text)]), f"<think>hmm</think>{text}", times))
+        conn.execute("INSERT INTO reasoning_blocks (message, idx, text, t_start, t_end, tokens) "
+                     f"VALUES ('{uid}', 0, 'hmm', 4.0, {'4.5' if not partial else 'NULL'}, 1)")
+    conn.close()
+
+    store, notice = open_store()  # upgrades, then marks the partial message interrupted
+    assert notice is None and store.db.user_version() == SCHEMA_VERSION == 4
+    _user, done, _user2, cut = store.load_conversation("c1").messages
+    assert done.answer == "Spinning neutron stars." and done.raw == "<think>hmm</think>Spinning neutron stars."
+    assert done.stats.token_times == [5.0, 5.5, 6.25] and done.blocks[0].end == 4.5
+    assert cut.answer == "Their beams sweep" and cut.finish_reason == INTERRUPTED
+    assert cut.raw == "<think>hmm</think>Their beams sweep" and cut.stats.token_times == [5.0, 5.5, 6.25]
+    assert [h.message_uid for h in store.search("beams")] == ["a2"]
+    assert [h.message_uid for h in store.search("neutron")] == ["a1"]
+    assert store.integrity_check() == "ok"
+    store.close()

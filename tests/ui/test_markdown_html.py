@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ui.markdown_html import StreamingMarkdown, render_markdown, stable_prefix_length
+from app.ui.markdown_html import RenderUpdate, StreamingMarkdown, render_markdown, stable_prefix_length
 
 SAMPLES = [
     "# Title\n\nSome *para* with `code` and **bold**.\n\n- one\n- two\n  - nested\n\n1. first\n2. second\n\n"
@@ -225,3 +225,115 @@ def test_empty_blocks_get_a_no_break_space() -> None:
     html = render_markdown("#\n\n- \n- a\n\n> \n\n```\n```\n\n| a | b |\n|---|---|\n| c |\n")
     for fragment in ("<h1>\u00a0</h1>", "<li>\u00a0</li>", "<p>\u00a0</p>", "<td>\u00a0</td>", ">\u00a0</code></pre>"):
         assert fragment in html
+
+
+# --- open blocks: long lists and fences cut at items and lines ---------------------------------
+
+LONG_LIST = "Intro.\n\n" + "".join(f"- item {i} with *emphasis* and `code`\n" for i in range(60)) + "\nAfter.\n"
+LONG_ORDERED = "".join(f"{i + 3}. step {i}\n" for i in range(40)) + "\nEnd.\n"
+LONG_FENCE = "Code:\n\n```python\n" + "".join(f"x_{i} = {i}  # <tag>\n" for i in range(60)) + "```\n\nDone.\n"
+TURNS_LOOSE = "".join(f"- tight {i}\n" for i in range(20)) + "\n- now loose\n- more\n"
+PARAGRAPH_LESS_LOOSE = "- ```\n  a\n  ```\n\n- ```\n  b\n  ```\n- text item\n- another\n"
+OPEN_BLOCK_SAMPLES = [
+    LONG_LIST, LONG_ORDERED, LONG_FENCE, TURNS_LOOSE, PARAGRAPH_LESS_LOOSE,
+    "- a\n  - nested\n  - more\n- b\n\n  second para\n- c\n  ```\n  code\n  ```\n- d\n",
+    "1. one\n\t- tab\n1.\n2. two\n-\n",  # a nested list, then the outer one goes on
+    "   - three\n   - spaces\n - one\n- none\n",
+    "- [r] uses a ref\n- b\n- c\n\n[r]: https://example.com\n",
+    "~~~\n\n~~~~\nx\n~~~\n\n````\n```\nstill code\n````\n",
+    "  ```\n  indented fence\n    keeps two\n  ```\n- list\n- after\n* other list\n* goes\n",
+    "```\n\n\n   \n```\n\n```js\nlet a = 1;\n```\n",
+    "- -\n- * *\n- ---\n1) x\n1) y\n2. z\n",
+]
+
+
+def _stream_pieces(text: str, cuts: list[int]) -> tuple[StreamingMarkdown, list[RenderUpdate]]:
+    stream = StreamingMarkdown()
+    updates = []
+    i = k = 0
+    while i < len(text):
+        j = i + cuts[k % len(cuts)]
+        updates.append(stream.append(text[i:j]))
+        i, k = j, k + 1
+    updates.append(stream.finish())
+    return stream, updates
+
+
+@pytest.mark.parametrize("cuts", [[1], [3, 1, 7], [12, 30], [200]])
+@pytest.mark.parametrize("text", OPEN_BLOCK_SAMPLES)
+def test_open_blocks_stream_to_the_whole_render(text: str, cuts: list[int]) -> None:
+    _stream, updates = _stream_pieces(text, cuts)
+    assert not any(u.replace_all for u in updates[:-1])
+    html = updates[-1].stable_html if updates[-1].replace_all else "".join(u.stable_html for u in updates)
+    assert html == render_markdown(text)
+
+
+def test_a_long_list_is_cut_at_its_items_and_shown_piece_by_piece() -> None:
+    stream, updates = _stream_pieces(LONG_LIST, [5])
+    added = [u for u in updates if u.open_html]
+    assert len(added) >= 50  # the items came one at a time
+    assert all(u.open_context for u in added[1:])  # each continued the list after the last shown item
+    assert sum(u.open_reset for u in updates) == 0
+    assert len(stream.tail_text) == 0
+    closed = [u for u in updates if u.open_closed]
+    assert len(closed) == 1 and closed[0].stable_html.startswith("<ul>")
+
+
+def test_a_list_that_turns_loose_is_shown_again_once() -> None:
+    _stream, updates = _stream_pieces(TURNS_LOOSE, [4])
+    resets = [u for u in updates if u.open_reset]
+    assert len(resets) == 1 and resets[0].open_html.count("<p>") == 20  # the 20 tight items, now loose
+
+
+def test_a_closed_fence_with_a_language_is_shown_again_highlighted() -> None:
+    _stream, updates = _stream_pieces(LONG_FENCE, [6])
+    assert any(u.open_html and "x_30" in u.open_html and "<span" not in u.open_html for u in updates)
+    [closed] = [u for u in updates if u.open_closed]
+    assert closed.open_reset and '<span style="' in closed.open_html
+
+
+@pytest.mark.parametrize(("shape", "line"), [
+    ("list", lambda i: f"- item {i}: *some* `code` and [a link](https://e.org/{i})\n"),
+    ("ordered", lambda i: f"{i + 1}. step {i} with **bold** text\n"),
+    ("fence", lambda i: f"    value_{i} = compute({i})  # <b>\n"),
+])
+def test_parse_cost_per_render_inside_an_open_block_does_not_grow(shape, line) -> None:
+    stream = StreamingMarkdown()
+    stream.append("Intro\n\n" + ("```python\n" if shape == "fence" else ""))
+    costs = []
+    for i in range(400):
+        before = stream.parsed_chars
+        stream.append(line(i))
+        costs.append(stream.parsed_chars - before)
+    assert sum(costs[-10:]) <= 3 * sum(costs[5:15])
+    assert len(stream.tail_text) < 300
+
+
+_OPEN_LINES = st.sampled_from(
+    [
+        "- item", "- *em* item", "* star", "+ plus", "1. one", "7. seven", "2) paren", "  - nested", "    - deeper",
+        "  continued", "lazy line", "", "", "", "```", "```python", "~~~", "  ```", "x = 1", "  code", "-", "1.",
+        "- [r]", "[r]: http://r.org", "# heading", "---", "> quote", "para",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    head=st.lists(_OPEN_LINES, max_size=4),
+    items=st.lists(st.sampled_from(["- it", "1. it", "* it", "- it\n", "- it\n  more", "- it\n  ```\n  c\n  ```"]),
+                   min_size=2, max_size=20),
+    code=st.lists(st.sampled_from(["c = 1", "", "  x", "if a < b:", "```", "~~~"]), max_size=12),
+    tail=st.lists(_OPEN_LINES, max_size=8),
+    fence_first=st.booleans(),
+    cuts=st.lists(st.integers(1, 15), min_size=1, max_size=30),
+)
+def test_generated_lists_and_fences_stream_to_the_whole_render(head, items, code, tail, fence_first, cuts) -> None:
+    lists = [f"{item} {i}" if "\n" not in item else item.replace("it", f"it {i}", 1) for i, item in enumerate(items)]
+    fence = ["```py", *code] if code else []
+    body = (fence + lists) if fence_first else (lists + fence)
+    text = "\n".join(head + body + tail)
+    _stream, updates = _stream_pieces(text, cuts)
+    assert not any(u.replace_all for u in updates[:-1])  # never had to start over
+    html = updates[-1].stable_html if updates[-1].replace_all else "".join(u.stable_html for u in updates)
+    assert html == render_markdown(text)

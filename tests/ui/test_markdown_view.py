@@ -9,6 +9,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QUrl, Qt
 from PySide6.QtGui import QTextCursor, QTextDocument
 from PySide6.QtNetwork import QNetworkAccessManager
@@ -265,3 +267,95 @@ def test_set_text_replaces_and_plain_text_is_the_markdown_source(view: MarkdownV
     view.set_text("# two")
     assert view.toPlainText() == "two"
     assert view.plain_text() == "# two"
+
+
+# --- open blocks: long lists and fences ---------------------------------------------------------
+
+OPEN_TEXTS = [
+    "Intro.\n\n" + "".join(f"- item {i} with *emphasis* and `code`\n" for i in range(30)) + "\nAfter.\n",
+    "".join(f"{i + 3}. step {i}\n" for i in range(25)) + "\nEnd.\n",
+    "Code:\n\n```python\n" + "".join(f"x_{i} = {i}  # <tag>\n" for i in range(30)) + "```\n\nDone.\n",
+    "".join(f"- tight {i}\n" for i in range(12)) + "\n- now loose\n- more\n",
+    "- a\n  - nested\n  - more\n- b\n\n  second para\n- c\n  ```\n  code\n  ```\n- d\n",
+    "1. one\n\t- tab\n1.\n2. two\n-\n",
+    "***\n```\n1.\nsee\n",
+    "   - three\n   - spaces\n - one\n- none\n* other\n* list\n",
+    "```\nunclosed\n\nwith blank\n" + "".join(f"line {i}\n" for i in range(20)),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+@pytest.mark.parametrize("text", OPEN_TEXTS)
+def test_open_blocks_stream_to_the_same_document_as_the_whole_text(host: QWidget, text: str, seed: int) -> None:
+    whole = _add_view(host)
+    whole.set_text(text)
+    streamed = _add_view(host)
+    _stream(streamed, text, seed)
+    assert streamed.document().toHtml() == whole.document().toHtml()  # blocks, lists, margins, formats
+    assert _blocks(streamed.document()) == _blocks(whole.document())
+
+
+_VIEW_LINES = st.sampled_from(["- item", "* star", "1. one", "3) x", "  - nested", "  more", "", "", "```", "```py",
+                               "~~~", "x = 1", "# head", "---", "para", "-", "> q"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=st.lists(_VIEW_LINES, max_size=4),
+       items=st.lists(st.sampled_from(["- it", "1. it", "- it\n", "- it\n  more", "* it"]), min_size=2, max_size=12),
+       code=st.lists(st.sampled_from(["c = 1", "", "  x", "```"]), max_size=8),
+       tail=st.lists(_VIEW_LINES, max_size=5), fence_first=st.booleans(), seed=st.integers(0, 50))
+def test_generated_lists_and_fences_stream_to_the_same_document(host, head, items, code, tail, fence_first, seed):
+    lists = [f"{item} {i}" if "\n" not in item else item.replace("it", f"it {i}", 1) for i, item in enumerate(items)]
+    fence = ["```py", *code] if code else []
+    text = "\n".join(head + ((fence + lists) if fence_first else (lists + fence)) + tail)
+    whole = _add_view(host)
+    whole.set_text(text)
+    streamed = _add_view(host)
+    _stream(streamed, text, seed)
+    assert streamed.document().toHtml() == whole.document().toHtml()
+    for view in (whole, streamed):
+        host.layout().removeWidget(view)
+        view.deleteLater()
+
+
+@pytest.mark.parametrize("fence", [False, True])
+def test_flush_cost_inside_a_long_list_or_fence_does_not_grow(view: MarkdownView, monkeypatch, fence: bool) -> None:
+    inserted: list[int] = []
+    for name in ("_insert_html", "_insert_continuing"):
+        original = getattr(MarkdownView, name)
+
+        def counting(self, cursor, html, *rest, _original=original):
+            inserted[-1] += len(html)
+            _original(self, cursor, html, *rest)
+
+        monkeypatch.setattr(MarkdownView, name, counting)
+    view.append_text("Intro\n\n" + ("```python\n" if fence else ""))
+    parsed: list[int] = []
+    for i in range(300):
+        view.append_text(f"    value_{i} = f({i})\n" if fence else f"- item {i} with *emphasis* and `code`\n")
+        inserted.append(0)
+        before = view.stream.parsed_chars
+        view.flush()
+        parsed.append(view.stream.parsed_chars - before)
+    assert sum(parsed[-10:]) <= 3 * sum(parsed[5:15])
+    assert sum(inserted[-10:]) <= 3 * sum(inserted[5:15])
+    view.finish()
+    assert view.toPlainText().count("value_" if fence else "item ") == 300
+
+
+def test_model_html_in_long_lists_and_fences_stays_text(host: QWidget) -> None:
+    text = ("".join(f'- <img src="http://example.com/{i}.png"> item {i} ![x](http://evil/{i}.png)\n' for i in range(20))
+            + "\n```html\n" + "".join(f"<script>alert({i})</script>\n" for i in range(20)) + "```\n")
+    whole = _add_view(host)
+    whole.set_text(text)
+    streamed = _add_view(host)
+    _stream(streamed, text, seed=2)
+    for view in (whole, streamed):
+        shown = view.toPlainText()
+        assert '<img src="http://example.com/7.png">' in shown and "<script>alert(13)</script>" in shown
+        assert "[image: x] (http://evil/5.png)" in shown
+        assert not _has_images(view.document())
+        view.grab()
+        assert view.blocked_resource_requests == 0
+    assert streamed.document().toHtml() == whole.document().toHtml()
+    assert QApplication.instance().findChildren(QNetworkAccessManager) == []

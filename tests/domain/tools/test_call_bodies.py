@@ -1,0 +1,68 @@
+"""Reading one complete call body per format."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.tools.call_bodies import (
+    arguments_object,
+    coerce_parameter,
+    deepseek_call,
+    harmony_call,
+    json_value_calls,
+    python_tag_call,
+)
+
+
+@pytest.mark.parametrize("value, expected, error", [
+    (None, {}, False), ("", {}, False), ({"a": 1}, {"a": 1}, False), ('{"a": 1}', {"a": 1}, False),
+    ("[1]", {}, True), (3, {}, True), ("{bad", {}, True),
+])
+def test_arguments_object(value, expected, error):
+    arguments, err = arguments_object(value)
+    assert arguments == expected and bool(err) == error
+
+
+@pytest.mark.parametrize("text, schema, value", [
+    ("5", {"type": "integer"}, 5), ("5.5", {"type": "number"}, 5.5), ("5", {"type": "number"}, 5),
+    ("True", {"type": "boolean"}, True), ("false", {"type": "boolean"}, False),
+    ("[1, 2]", {"type": "array"}, [1, 2]), ('{"a": 1}', {"type": "object"}, {"a": 1}),
+    ("null", {"type": ["integer", "null"]}, None), ("7", {"type": ["null", "integer"]}, 7),
+    (" keep spaces ", {"type": "string"}, " keep spaces "), ("5", None, "5"), ("x", {"type": "integer"}, "x"),
+    ("[1]", {"type": "object"}, "[1]"), ("true", {"type": "number"}, "true"),
+])
+def test_coerce_parameter(text, schema, value):
+    assert coerce_parameter(text, schema) == value
+
+
+def test_deepseek_bodies():
+    assert deepseek_call('function<｜tool▁sep｜>f\n```json\n{"a": 1}\n```') .arguments == {"a": 1}
+    v31 = deepseek_call('f<｜tool▁sep｜>{"a": 1}')
+    assert (v31.name, v31.arguments) == ("f", {"a": 1})
+    assert deepseek_call("f<｜tool▁sep｜>").arguments == {}
+
+
+def test_harmony_bodies():
+    assert harmony_call("f", ' {"a": 1} ').arguments == {"a": 1}
+    assert harmony_call("f", "").arguments == {}
+    assert harmony_call("python", "print(1)").arguments == {"code": "print(1)"}
+    assert "not valid JSON" in harmony_call("f", "print(1)").error
+
+
+def test_python_tag_bodies():
+    assert python_tag_call('x.call(a=[1, 2], b={"c": None})').arguments == {"a": [1, 2], "b": {"c": None}}
+    # anything that is not literal keyword arguments is code
+    assert python_tag_call("x.call(a=f())").name == "python"
+    assert python_tag_call("x.call(1)").name == "python"
+    assert python_tag_call("x.y.call(a=1)").name == "python"
+    assert python_tag_call("{not json").arguments == {"code": "{not json"}
+
+
+def test_json_value_calls_spans():
+    text = ' [ {"name": "a", "arguments": {}} ,{"name": "b"}]'
+    calls = json_value_calls(text)
+    assert [text[slice(*c.span)] for c in calls] == ['{"name": "a", "arguments": {}}', '{"name": "b"}']
+    (bad,) = json_value_calls('"just a string"')
+    assert "JSON list" in bad.error
+    (odd,) = json_value_calls("[1]")
+    assert "not a JSON object" in odd.error
