@@ -113,14 +113,14 @@ def test_meaningful_events_without_text_keep_the_stream_alive(cloud):
     fragment = chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{\"x\": 1"}}]})
     usage = chunk(None, usage={"prompt_tokens": 5, "completion_tokens": 9})
     pieces: list = [cloud.sse(chunk({"content": "Calling"}))]
-    for _ in range(6):
+    for _ in range(8):
         pieces += [0.12, cloud.sse(fragment)]
     pieces += [0.12, cloud.sse(usage), 0.12, cloud.sse(chunk({"content": " done."}, "stop")), cloud.sse("[DONE]")]
     cloud.server.script(PATH, cloud.Reply(pieces=pieces))
-    turn = cloud.run(cloud.profile(timeouts=limits(idle=0.4)))
+    turn = cloud.run(cloud.profile(timeouts=limits(idle=0.6)))
     end = finished(turn)
     assert (end.finish_reason, end.error) == ("stop", None)
-    assert turn.message.answer == "Calling done." and turn.seconds >= 0.8
+    assert turn.message.answer == "Calling done." and turn.seconds >= 1.2  # twice the idle limit without text
 
 
 # -- first token: waiting for the answer to begin ----------------------------------------------------
