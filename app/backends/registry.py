@@ -11,7 +11,7 @@ from app.errors import BackendError
 
 def create_backend(profile: ModelProfile, **options: Any) -> Backend:
     """A new, not yet loaded backend for ``profile``. ``options`` go to the backend class
-    (cloud: key, read_timeout, ...; local: n_threads), for tests and tools."""
+    (cloud: key, clock, ...; local: n_threads), for tests and tools."""
     if profile.is_local:
         from app.backends.llama_backend import LlamaBackend
 

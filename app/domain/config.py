@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app import paths
 from app.domain.profiles import (
@@ -33,6 +34,7 @@ from app.domain.profiles import (
     LOCAL_BACKENDS,
     REASONING_EFFORTS,
     ROLES,
+    CallTimeouts,
     ModelProfile,
     ModelsConfig,
     ReasoningSettings,
@@ -43,11 +45,13 @@ TOP_KEYS = ("default", "model")
 MODEL_KEYS = (
     "id", "label", "role", "backend", "path", "n_ctx", "base_url", "model", "api_key_env",
     "context_window", "system_prompt", "temperature", "max_tokens", "enabled", "reasoning",
-    "reasoning_effort", "chat_template",
+    "reasoning_effort", "chat_template", "timeouts",
 )
 REASONING_KEYS = ("start", "end", "forced_open", "budget", "carry")
+TIMEOUT_KEYS = ("connect", "first_token", "idle", "total")
+MAX_TIMEOUT = 86400.0  # a day: longer is a mistake (and inf would overflow the event loop's timers)
 LOCAL_ONLY_KEYS = ("path", "n_ctx", "chat_template")
-CLOUD_ONLY_KEYS = ("base_url", "model", "api_key_env", "context_window", "reasoning_effort")
+CLOUD_ONLY_KEYS = ("base_url", "model", "api_key_env", "context_window", "reasoning_effort", "timeouts")
 
 KeyPath = tuple[Any, ...]  # str keys, int indices into arrays of tables
 
@@ -352,6 +356,20 @@ def _parse_reasoning(check: Checker, raw: Any, base: KeyPath, where: str) -> Rea
     )
 
 
+def _parse_timeouts(check: Checker, raw: Any, base: KeyPath, where: str) -> CallTimeouts:
+    where = f"[model.timeouts] of {where}"
+    if not isinstance(raw, dict):
+        raise check.fail(base, "timeouts", f"{where} must be a table ([model.timeouts]) of seconds, not {show(raw)}.")
+    check.unknown_keys(raw, base, where, TIMEOUT_KEYS)
+    seconds: dict[str, float] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:
+            raise check.fail(base + (key,), key, f'"{key}" in {where} must be a number of seconds more than 0 '
+                                                 f"and at most {MAX_TIMEOUT:g} (a day), not {show(value)}.")
+        seconds[key] = float(value)
+    return CallTimeouts(**seconds)
+
+
 def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfile:
     base: KeyPath = ("model", index)
     name = raw.get("id")
@@ -394,6 +412,10 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
         elif not base_url.startswith(("http://", "https://")):
             raise check.fail(base + ("base_url",), "base_url",
                              f'"base_url" in {where} must start with http:// or https://, not {show(base_url)}.')
+        elif not _usable_address(base_url):
+            raise check.fail(base + ("base_url",), "base_url",
+                             f'"base_url" in {where} is not a usable address ({show(base_url)}): write it as '
+                             "https://host[:port]/path, with a port from 1 to 65535.")
         api_key_env = check.string(raw, base, "api_key_env", where)
         if api_key_env is not None and not _ENV_NAME.fullmatch(api_key_env):
             raise check.fail(base + ("api_key_env",), "api_key_env",
@@ -405,6 +427,9 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
     reasoning = None
     if "reasoning" in raw:
         reasoning = _parse_reasoning(check, raw["reasoning"], base + ("reasoning",), where)
+    timeouts = CallTimeouts()
+    if "timeouts" in raw:
+        timeouts = _parse_timeouts(check, raw["timeouts"], base + ("timeouts",), where)
     return ModelProfile(
         id=model_id,
         label=check.string(raw, base, "label", where) or model_id,
@@ -424,7 +449,18 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
         reasoning_effort=check.choice(raw, base, "reasoning_effort", where, REASONING_EFFORTS),
         chat_template=_chat_template(check, raw, base, where),
         line=check.lines.line_of(base),
+        timeouts=timeouts,
     )
+
+
+def _usable_address(url: str) -> bool:
+    """A host is named and the port, if any, is a real one (else the request fails obscurely)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return bool(parts.hostname) and port != 0
 
 
 def _chat_template(check: Checker, raw: Mapping[str, Any], base: KeyPath, where: str) -> str | None:

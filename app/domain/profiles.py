@@ -51,6 +51,33 @@ class ReasoningSettings:
 
 
 @dataclass(frozen=True)
+class CallTimeouts:
+    """The ``[model.timeouts]`` table: limits, in seconds, on one call to a cloud model.
+
+    ``connect`` opens the connection (TCP and TLS); ``first_token`` runs from sending the
+    request to the first meaningful event (a reasoning or answer token, a usage report, a
+    tool-call fragment, the end); ``idle`` is the longest silence between meaningful events
+    after that; ``total`` caps the whole call, retries included. Keep-alive comments and
+    empty or heartbeat events reset none of them. The defaults suit slow reasoning models:
+    """
+
+    # A reachable server opens a connection within a second or two; 10 s allows for a slow
+    # link (and TLS) and still tells quickly that a host is down or firewalled.
+    connect: float = 10.0
+    # o-series and other hidden-reasoning models send their first token only after thinking,
+    # which takes minutes at high effort; local servers may first load a model or process a
+    # long prompt. 300 s waits that out (the official SDKs wait up to 600 s per read).
+    first_token: float = 300.0
+    # Once an answer streams, tokens come every few milliseconds; the longest real silences
+    # (hidden reasoning between summary parts, a model switching from thinking to answering)
+    # stay well under a minute. 120 s leaves room for those and still says within two
+    # minutes that a server went silent behind its keep-alives.
+    idle: float = 120.0
+    # 128k output tokens at ~40 tokens/s is under an hour, the longest a single call runs.
+    total: float = 3600.0
+
+
+@dataclass(frozen=True)
 class ModelProfile:
     """One configured model. ``line`` is the line of its ``[[model]]`` header, if known."""
 
@@ -72,6 +99,7 @@ class ModelProfile:
     reasoning_effort: str | None = None
     chat_template: str | None = None  # a preset name or a .jinja file (app.domain.chat_presets)
     line: int | None = None
+    timeouts: CallTimeouts = CallTimeouts()  # cloud only
 
     @property
     def is_local(self) -> bool:
@@ -91,9 +119,13 @@ class ModelProfile:
     @property
     def host(self) -> str:
         """``host[:port]`` of ``base_url`` without any user info ("the server" if none)."""
-        parts = urlsplit(self.base_url or "")
+        try:
+            parts = urlsplit(self.base_url or "")
+            port = parts.port
+        except ValueError:  # "http://[::1/v1", "http://host:99999": the request says what is wrong
+            return "the server"
         host = parts.hostname or "the server"
-        return f"{host}:{parts.port}" if parts.port else host
+        return f"{host}:{port}" if port else host
 
     @property
     def is_bundled(self) -> bool:

@@ -3,7 +3,11 @@ chunking, faults), an isolated in-memory keyring, helpers to build profiles and 
 calls, and a qasync loop: fixtures that the conftests of cloud tests import.
 
 The server speaks HTTP/1.1 with chunked bodies, so a connection dropped mid-stream looks to
-the client exactly like a real one (an incomplete chunked body).
+the client exactly like a real one (an incomplete chunked body). Hostile servers for the
+call's time limits: :func:`keepalives_forever` (``: ping`` lines or heartbeat events after
+some text, never an end), :func:`endless_error` (an error body that never ends),
+``Reply(silent=True)`` (accepts the request, never answers) and :func:`redirect`; each
+records in ``closed_at`` when the client closed the connection.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ ENV = "PONDER_TEST_CLOUD_KEY"
 class Reply:
     """One scripted response. ``pieces``: bytes written as separate chunks (flushed), or a
     float to sleep. ``drop``: close the socket without ending the body. ``stream_forever``:
-    keep sending ``tick`` every ``interval`` s until the client closes (records the time)."""
+    keep sending ``tick`` every ``interval`` s until the client closes (records the time).
+    ``silent``: read the request, then send nothing until the client closes (records the time)."""
 
     status: int = 200
     pieces: list[bytes | float] = field(default_factory=list)
@@ -48,6 +53,7 @@ class Reply:
     stream_forever: bool = False
     tick: bytes = b""
     interval: float = 0.01
+    silent: bool = False
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -71,6 +77,9 @@ class Handler(BaseHTTPRequestHandler):
         self.server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                      "json": body})
         reply = self.server.next_reply(self.path)
+        if reply.silent:
+            self._wait_for_close()
+            return
         if reply.delay:
             time.sleep(reply.delay)
         self.send_response(reply.status)
@@ -105,20 +114,31 @@ class Handler(BaseHTTPRequestHandler):
 
     def _forever(self, reply: Reply) -> None:
         """Send ticks until the client closes; the close is seen by select() at once."""
-        sock = self.connection
         self.server.streaming.set()
         while True:
             self._chunk(reply.tick)
-            readable, _, _ = select.select([sock], [], [], reply.interval)
-            if readable:
-                try:
-                    data = sock.recv(1, socket.MSG_PEEK)
-                except OSError:
-                    data = b""
-                if not data:
-                    self.server.closed_at.append(time.monotonic())
-                    self.close_connection = True
-                    return
+            if self._closed_within(reply.interval):
+                return
+
+    def _wait_for_close(self) -> None:
+        while not self._closed_within(0.05):
+            pass
+
+    def _closed_within(self, seconds: float) -> bool:
+        """True (and the time recorded) once the client has closed the connection."""
+        sock = self.connection
+        readable, _, _ = select.select([sock], [], [], seconds)
+        if not readable:
+            return False
+        try:
+            data = sock.recv(1, socket.MSG_PEEK)
+        except OSError:
+            data = b""
+        if data:
+            return False  # (a client sends nothing more on this connection; not expected)
+        self.server.closed_at.append(time.monotonic())
+        self.close_connection = True
+        return True
 
 
 class ReplayServer(ThreadingHTTPServer):
@@ -160,6 +180,28 @@ class ReplayServer(ThreadingHTTPServer):
                     return replies.pop(0) if len(replies) > 1 else replies[0]
         return Reply(status=404, content_type="application/json",
                      pieces=[b'{"error": {"message": "no script for this path"}}'])
+
+
+# -- hostile servers ---------------------------------------------------------------------
+
+
+def keepalives_forever(first: bytes = b"", tick: bytes = b": ping\n\n", interval: float = 0.02) -> Reply:
+    """An event stream that sends ``first``, then ``tick`` (a keep-alive comment, or an empty or
+    heartbeat event) every ``interval`` s and never ends."""
+    return Reply(pieces=[first] if first else [], stream_forever=True, tick=tick, interval=interval)
+
+
+def endless_error(status: int = 500, head: bytes = b'{"error": {"message": "overloaded', tick: bytes = b" ",
+                  interval: float = 0.005) -> Reply:
+    """An error reply whose JSON body starts with ``head`` and never ends (``tick`` after ``tick``)."""
+    return Reply(status=status, content_type="application/json", pieces=[head], stream_forever=True,
+                 tick=tick, interval=interval)
+
+
+def redirect(location: str, status: int = 307) -> Reply:
+    """A redirect to ``location`` (with a small body, as real servers send)."""
+    return Reply(status=status, content_type="text/html", headers={"location": location},
+                 pieces=[b"<a href='elsewhere'>moved</a>"])
 
 
 # -- SSE text ------------------------------------------------------------------------------
@@ -241,6 +283,9 @@ class Cloud:
     Reply = Reply
     sse = staticmethod(sse)
     odd = staticmethod(odd_pieces)
+    keepalives_forever = staticmethod(keepalives_forever)
+    endless_error = staticmethod(endless_error)
+    redirect = staticmethod(redirect)
 
     def __init__(self, server: ReplayServer) -> None:
         self.server = server

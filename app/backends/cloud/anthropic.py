@@ -65,6 +65,7 @@ class MessagesReader(TurnReader):
                                     ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
             self.output_tokens = int(usage.get("output_tokens") or 0)
         elif kind == "message_delta":
+            self.note_progress()  # message_start's usage is not: it comes before any output
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
                 self.finish_reason = STOP.get(reason, "stop")
@@ -90,6 +91,8 @@ class MessagesReader(TurnReader):
             return self.fields.finish() + [ev.RedactedBlock(self.clock(), str(block.get("data") or ""))]
         if kind == "text":
             return self.fields.answer(block.get("text") or None)
+        if kind == "tool_use":
+            self.note_progress()
         return []
 
     def _delta(self, delta: dict[str, Any]) -> list[ev.TurnEvent]:
@@ -100,6 +103,8 @@ class MessagesReader(TurnReader):
             return self.fields.answer(delta.get("text"))
         if kind == "signature_delta" and delta.get("signature"):
             return [ev.BlockSignature(self.clock(), delta["signature"])]
+        if kind == "input_json_delta":
+            self.note_progress()  # a tool call's arguments
         return []
 
     def usage(self, tally: Tally) -> ev.Usage | None:

@@ -9,6 +9,9 @@ same way for every provider:
   (``estimated=False``) at the end, or the estimate again when none came;
 * HTTP 429: waits ``Retry-After`` (at most :attr:`CloudBackend.max_retries` times),
   emitting a ``RetryWait`` countdown once a second;
+* the profile's ``[model.timeouts]`` bound every wait (:mod:`app.backends.cloud.deadlines`):
+  keep-alives and empty events do not keep a silent server's call alive;
+* redirects are refused, never followed (the key must not go to another host);
 * every fault ends the turn with ``TurnFinished("error", message)``, keeping what streamed;
   the API key is removed from any text first;
 * exactly one ``TurnFinished``. Cancelling the task that iterates :meth:`CloudBackend.stream`
@@ -31,16 +34,19 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any, Callable, ClassVar
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
+from app.backends.cloud.deadlines import CallDeadlines, LimitReached
 from app.backends.cloud.faults import (
     CloudFault,
+    limit_fault,
     provider_detail,
     redact,
+    redirect_fault,
     retry_after_seconds,
     status_fault,
     transport_fault,
@@ -72,7 +78,10 @@ class TurnReader(ABC):
 
     ``done`` stops reading at once (the provider's end event); :meth:`complete` says whether
     the stream ended properly (else the connection dropped); ``finish_reason`` and ``error``
-    end the turn; :meth:`usage` is the provider's report, if any.
+    end the turn; :meth:`usage` is the provider's report, if any. An event is meaningful (it
+    restarts the idle limit) when it yields turn events or sets ``done``, ``finish_reason`` or
+    ``error``; :meth:`feed` calls :meth:`note_progress` for other meaningful ones (a usage
+    report, a tool-call fragment). Lifecycle, empty and heartbeat events are not meaningful.
     """
 
     def __init__(self, profile: ModelProfile, clock: Callable[[], float]) -> None:
@@ -82,10 +91,15 @@ class TurnReader(ABC):
         self.done = False
         self.finish_reason: str | None = None
         self.error: str | None = None
+        self.progress = False  # set by note_progress during one feed
 
     @abstractmethod
     def feed(self, sse: ServerSentEvent) -> list[ev.TurnEvent]:
         """Turn events for one SSE event; raises MalformedEvent or ProviderStreamError."""
+
+    def note_progress(self) -> None:
+        """The event being fed is meaningful though it yields no turn event (usage, a tool-call fragment)."""
+        self.progress = True
 
     def complete(self) -> bool:
         """The stream carried the provider's end (or finish reason), so nothing was cut off."""
@@ -125,13 +139,16 @@ class CloudBackend(ABC):
     reader_class: type[TurnReader]
 
     def __init__(self, profile: ModelProfile, *, key: str | None = None,
-                 clock: Callable[[], float] = time.monotonic, read_timeout: float = 300.0,
-                 connect_timeout: float = 10.0, max_retry_wait: float = 60.0, default_retry_wait: float = 2.0):
+                 clock: Callable[[], float] = time.monotonic, max_retry_wait: float = 60.0,
+                 default_retry_wait: float = 2.0):
         self.profile = profile
         self.clock = clock
         self.host = profile.host
-        self.read_timeout = read_timeout
-        self.timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=connect_timeout)
+        self.limits = profile.timeouts
+        connect = self.limits.connect
+        # No read timeout: keep-alives would satisfy it forever, and CallDeadlines bounds every
+        # wait on the response instead.
+        self.timeout = httpx.Timeout(connect=connect, read=None, write=30.0, pool=connect)
         self.max_retry_wait = max_retry_wait
         self.default_retry_wait = default_retry_wait
         self._key = key  # None: looked up (keyring, then api_key_env) at every turn
@@ -186,8 +203,9 @@ class CloudBackend(ABC):
         try:
             if key is None:  # off the loop's thread: a keyring may block (unlock prompt)
                 key = await asyncio.get_running_loop().run_in_executor(None, require_key, self.profile)
+            limits = CallDeadlines(self.limits, asyncio.get_running_loop().time)
             async with _client_scope(client, self.timeout) as http:
-                async for batch in self._exchange(http, request, key, reader):
+                async for batch in self._exchange(http, request, key, reader, limits):
                     for event in tally.counted(batch):
                         yield event
             finish = reader.finish_reason or "stop"
@@ -208,40 +226,53 @@ class CloudBackend(ABC):
         yield ev.TurnFinished(clock(), finish, redact(error, key))
 
     async def _exchange(self, http: httpx.AsyncClient, request: TurnRequest, key: str | None,
-                        reader: TurnReader) -> AsyncIterator[list[ev.TurnEvent]]:
+                        reader: TurnReader, limits: CallDeadlines) -> AsyncIterator[list[ev.TurnEvent]]:
         """POST the request (retrying on 429) and yield the reader's events per SSE event."""
         url, body = self.url(request), self.payload(request)
         headers = {"accept": "text/event-stream", "cache-control": "no-store", **self.headers(key)}
         for attempt in range(self.max_retries + 1):
             wait: float | None = None
+            response: httpx.Response | None = None
             streaming = False
+            limits.request_sent()
             try:
-                async with http.stream("POST", url, json=body, headers=headers, timeout=self.timeout) as response:
-                    status = response.status_code
-                    log.debug("%s answered HTTP %s for %s", self.host, status, self.profile.id)
-                    if status == 429 and attempt < self.max_retries:
-                        wait = retry_after_seconds(response.headers, self.default_retry_wait * 2**attempt)
-                    elif not 200 <= status < 300:
-                        head = await _read_head(response)
-                        detail = redact(provider_detail(head), key) or ""
-                        raise status_fault(self.profile, self.host, status, detail,
-                                           auth=self.auth_error(status, head))
-                    else:
-                        streaming = True
-                        # Read to the end of the body, never ``break``: qasync installs no
-                        # async-generator finalizer, so httpx's iterators must run out here.
-                        async for sse in EventSource(response).aiter_sse():
-                            if reader.done:
-                                continue  # the provider's end event came; ignore trailing lines
-                            batch = self._read(reader, sse, key)
-                            if batch:
-                                yield batch
-                        if not reader.complete():
-                            raise CloudFault(f"The connection to {self.host} ended before the answer of "
-                                             f'"{self.profile.id}" was complete; what arrived is kept. Try again.',
-                                             model_id=self.profile.id)
-                        return
+                outgoing = http.build_request("POST", url, json=body, headers=headers, timeout=self.timeout)
+            except httpx.InvalidURL as exc:  # (not an httpx.HTTPError)
+                raise transport_fault(self.profile, self.host, exc, streaming=False) from exc
+            try:
+                try:
+                    # follow_redirects=False whatever the client says: the key goes to base_url's host only.
+                    response = await limits.within(http.send(outgoing, stream=True, follow_redirects=False))
+                except httpx.InvalidURL:  # httpx builds the next request of a redirect even when not following
+                    raise redirect_fault(self.profile, self.host, None, url, None) from None
+                status = response.status_code
+                log.debug("%s answered HTTP %s for %s", self.host, status, self.profile.id)
+                if status == 429 and attempt < self.max_retries:
+                    wait = retry_after_seconds(response.headers, self.default_retry_wait * 2**attempt)
+                elif 300 <= status < 400:
+                    raise redirect_fault(self.profile, self.host, status, url,
+                                         redact(response.headers.get("location"), key))
+                elif not 200 <= status < 300:
+                    head = await _read_head(response, limits)
+                    detail = redact(provider_detail(head), key) or ""
+                    raise status_fault(self.profile, self.host, status, detail,
+                                       auth=self.auth_error(status, head))
+                else:
+                    streaming = True
+                    async with aclosing(self._events(response, reader, key, limits)) as batches:
+                        async for batch in batches:
+                            yield batch
+                    if not reader.complete():
+                        raise CloudFault(f"The connection to {self.host} ended before the answer of "
+                                         f'"{self.profile.id}" was complete; what arrived is kept. Try again.',
+                                         model_id=self.profile.id)
+                    return
+            except LimitReached as reached:
+                keepalives = response is not None and response.num_bytes_downloaded > limits.heard_bytes
+                raise limit_fault(self.profile, self.host, reached, answered=response is not None,
+                                  keepalives=keepalives) from None
             except SSEError:  # (an httpx.TransportError: first)
+                assert response is not None
                 raise CloudFault(f'{self.host} did not answer "{self.profile.id}" with an event stream '
                                  f"(content type {response.headers.get('content-type', 'none')!r}). Check the "
                                  '"base_url" in models.toml.', model_id=self.profile.id) from None
@@ -249,14 +280,41 @@ class CloudBackend(ABC):
                 if streaming and reader.done:  # the answer was complete; only the tail of the body failed
                     log.debug("%s: the connection failed after the end event (%s)", self.host, type(exc).__name__)
                     return
-                raise transport_fault(self.profile, self.host, exc, streaming=streaming,
-                                      read_timeout=self.read_timeout) from exc
+                raise transport_fault(self.profile, self.host, exc, streaming=streaming) from exc
+            finally:
+                if response is not None:
+                    await response.aclose()
             assert wait is not None
             if wait > self.max_retry_wait:
                 raise CloudFault(f'{self.host} is rate-limiting "{self.profile.id}" (HTTP 429) and asks to wait '
                                  f"{wait:.0f} s. Try again later.", model_id=self.profile.id, status=429)
-            async for batch in self._countdown(wait, attempt + 1):
-                yield batch
+            try:
+                async for batch in self._countdown(wait, attempt + 1, limits):
+                    yield batch
+            except LimitReached as reached:
+                raise limit_fault(self.profile, self.host, reached, answered=False, keepalives=False) from None
+
+    async def _events(self, response: httpx.Response, reader: TurnReader, key: str | None,
+                      limits: CallDeadlines) -> AsyncIterator[list[ev.TurnEvent]]:
+        """The reader's events per SSE event, each wait under the call's deadlines; stops at the
+        provider's end event. Only meaningful events restart the idle limit (see TurnReader)."""
+        events = EventSource(response).aiter_sse()
+        try:
+            while not reader.done:
+                sse = await limits.within(anext(events, None))
+                if sse is None:
+                    return
+                before = (reader.done, reader.finish_reason, reader.error)
+                reader.progress = False
+                batch = self._read(reader, sse, key)
+                if batch or reader.progress or before != (reader.done, reader.finish_reason, reader.error):
+                    limits.progressed(response.num_bytes_downloaded)
+                if batch:
+                    yield batch
+        finally:
+            # Closed here, not left to a garbage collector: qasync installs no async-generator
+            # finalizer of its own (see app.controllers.cloud_host).
+            await events.aclose()
 
     def _read(self, reader: TurnReader, sse: ServerSentEvent, key: str | None) -> list[ev.TurnEvent]:
         try:
@@ -274,14 +332,15 @@ class CloudBackend(ABC):
                        f"{redact(str(exc), key)}. What arrived is kept; try again.")
         raise CloudFault(message, model_id=self.profile.id)
 
-    async def _countdown(self, wait: float, attempt: int) -> AsyncIterator[list[ev.TurnEvent]]:
-        """``RetryWait`` once a second until ``wait`` has passed, then ``RetryWait(0)``."""
+    async def _countdown(self, wait: float, attempt: int, limits: CallDeadlines) -> AsyncIterator[list[ev.TurnEvent]]:
+        """``RetryWait`` once a second until ``wait`` has passed, then ``RetryWait(0)``
+        (within the call's total cap)."""
         remaining = round(wait, 6)
         while remaining > 0:
             whole = math.ceil(remaining)
             yield [ev.RetryWait(self.clock(), float(whole), attempt, self.max_retries)]
             step = remaining - (whole - 1)
-            await asyncio.sleep(step)
+            await limits.within(asyncio.sleep(step), "total")
             remaining = round(remaining - step, 6)
         yield [ev.RetryWait(self.clock(), 0.0, attempt, self.max_retries)]
 
@@ -296,12 +355,24 @@ async def _client_scope(client: httpx.AsyncClient | None, timeout: httpx.Timeout
         yield own
 
 
-async def _read_head(response: httpx.Response) -> bytes:
-    """At most :data:`ERROR_BODY_LIMIT` bytes of an error response's body."""
+async def _read_head(response: httpx.Response, limits: CallDeadlines) -> bytes:
+    """At most :data:`ERROR_BODY_LIMIT` bytes of an error response's body, read for at most
+    ``ERROR_BODY_SECONDS``: a body that never ends is cut there (the caller closes it)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():  # read to the end (no break, see _exchange)
-        if size < ERROR_BODY_LIMIT:
+    pieces = response.aiter_bytes()
+    limits.reading_error_body()
+    try:
+        while size < ERROR_BODY_LIMIT:
+            chunk = await limits.within(anext(pieces, None), "error_body")
+            if chunk is None:
+                break
             chunks.append(chunk)
             size += len(chunk)
+    except LimitReached as reached:
+        if reached.which != "error_body":
+            raise
+        log.debug("%s: the error body did not end within %g s", response.url.host, reached.seconds)
+    finally:
+        await pieces.aclose()
     return b"".join(chunks)[:ERROR_BODY_LIMIT]

@@ -8,11 +8,14 @@ logged (a provider may echo part of a request back).
 from __future__ import annotations
 
 import json
+import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from app.backends.cloud.deadlines import LimitReached
 from app.domain.profiles import ModelProfile
 from app.errors import BackendError
 
@@ -106,20 +109,20 @@ def status_fault(profile: ModelProfile, host: str, status: int, detail: str, *, 
     return CloudFault(msg, model_id=profile.id, status=status)
 
 
-def transport_fault(profile: ModelProfile, host: str, exc: httpx.HTTPError, *, streaming: bool,
-                    read_timeout: float) -> CloudFault:
+def transport_fault(profile: ModelProfile, host: str, exc: httpx.HTTPError | httpx.InvalidURL, *,
+                    streaming: bool) -> CloudFault:
     """The fault for a network-level failure (never includes the request's headers)."""
     name = f'"{profile.id}"'
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
         reason = "timed out" if isinstance(exc, httpx.ConnectTimeout) else _reason(exc)
         msg = (f"Cannot reach {host} ({reason}). Check your network connection, that the server is running, "
                f'and the "base_url" of {name} in models.toml.')
-    elif isinstance(exc, httpx.ReadTimeout):
+    elif isinstance(exc, httpx.ReadTimeout):  # Ponder's own limits come first (limit_fault)
         if streaming:
-            msg = (f"{host} stopped sending for {read_timeout:g} s in the middle of the answer of {name}; "
-                   "Ponder gave up waiting and kept what had arrived. Try again.")
+            msg = (f"{host} stopped sending in the middle of the answer of {name}; Ponder gave up waiting and "
+                   "kept what had arrived. Try again.")
         else:
-            msg = f"{host} did not answer {name} within {read_timeout:g} s. Try again, or check the server."
+            msg = f"{host} did not answer {name} in time. Try again, or check the server."
     elif isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         if streaming:
             msg = (f"The connection to {host} dropped in the middle of the answer of {name}; what arrived is "
@@ -136,3 +139,63 @@ def transport_fault(profile: ModelProfile, host: str, exc: httpx.HTTPError, *, s
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:MAX_DETAIL]
+
+
+def limit_fault(profile: ModelProfile, host: str, reached: LimitReached, *, answered: bool,
+                keepalives: bool) -> CloudFault:
+    """The fault for a time limit of :class:`app.domain.profiles.CallTimeouts` that ran out.
+    ``answered``: the response (status and headers) had arrived; ``keepalives``: bytes came
+    since the last meaningful event: the server kept the connection busy, not the answer."""
+    name, n = f'"{profile.id}"', f"{reached.seconds:g}"
+    raise_it = f'raise {reached.which} under [model.timeouts] of {name} in models.toml'
+    only = " (only keep-alives or empty events came)" if keepalives else ""
+    if reached.which == "total":
+        msg = (f"The answer of {name} from {host} reached the limit of {n} s for one call, so Ponder stopped it; "
+               f"what arrived is kept. To allow longer calls, {raise_it}.")
+    elif reached.which == "idle":
+        msg = (f"{host} stopped sending the answer of {name}: no reasoning or answer for {n} s{only}. "
+               f"What arrived is kept; try again, or {raise_it}.")
+    elif answered:
+        msg = (f"{host} began the answer of {name} but sent no reasoning or answer within {n} s{only}; "
+               f"Ponder stopped waiting. Try again later; if the model needs longer before its first token, "
+               f"{raise_it}.")
+    else:
+        msg = (f"{host} did not answer {name} within {n} s; Ponder stopped waiting. Try again later; if the "
+               f"model needs longer before its first token, {raise_it}.")
+    return CloudFault(msg, model_id=profile.id)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}")
+_HOSTNAME = re.compile(r"[A-Za-z0-9._-]{1,253}|[0-9A-Fa-f:.]{2,45}")
+
+
+def redirect_target(request_url: str, location: str | None) -> str | None:
+    """``scheme://host[:port]`` of a redirect's ``Location`` (resolved against the request's
+    URL), without credentials, path or query; None when absent or not a plain address."""
+    if not location or not location.strip():
+        return None
+    try:
+        parts = urlsplit(urljoin(request_url, location.strip()))
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if not _SCHEME.fullmatch(parts.scheme) or not _HOSTNAME.fullmatch(host):
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
+
+
+def redirect_fault(profile: ModelProfile, host: str, status: int | None, request_url: str,
+                   location: str | None) -> CloudFault:
+    """The fault for a 3xx answer: Ponder never follows it, so the key stays with ``host``.
+    ``status`` None: httpx could not even parse the ``Location`` (the status is lost then)."""
+    name = f'"{profile.id}"'
+    target = redirect_target(request_url, location)
+    where = f"to another address, {target}" if target else "to another address it did not name clearly"
+    code = f" (HTTP {status})" if status else ""
+    msg = (f"{host} redirected the request for {name} {where}{code}. Ponder does not follow "
+           "redirects for API calls, so that the API key never goes to another host; if the new address is "
+           f'the right one, change "base_url" of {name} in models.toml.')
+    return CloudFault(msg, model_id=profile.id, status=status)

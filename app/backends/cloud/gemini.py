@@ -42,6 +42,8 @@ class GeminiReader(TurnReader):
             if candidate.get("index", 0) != 0:
                 continue
             for part in (candidate.get("content") or {}).get("parts") or ():
+                if part.get("functionCall"):
+                    self.note_progress()
                 text = part.get("text")
                 if not isinstance(text, str) or not text:
                     continue
@@ -57,6 +59,7 @@ class GeminiReader(TurnReader):
             self.error = f'Gemini refused the prompt for "{self.profile.id}" ({blocked}).'
         if isinstance(obj.get("usageMetadata"), dict):
             self.raw_usage = obj["usageMetadata"]
+            self.note_progress()
         return out
 
     def complete(self) -> bool:

@@ -60,6 +60,8 @@ class ChatCompletionsReader(TurnReader):
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            if delta.get("tool_calls"):
+                self.note_progress()
             out += self.fields.reasoning(mirrored(**{k: delta.get(k) for k in REASONING_KEYS}))
             content = delta.get("content")
             if isinstance(content, str) and content:
@@ -71,6 +73,7 @@ class ChatCompletionsReader(TurnReader):
                     self.error = f'The provider\'s content filter stopped the answer of "{self.profile.id}".'
         if isinstance(obj.get("usage"), dict):
             self.raw_usage = obj["usage"]
+            self.note_progress()
         return out
 
     def _content(self, events: list) -> list[ev.TurnEvent]:

@@ -51,7 +51,9 @@ class ResponsesReader(TurnReader):
         if kind in ANSWER_DELTAS:
             text = obj.get("delta")
             return self.fields.answer(text if isinstance(text, str) else None)
-        if kind == "response.reasoning_summary_part.added":
+        if kind == "response.function_call_arguments.delta":
+            self.note_progress()
+        elif kind == "response.reasoning_summary_part.added":
             self._part_break = True
         elif kind == "response.output_item.done" and (obj.get("item") or {}).get("type") == "reasoning":
             self._part_break = False

@@ -10,6 +10,7 @@ import keyring.backends.fail
 import pytest
 
 from app.domain import events as ev
+from app.domain.profiles import CallTimeouts
 
 PATH = "/v1/chat/completions"
 
@@ -128,17 +129,17 @@ def test_stream_that_ends_without_done_or_finish(cloud):
     assert "ended before the answer" in finished(turn).error and turn.message.answer == "Cut"
 
 
-def test_stall_mid_stream_hits_the_read_timeout(cloud):
+def test_stall_mid_stream_hits_the_idle_limit(cloud):
     cloud.server.script(PATH, cloud.Reply(pieces=[cloud.sse(chunk({"content": "Wait"})), 3.0]))
-    turn = cloud.run(cloud.profile(), read_timeout=0.3)
+    turn = cloud.run(cloud.profile(timeouts=CallTimeouts(idle=0.3)))
     end = finished(turn)
-    assert "stopped sending for 0.3 s" in end.error and turn.message.answer == "Wait"
-    assert turn.seconds < 2.0
+    assert "stopped sending the answer of \"test-openai\": no reasoning or answer for 0.3 s." in end.error
+    assert turn.message.answer == "Wait" and turn.seconds < 2.0
 
 
-def test_no_answer_at_all_hits_the_read_timeout(cloud):
+def test_no_answer_at_all_hits_the_first_token_limit(cloud):
     cloud.server.script(PATH, cloud.Reply(pieces=[ok_stream(cloud)], delay=3.0))
-    turn = cloud.run(cloud.profile(), read_timeout=0.3)
+    turn = cloud.run(cloud.profile(timeouts=CallTimeouts(first_token=0.3)))
     assert "did not answer \"test-openai\" within 0.3 s" in finished(turn).error and turn.seconds < 2.0
 
 
@@ -146,8 +147,8 @@ def test_unreachable_host(cloud):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    profile = cloud.profile(base_url=f"http://127.0.0.1:{port}/v1")
-    turn = cloud.run(profile, connect_timeout=2.0)
+    profile = cloud.profile(base_url=f"http://127.0.0.1:{port}/v1", timeouts=CallTimeouts(connect=2.0))
+    turn = cloud.run(profile)
     end = finished(turn)
     assert end.error.startswith(f"Cannot reach 127.0.0.1:{port}") and "base_url" in end.error
     assert isinstance(turn.events[0], ev.TurnStarted)
@@ -202,3 +203,9 @@ def test_key_never_in_logs_or_errors(cloud, caplog):
     for record in caplog.records:
         text = record.getMessage() + repr(record.args)
         assert key not in text and key[:12] not in text and key[-8:] not in text, record.name
+
+
+def test_unusable_base_url_is_a_clear_message(cloud):
+    end = finished(cloud.run(cloud.profile(base_url="http://[::1/v1")))
+    assert end.error.startswith('The "base_url" of "test-openai" is not a usable address (')
+    assert "fix it in models.toml" in end.error and not cloud.server.requests
