@@ -99,6 +99,12 @@ def configure(setting: str | None = None) -> Path | None:
     return path
 
 
+def shutdown() -> None:
+    """Close the log file (tests do, between homes; at exit logging does it by itself)."""
+    _drop_handler()
+    _state.problem = None
+
+
 def _drop_handler() -> None:
     if _state.handler is not None:
         logging.getLogger().removeHandler(_state.handler)
