@@ -238,7 +238,8 @@ def cmd_models(args) -> int:
             elif "fit" in r:
                 state += (f"  [{format_bytes(r['size_bytes'])}, {r['quantization']}, needs "
                           f"{format_bytes(r['memory']['total_bytes'])} at n_ctx {r['n_ctx']}: {r['fit']['verdict']}]")
-            print(f"{mark} {r['id']:<24} {r['role']:<10} {r['backend']:<17} {r['label']}{state}")
+            line = f"{mark} {r['id']:<24} {r['role']:<10} {r['backend']:<17} {r['label']}{state}"
+            print(for_stream(line, sys.stdout))  # GGUF metadata is a file's text
     return 0
 
 
