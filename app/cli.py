@@ -30,7 +30,7 @@ def build_parser() -> OneLineParser:
     ask = sub.add_parser("ask", help="one turn, headless")
     ask.add_argument("prompt", nargs="?", type=argv_text("The prompt"),
                      help='the question; "-" (or piped input and no prompt) reads it from standard input')
-    ask.add_argument("--file", metavar="PATH", type=argv_text("The --file path"),
+    ask.add_argument("--file", metavar="PATH",
                      help="read the prompt from this UTF-8 text file (after PROMPT when both are given)")
     ask.add_argument("--model", help="model id from models.toml (default: the configured default)")
     ask.add_argument("--system", type=argv_text("The system prompt"), help="system prompt for this turn")

@@ -79,6 +79,7 @@ def configure(setting: str | None = None) -> Path | None:
     has changed (tests point PONDER_HOME elsewhere), when the file follows it.
     """
     root = logging.getLogger()
+    logging.raiseExceptions = False  # a log that cannot be written (disk full) prints no traceback over the output
     try:
         path = paths.logs_dir() / LOG_FILE
     except FolderError as exc:
@@ -91,7 +92,7 @@ def configure(setting: str | None = None) -> Path | None:
     if _state.path != path or _state.handler is None:
         _drop_handler()
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                                       encoding="utf-8", delay=True)
+                                                       encoding="utf-8", errors="backslashreplace", delay=True)
         handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(handler)
         _state.handler, _state.path, _state.problem = handler, path, None

@@ -136,3 +136,12 @@ def test_a_one_megabyte_prompt_reaches_the_model_and_gets_the_overflow_message(p
     assert out["finish_reason"] == "error" and "but the context holds 8,192. Nothing was cut" in out["error"]
     assert int(out["error"].split("The prompt needs ")[1].split(" tokens")[0].replace(",", "")) > 100_000
     assert err.startswith("ponder: The prompt needs ") and len(err.strip().splitlines()) == 1
+
+
+def test_a_file_path_that_is_not_utf8_is_still_opened(cloud, ponder_home, tmp_path):
+    """File names are bytes on Linux: only the prompt's text must be UTF-8, not its path."""
+    folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.mkdir(folder)
+    with open(os.path.join(folder, b"q.txt"), "wb") as file:
+        file.write(b"from a latin-1 named folder")
+    assert sent_prompt(cloud, ponder_home, "--file", os.path.join(folder, b"q.txt")) == "from a latin-1 named folder"
