@@ -11,10 +11,10 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.logs import Crash
+from app.ui.plain import plain_label
 
 
 class CrashDialog(QDialog):
@@ -27,8 +27,7 @@ class CrashDialog(QDialog):
         self.setWindowTitle("Ponder: unexpected error")
         self.setWindowModality(Qt.WindowModal)
         self.crashes: list[Crash] = []
-        self.message = QLabel(self)
-        self.message.setTextFormat(Qt.PlainText)
+        self.message = plain_label("", self)
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.details = QPlainTextEdit(self)
@@ -72,7 +71,11 @@ class CrashDialog(QDialog):
         return "\n\n".join([head, *bodies])
 
     def copy_report(self) -> None:
-        QGuiApplication.clipboard().setText(self.report())
+        """Put :meth:`report` (what the details box shows) on the clipboard, as plain text."""
+        cursor = self.details.textCursor()
+        self.details.selectAll()
+        self.details.copy()
+        self.details.setTextCursor(cursor)
         self.copied.emit()
 
     def _open_folder(self) -> None:
