@@ -81,6 +81,7 @@ def run_gui(argv: list[str]) -> int:
     from app import paths
     from app.controllers.chat_session import ChatSession
     from app.controllers.persistence import Persistence
+    from app.controllers.session_log import log_session
     from app.errors import PonderError
     from app.store.conversations import open_store
     from app.ui.app_identity import apply_identity
@@ -110,6 +111,7 @@ def run_gui(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
     budget = int(settings.memory_budget_gb * 1e9) if settings.memory_budget_gb else None
     session = ChatSession(config, max_tokens=settings.max_tokens, memory_budget=budget)
+    log_session(session)
     store, notice = open_store()
     persistence = Persistence(session, store)
     window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)
