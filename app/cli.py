@@ -1,34 +1,43 @@
 """Ponder's command line: ``ponder ask``, ``ponder models``, ``ponder pull`` (see app.catalog_cli) and ``ponder bench``.
 
 ``ask`` runs one turn headless through the same backend, parser, message model and
-accounting code as the window (no Qt involved).
+accounting code as the window (no Qt involved). What a model or server wrote goes to a
+terminal without its control characters (app.domain.terminal_text); Ctrl-C and SIGTERM end
+the turn with its partial result (app.cli_signals); bad values and prompts are one line
+(app.cli_input). Exit status: 0, 1 the turn failed, 2 usage or configuration, 130 / 143.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
+import logging
 import sys
 
+from app.cli_input import OneLineParser, argv_text, read_prompt, temperature, whole_number
+from app.cli_signals import guard, signal_name
 from app.domain import events as ev
+from app.domain.terminal_text import escape_json_controls, strip_controls
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
+log = logging.getLogger("ponder.cli")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ponder", description="Chat with local and cloud reasoning models.")
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="ponder", description="Chat with local and cloud reasoning models.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
 
     ask = sub.add_parser("ask", help="one turn, headless")
-    ask.add_argument("prompt")
+    ask.add_argument("prompt", nargs="?", type=argv_text("The prompt"),
+                     help='the question; "-" (or piped input and no prompt) reads it from standard input')
+    ask.add_argument("--file", metavar="PATH",
+                     help="read the prompt from this UTF-8 text file (after PROMPT when both are given)")
     ask.add_argument("--model", help="model id from models.toml (default: the configured default)")
-    ask.add_argument("--system", help="system prompt for this turn")
-    ask.add_argument("--max-tokens", type=int, default=None, help="most tokens to generate")
-    ask.add_argument("--thinking-budget", type=int, default=None,
+    ask.add_argument("--system", type=argv_text("The system prompt"), help="system prompt for this turn")
+    ask.add_argument("--max-tokens", type=whole_number(1), default=None, help="most tokens to generate")
+    ask.add_argument("--thinking-budget", type=whole_number(0), default=None,
                      help="most reasoning tokens, then Ponder ends the thinking (0 = no limit)")
-    ask.add_argument("--temperature", type=float, default=None)
+    ask.add_argument("--temperature", type=temperature, default=None)
     ask.add_argument("--json", action="store_true", help="print one JSON object")
 
     models = sub.add_parser("models", help="the configured models")
@@ -48,12 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def for_stream(text: str, stream) -> str:
+    """``text`` (a model's, a server's) without control characters when ``stream`` is a terminal."""
+    return strip_controls(text) if stream.isatty() else text
+
+
+def error_line(text: str) -> None:
+    """One line on stderr: ``ponder: <text>``."""
+    print(f"ponder: {for_stream(text, sys.stderr)}", file=sys.stderr, flush=True)
+
+
 class _Printer:
     """Streams reasoning (dimmed on a terminal, else prefixed with '> ') then the answer."""
 
-    def __init__(self, out=sys.stdout):
-        self.out = out
+    def __init__(self, out=None):
+        self.out = out = sys.stdout if out is None else out
         self.tty = out.isatty()
+        self.clean = strip_controls if self.tty else str
         self.line_start = True
         self.in_reasoning = False
 
@@ -64,10 +84,11 @@ class _Printer:
         elif kind is ev.AnswerDelta:
             if self.in_reasoning:
                 self._end_reasoning()
-            self.out.write(event.text)
+            self.out.write(self.clean(event.text))
             self.out.flush()
 
     def _reasoning(self, text: str) -> None:
+        text = self.clean(text)
         if not self.in_reasoning:
             self.in_reasoning = True
             if self.tty:
@@ -106,11 +127,14 @@ def cmd_ask(args) -> int:
     from app.domain.report import turn_report
     from app.domain.turn_control import TurnControl
     from app.domain.turn_request import build_request
+    from app.errors import PonderError
 
+    prompt, source = read_prompt(args.prompt, args.file)
     config = load_user_models()
     profile = config.get(args.model or config.default)
+    log.info("ask: model %s (%s), a prompt of %d characters from %s", profile.id, profile.backend, len(prompt), source)
     conversation = Conversation()
-    conversation.add_user(args.prompt)
+    conversation.add_user(prompt)
     request = build_request(conversation.messages, profile, system_prompt=args.system, max_tokens=args.max_tokens,
                             thinking_budget=args.thinking_budget, temperature=args.temperature)
     message = conversation.add_assistant(profile.id)
@@ -118,25 +142,38 @@ def cmd_ask(args) -> int:
 
     def fold(batch: list[ev.TurnEvent]) -> None:
         for event in batch:
+            if message.stats.t_first_token is None and type(event) in (ev.ReasoningDelta, ev.AnswerDelta):
+                log.debug("ask: the first token arrived")
             message.apply(event)
             if printer:
                 printer.event(event)
 
     control = TurnControl()
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
-    backend = create_backend(profile)
-    try:
-        backend.load(should_stop=lambda: control.stopped)
-        asyncio.run(drive_turn(TurnRunner.on(backend), request, control, fold))
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        backend.close()
+    with guard.stopping(control.stop):  # a signal from here on stops the turn, also while the model loads
+        backend = create_backend(profile)
+        try:
+            try:
+                backend.load(should_stop=lambda: control.stopped)
+            except PonderError:
+                if not control.stopped:
+                    raise
+                # the load was abandoned for the signal: the runner ends the turn as cancelled
+            asyncio.run(drive_turn(TurnRunner.on(backend), request, control, fold))
+        finally:
+            backend.close()
     if printer:
         printer.done()
     if args.json:
-        print(json.dumps(turn_report(message), ensure_ascii=False, indent=2))
+        print(escape_json_controls(json.dumps(turn_report(message), ensure_ascii=False, indent=2)), flush=True)
+    stats = message.stats
+    log.info("ask: %s, %d prompt + %d reasoning + %d answer tokens", message.finish_reason,
+             stats.prompt_tokens, stats.reasoning_tokens, stats.answer_tokens)
+    if guard.signum is not None:
+        got = "the answer is partial" if message.answer or message.reasoning else "no answer had arrived"
+        error_line(f"stopped by {signal_name(guard.signum)}; {got}.")
+        return guard.exit_status
     if message.finish_reason == "error":
-        print(f"ponder: {message.error}", file=sys.stderr)
+        error_line(str(message.error))
         return 1
     return 0
 
@@ -201,7 +238,8 @@ def cmd_models(args) -> int:
             elif "fit" in r:
                 state += (f"  [{format_bytes(r['size_bytes'])}, {r['quantization']}, needs "
                           f"{format_bytes(r['memory']['total_bytes'])} at n_ctx {r['n_ctx']}: {r['fit']['verdict']}]")
-            print(f"{mark} {r['id']:<24} {r['role']:<10} {r['backend']:<17} {r['label']}{state}")
+            line = f"{mark} {r['id']:<24} {r['role']:<10} {r['backend']:<17} {r['label']}{state}"
+            print(for_stream(line, sys.stdout))  # GGUF metadata is a file's text
     return 0
 
 
@@ -218,6 +256,9 @@ def cmd_bench(args) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """Run one command; its exit status. Errors are one line on stderr, never a traceback
+    (unexpected ones are written to the log, see app.logs)."""
+    from app import logs
     from app.errors import PonderError
 
     args = build_parser().parse_args(argv)
@@ -227,5 +268,9 @@ def main(argv: list[str]) -> int:
     try:
         return commands[args.command](args)
     except PonderError as exc:
-        print(f"ponder: {exc}", file=sys.stderr)
+        log.info("%s: %s", args.command, exc)
+        error_line(str(exc))
         return 2
+    except Exception as exc:  # a bug: the traceback goes to the log, one line to the user
+        logs.report_crash(exc)
+        return 1

@@ -117,3 +117,21 @@ class ChatTemplateError(PonderError):
         self.detail = detail
         super().__init__(f"The chat template of {template} failed: {detail}. Set a chat template for this model "
                          '("chat_template" in models.toml, or the model manager).')
+
+
+class FolderError(PonderError):
+    """A folder Ponder needs (``kind``: config, data, cache or logs) cannot be created or used.
+
+    ``folder`` is the folder, ``reason`` what the system said (e.g. "Permission denied").
+    """
+
+    def __init__(self, kind: str, folder: Path, reason: str) -> None:
+        self.kind = kind
+        self.folder = folder
+        self.reason = reason
+        super().__init__(f"Ponder cannot use its {kind} folder {folder} ({reason}). Make it a writable folder, "
+                         "or set PONDER_HOME to a writable folder.")
+
+
+class UsageError(PonderError):
+    """The command line asks for something Ponder cannot do (an empty prompt, an unreadable file)."""

@@ -17,20 +17,50 @@ CLI_COMMANDS = {"ask", "models", "bench", "pull"}
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--version":
+        from app.version import __version__
+
+        print(f"Ponder {__version__}")
+        return 0
+    if argv and (argv[0] in CLI_COMMANDS or argv[0] in ("-h", "--help")):
+        return run_cli(argv)
+    _start_logging("self-test" if "--self-test" in argv else "window")
     if "--self-test" in argv:  # packaged-app smoke test: window offscreen, bundled model, one turn
         from app.self_test import run_self_test
 
         return run_self_test()
-    if argv and (argv[0] in CLI_COMMANDS or argv[0] in ("-h", "--help", "--version")):
-        if argv[0] == "--version":
-            from app.version import __version__
+    return run_gui(argv)
 
-            print(f"Ponder {__version__}")
-            return 0
+
+def _start_logging(what: str) -> None:
+    """The log file and the crash hooks, first thing (app.logs)."""
+    import logging
+
+    from app import logs
+
+    logs.configure()
+    logs.install_crash_hooks()
+    from app.version import __version__
+
+    logging.getLogger("ponder.main").info("Ponder %s starts: %s", __version__, what)
+
+
+def run_cli(argv: list[str]) -> int:
+    """A command of app.cli: Ctrl-C and SIGTERM at any point end it with one line and 130 / 143."""
+    import signal
+
+    from app.cli_signals import Interrupted, guard, signal_name
+
+    try:
+        guard.install()  # before anything slow is imported
+        _start_logging(argv[0])
         from app import cli
 
         return cli.main(argv)
-    return run_gui(argv)
+    except KeyboardInterrupt as exc:  # before the turn started (imports, config, ...)
+        signum = exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
+        print(f"ponder: stopped by {signal_name(signum)}", file=sys.stderr, flush=True)
+        return 128 + signum
 
 
 def run_gui(argv: list[str]) -> int:
@@ -51,11 +81,11 @@ def run_gui(argv: list[str]) -> int:
     from app import paths
     from app.controllers.chat_session import ChatSession
     from app.controllers.persistence import Persistence
-    from app.domain.config import load_user_models
-    from app.domain.settings import load_settings
+    from app.controllers.session_log import log_session
     from app.errors import PonderError
     from app.store.conversations import open_store
     from app.ui.app_identity import apply_identity
+    from app.ui.crash_reporter import show_crashes_in_dialogs
     from app.ui.main_window import MainWindow
     from app.ui.status_channel import attach_if_enabled
     from app.ui.warm_up import warm_up_rendering
@@ -66,8 +96,7 @@ def run_gui(argv: list[str]) -> int:
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
     try:
-        config = load_user_models()
-        settings = load_settings()
+        config, settings, folder_notice = _load_config()
     except PonderError as exc:
         from PySide6.QtWidgets import QMessageBox
 
@@ -75,15 +104,21 @@ def run_gui(argv: list[str]) -> int:
 
         plain_message_box(None, "Ponder", str(exc), icon=QMessageBox.Critical).exec()
         return 2
+    from app import logs
+
+    logs.set_level(settings.log_level)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     budget = int(settings.memory_budget_gb * 1e9) if settings.memory_budget_gb else None
     session = ChatSession(config, max_tokens=settings.max_tokens, memory_budget=budget, threads=settings.threads)
+    log_session(session)
     store, notice = open_store()
     persistence = Persistence(session, store)
     window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)
     attach_if_enabled(window)  # PONDER_STATUS_CHANNEL=1 only: JSON state lines for the walkthrough
+    show_crashes_in_dialogs(window)
     window.show()
+    notice = " ".join(n for n in (folder_notice, notice) if n)
     if notice:
         window.show_error(notice)
     if "--startup-probe" in argv:  # `ponder bench startup`: report when the window is ready, quit
@@ -109,3 +144,17 @@ def run_gui(argv: list[str]) -> int:
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+def _load_config():
+    """models.toml, settings.toml and a notice: with no usable config folder the window still
+    starts, on the built-in models and default settings, and says so."""
+    from app.domain.config import builtin_models_path, load_models, load_user_models
+    from app.domain.settings import Settings, load_settings
+    from app.errors import FolderError
+
+    try:
+        return load_user_models(), load_settings(), None
+    except FolderError as exc:
+        return load_models(builtin_models_path()), Settings(), (
+            f"{exc} Ponder runs on its built-in models and default settings; changes to them will not be saved.")

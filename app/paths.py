@@ -21,7 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from app.domain.profiles import BUNDLED_MODELS, BUNDLED_PREFIX
-from app.errors import ModelFileError
+from app.errors import FolderError, ModelFileError
 
 APP_NAME = "Ponder"
 HOME_ENV = "PONDER_HOME"
@@ -36,7 +36,10 @@ def _home() -> Path | None:
 
 
 def _user_dir(kind: str) -> Path:
-    """``$PONDER_HOME/<kind>`` or the platformdirs folder for ``kind``; created if missing."""
+    """``$PONDER_HOME/<kind>`` or the platformdirs folder for ``kind``; created if missing.
+
+    Raises FolderError (naming the folder) when it cannot be created or is not a folder.
+    """
     home = _home()
     if home is not None:
         folder = home / kind
@@ -48,7 +51,12 @@ def _user_dir(kind: str) -> Path:
             "logs": platformdirs.user_log_dir,
         }
         folder = Path(finders[kind](APP_NAME, appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where the folder should be
+        raise FolderError(kind, folder, "a file of that name is in the way") from None
+    except OSError as exc:
+        raise FolderError(kind, folder, exc.strerror or str(exc)) from None
     return folder
 
 
@@ -147,7 +155,8 @@ def resolve_model_path(spec: str) -> Path:
     """The GGUF file a ``path`` value of models.toml names.
 
     ``bundled:smollm2`` is the bundled model; ``~`` is expanded; a relative path is
-    taken relative to the config folder. Raises ModelFileError if the file is missing.
+    taken relative to the config folder. Raises ModelFileError if the file is missing or
+    is a folder.
     """
     if spec.startswith(BUNDLED_PREFIX):
         name = spec[len(BUNDLED_PREFIX):]
@@ -160,6 +169,14 @@ def resolve_model_path(spec: str) -> Path:
     path = Path(spec).expanduser()
     if not path.is_absolute():
         path = config_dir() / path
+    if path.is_dir():
+        inside = sorted(p.name for p in path.glob("*.gguf"))[:3]
+        hint = f" (it holds {', '.join(inside)})" if inside else ""
+        raise ModelFileError(
+            f"The model path {path} is a folder, not a GGUF file{hint}. Set \"path\" in models.toml "
+            "to the .gguf file itself.",
+            path=path,
+        )
     if not path.is_file():
         raise ModelFileError(
             f"Model file not found: {path}. Check \"path\" in models.toml "

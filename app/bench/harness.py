@@ -37,8 +37,10 @@ class Pipeline:
     """A ChatSession and MainWindow (offscreen) on a model, greedy unless told otherwise."""
 
     def __init__(self, model_id: str | None = None, *, temperature: float | None = 0.0, factory=None,
-                 no_budget: bool = False):
+                 no_budget: bool = False, memory_budget: int | None = None, store=None):
+        """``store``: an app.store Store the turns are saved to as in the app (``self.persistence``)."""
         from app.controllers.chat_session import ChatSession
+        from app.controllers.persistence import Persistence
         from app.ui.main_window import MainWindow
 
         self.app = qt_app()
@@ -55,8 +57,9 @@ class Pipeline:
 
         profiles = tuple(adjust(m) for m in config.models)
         config = replace(config, models=profiles, default=model_id)
-        self.session = ChatSession(config, factory=factory)
-        self.window = MainWindow(self.session)
+        self.session = ChatSession(config, factory=factory, memory_budget=memory_budget)
+        self.persistence = Persistence(self.session, store) if store is not None else None
+        self.window = MainWindow(self.session, store=store, persistence=self.persistence)
         self.window.show()
         from app.ui.warm_up import warm_up_rendering
 
@@ -119,4 +122,4 @@ class Pipeline:
         return msg, timing
 
     def close(self) -> None:
-        self.window.close()
+        self.window.close()  # its shutdown closes the persistence too

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import re
-import shutil
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from app.domain.profiles import (
     ModelsConfig,
     ReasoningSettings,
 )
-from app.errors import ConfigError
+from app.errors import ConfigError, FolderError
 
 TOP_KEYS = ("default", "model")
 MODEL_KEYS = (
@@ -305,13 +306,13 @@ class Checker:
         if key not in table:
             return None
         value = table[key]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if ok:
             ok = (value > low if low_open else value >= low) and (high is None or value <= high)
         if not ok:
             span = f"more than {low:g}" if low_open else f"at least {low:g}"
             if high is not None:
-                span = f"between {low:g} and {high:g}"
+                span = f"{span} and at most {high:g}" if low_open else f"between {low:g} and {high:g}"
             raise self.fail(base + (key,), key, f'"{key}" in {where} must be a number {span}, '
                                                 f"not {show(value)}.")
         return float(value)
@@ -528,19 +529,35 @@ def builtin_models_path() -> Path:
 
 
 def ensure_models_file() -> Path:
-    """The user's models.toml, first copied from the built-in one if it does not exist yet."""
+    """The user's models.toml, first written from the built-in one if it does not exist yet.
+
+    Several Ponder processes may start at once on a fresh folder: each writes its own
+    temporary file and moves it into place atomically, so every one of them reads a whole
+    file, whichever came first. Raises FolderError when the config folder cannot be written.
+    """
     target = paths.models_toml()
-    if not target.exists():
-        partial = target.with_name(target.name + ".partial")
-        try:
-            shutil.copyfile(builtin_models_path(), partial)
-            os.replace(partial, target)
-        except OSError as exc:
-            raise ConfigError(
-                f"could not be created from the built-in list ({exc.strerror or exc}); "
-                "check that the folder is writable, or set PONDER_HOME to a writable folder.",
-                source=str(target), path=target,
-            ) from exc
+    if target.exists():
+        return target
+    folder = target.parent
+    try:
+        fd, name = tempfile.mkstemp(prefix=".models-", suffix=".toml.partial", dir=folder)
+    except OSError as exc:
+        raise FolderError("config", folder, exc.strerror or str(exc)) from exc
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(builtin_models_path().read_bytes())
+        os.replace(temporary, target)
+    except OSError as exc:
+        if target.exists():  # another Ponder put its copy there first (or holds it open)
+            return target
+        raise ConfigError(
+            f"could not be created from the built-in list {builtin_models_path()} ({exc.strerror or exc}); "
+            "check the disk and that Ponder is installed completely, or set PONDER_HOME to another folder.",
+            source=str(target), path=target,
+        ) from exc
+    finally:
+        temporary.unlink(missing_ok=True)
     return target
 
 

@@ -14,6 +14,7 @@ old versions and everything after them stay in the database (:meth:`Store.versio
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -33,6 +34,8 @@ from app.store.stream import StreamDelta, StreamTracker
 
 __all__ = ["INTERRUPTED", "INTERRUPTED_NOTE", "ConversationInfo", "SearchHit", "Store", "Version", "apply_extra",
            "message_extra", "memory_store", "open_store"]
+
+log = logging.getLogger("ponder.store")
 
 INTERRUPTED_NOTE = "Interrupted: Ponder closed before this answer was finished."
 """What a view may show under an interrupted message."""
@@ -447,6 +450,8 @@ def open_store(path: Path | None = None, *, mark_interrupted: bool = True) -> tu
             store.mark_interrupted_on_startup()
         except StoreError as exc:
             notice = f"{notice} {exc}" if notice else str(exc)
+    if notice:
+        log.warning("%s", notice)
     return store, notice
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app import paths
-from app.errors import PonderError
+from app.errors import FolderError, PonderError
 from app.store.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 DB_NAME = "ponder.sqlite3"
@@ -201,12 +201,18 @@ def _move_aside(path: Path) -> Path:
 
 
 def open_database(path: Path | None = None) -> tuple[Database, str | None]:
-    """The database at ``path`` (default: the data folder), migrated; never raises.
+    """The database at ``path`` (default: the data folder), migrated; never raises (a data
+    folder that cannot be created gives an in-memory database and a notice too).
 
     Returns ``(database, notice)``; ``notice`` is None when all went well, else a sentence
     for the UI saying what happened.
     """
-    path = Path(path) if path is not None else default_path()
+    try:
+        path = Path(path) if path is not None else default_path()
+    except FolderError as exc:  # the data folder cannot be created: no history, but Ponder runs
+        return Database(MEMORY).migrated(), (
+            f"History is off: {exc} Conversations of this session will not be saved."
+        )
     try:
         return _open_checked(path), None
     except StoreError as exc:  # in use, or made by a newer Ponder: leave the file alone

@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         models = bar.addMenu("&Models")
         models.addAction("&Manage models…", QKeySequence("Ctrl+M"), self.open_model_manager)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction("Open &log folder", self.open_log_folder)
         help_menu.addAction("&About Ponder", self.open_about)
 
     def open_model_manager(self):
@@ -185,6 +186,13 @@ class MainWindow(QMainWindow):
         dialog.models_changed.connect(self._on_models_changed)
         dialog.open()
         return dialog
+
+    def open_log_folder(self) -> None:
+        from app.ui.log_folder import open_log_folder
+
+        problem = open_log_folder()
+        if problem:
+            self.show_error(problem)
 
     def open_about(self):
         try:
