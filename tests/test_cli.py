@@ -11,7 +11,7 @@ from app.domain.steering import GRACE_TOKENS
 
 STATS_KEYS = {"prompt_tokens", "reasoning_tokens", "answer_tokens", "ttft_s", "first_answer_s", "thinking_s",
               "total_s", "tokens_per_s"}
-SEGMENTS = {"system", "history", "carried_reasoning", "reasoning", "answer", "free"}
+SEGMENTS = {"system", "history", "carried_reasoning", "tools", "reasoning", "answer", "free"}
 
 
 def ponder(*args, home, timeout=180):

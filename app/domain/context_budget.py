@@ -14,6 +14,7 @@ SEGMENTS = (
     ("system", "system prompt"),
     ("history", "earlier turns"),
     ("carried_reasoning", "reasoning carried from earlier turns"),
+    ("tools", "tools: their schemas and results"),
     ("reasoning", "reasoning this turn"),
     ("answer", "answer this turn"),
     ("free", "free"),
@@ -33,13 +34,14 @@ class ContextUsage:
     system: int = 0
     history: int = 0  # earlier turns and this user message, template tokens included
     carried_reasoning: int = 0
+    tools: int = 0  # tool schemas in the prompt and what tool rounds added (results, their markup)
     reasoning: int = 0  # this turn's, Ponder's injected end marker included
     answer: int = 0
     estimated: bool = False
 
     @property
     def used(self) -> int:
-        return self.system + self.history + self.carried_reasoning + self.reasoning + self.answer
+        return self.system + self.history + self.carried_reasoning + self.tools + self.reasoning + self.answer
 
     @property
     def free(self) -> int:
@@ -69,8 +71,9 @@ class ContextUsage:
         return cls(
             n_ctx=stats.n_ctx,
             system=stats.system_tokens,
-            history=max(0, stats.prompt_tokens - stats.system_tokens - stats.carried_tokens),
+            history=max(0, stats.prompt_tokens - stats.system_tokens - stats.carried_tokens - stats.tool_schema_tokens),
             carried_reasoning=stats.carried_tokens,
+            tools=stats.tool_schema_tokens + stats.tool_result_tokens,
             reasoning=stats.reasoning_tokens + stats.injected_tokens,
             answer=stats.answer_tokens,
             estimated=stats.estimated,

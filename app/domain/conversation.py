@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from app.domain.messages import AssistantMessage, Message, UserMessage
+from app.domain.messages import AnswerPart, AssistantMessage, Message, ToolCallPart, UserMessage
 
 CARRY_POLICIES = ("strip", "keep-last", "keep-all")
 
@@ -80,12 +80,51 @@ def chat_with_markup(
             out.append(({"role": "user", "content": msg.text}, ()))
         elif msg.uid in usable:
             keep = carry == "keep-all" or (carry == "keep-last" and msg is last)
-            content, offsets = msg.answer.strip(), ()
+            answer = msg.answer
+            if msg.tool_calls:
+                out += [(d, ()) for d in _tool_history(msg, msg.reasoning if keep else "")]
+                answer = _answer_after_calls(msg)
+                keep = False  # the reasoning went with the rounds
+            content, offsets = answer.strip(), ()
             if keep and markers and msg.reasoning:
                 head = f"{markers[0]}\n{msg.reasoning}\n"
                 content, offsets = f"{head}{markers[1]}\n\n{content}", (0, len(head))
             out.append(({"role": "assistant", "content": content}, offsets))
     return out
+
+
+def _tool_history(msg: AssistantMessage, reasoning: str) -> list[dict]:
+    """An earlier turn's tool rounds as generic dicts (:mod:`app.domain.tools.history`): the
+    calls that got a result, each round with the answer text written before it."""
+    from app.domain.tools.history import round_history
+
+    out: list[dict] = []
+    text: list[str] = []
+    for part in msg.parts:
+        if isinstance(part, AnswerPart):
+            text.append(part.text)
+        elif isinstance(part, ToolCallPart):
+            same_round = out and out[-1].get("_round") == part.round
+            if part.result is None:
+                continue
+            if same_round:
+                out[-1]["tool_calls"] += (part.call,)
+                out[-1]["_results"].append(part.result)
+                continue
+            out.append({"_round": part.round, "content": "".join(text).strip(), "tool_calls": (part.call,),
+                        "_results": [part.result]})
+            text = []
+    rounds: list[dict] = []
+    for i, r in enumerate(out):
+        rounds += round_history(r["tool_calls"], r["_results"], content=r["content"], reasoning=reasoning if i == 0 else "")
+    return rounds
+
+
+def _answer_after_calls(msg: AssistantMessage) -> str:
+    """The answer text written after the last tool call that got a result."""
+    last = max((i for i, p in enumerate(msg.parts) if isinstance(p, ToolCallPart) and p.result is not None),
+               default=-1)
+    return "".join(p.text for p in msg.parts[last + 1:] if isinstance(p, AnswerPart))
 
 
 def drop_oldest_turns(chat, n: int, *, role=lambda m: m["role"]) -> list:

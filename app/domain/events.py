@@ -23,6 +23,7 @@ class TurnStarted:
     where: str = "local"  # "local" or the cloud host
     system_tokens: int = 0  # of prompt_tokens: the system prompt and the template's preamble
     carried_tokens: int = 0  # of prompt_tokens: earlier turns' reasoning carried into the prompt
+    tool_tokens: int = 0  # of prompt_tokens: the tool schemas the template put in the prompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +221,9 @@ TurnEvent = Union[TurnEvent, LoopDetected]  # type: ignore[misc]
 @dataclass(frozen=True, slots=True)
 class CallStarted:
     """A further model call of the same turn began (the runner turns its ``TurnStarted`` into
-    this). ``reason``: "answer-now" (a model that cannot end its own thinking was asked again
-    for the answer); ``prompt_tokens`` is that call's prompt."""
+    this). ``reason``: "tool" (after a tool round, with the results in the prompt) or
+    "answer-now" (a model that cannot end its own thinking was asked again for the answer);
+    ``prompt_tokens`` is that call's prompt."""
 
     t: float
     prompt_tokens: int
@@ -236,3 +238,79 @@ class TurnNote:
 
 
 TurnEvent = Union[TurnEvent, CallStarted, TurnNote]  # type: ignore[misc]
+
+
+# -- Tools -----------------------------------------------------------------------------------
+# A call goes through: opened (the model started writing it) -> parsed (complete: the runner
+# checks it) -> approval requested (when its policy asks) -> running -> finished. A call the
+# model only wrote inside its reasoning, in a family whose calls belong after it, is mentioned.
+# ``call`` is an ``app.domain.tools.types.ToolCall``, ``result`` a ``ToolResult``.
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallOpened:
+    """The model began writing a call (its card can show); ``name`` "" until known."""
+
+    t: float
+    call_id: str
+    name: str = ""
+    in_reasoning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallParsed:
+    """The model wrote a complete call; ``call.error`` set when it is unusable as written."""
+
+    t: float
+    call: object
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallMentioned:
+    """Call syntax written inside the reasoning of a family that calls after it: never run."""
+
+    t: float
+    call: object
+
+
+@dataclass(frozen=True, slots=True)
+class ToolApprovalRequested:
+    """The call waits for the user (Run / Deny, arguments editable); ``reach`` says truthfully
+    what the tool can reach on this machine."""
+
+    t: float
+    call_id: str
+    reach: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRunning:
+    """The call runs with ``arguments`` (as the user may have edited them)."""
+
+    t: float
+    call_id: str
+    arguments: dict
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallFinished:
+    """The call's result (what the model reads); ``approved`` False when it was declined."""
+
+    t: float
+    call_id: str
+    result: object
+    approved: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderState:
+    """What a cloud provider needs sent back unchanged in the next request of a tool loop
+    (Anthropic's content blocks with signatures, Responses' output items with encrypted
+    reasoning, Gemini's parts with thought signatures), as that backend's own JSON."""
+
+    backend: str
+    data: object
+
+
+TurnEvent = Union[TurnEvent, ToolCallOpened, ToolCallParsed, ToolCallMentioned,  # type: ignore[misc]
+                  ToolApprovalRequested, ToolCallRunning, ToolCallFinished, ProviderState]

@@ -75,6 +75,8 @@ class ReasoningBlock(_Streamed):
     redacted_data: str = ""  # provider's opaque redacted-thinking payload
     expanded: bool | None = None  # the user's choice for this block's panel (None: default)
     extensions: list[int] = field(default_factory=list)  # offsets where Ponder made it go on
+    paused_for_call: bool = False  # the model called a tool mid-thought; a later block goes on
+    mentions: list[tuple[int, str]] = field(default_factory=list)  # (offset, tool) written while thinking, not called
 
     @property
     def seconds(self) -> float:
@@ -104,6 +106,8 @@ class TurnStats:
     n_ctx: int = 0
     system_tokens: int = 0
     carried_tokens: int = 0
+    tool_schema_tokens: int = 0  # of prompt_tokens: the tools offered (their schemas in the prompt)
+    tool_result_tokens: int = 0  # what the tool rounds added to the context (results and their markup)
     t_start: float = 0.0
     t_first_token: float | None = None
     t_first_answer: float | None = None
@@ -139,6 +143,36 @@ class TurnStats:
         return (self.generated_tokens - 1) / span
 
 
+TOOL_STATES = ("writing", "requested", "awaiting-approval", "running", "done", "error", "denied")
+
+
+@dataclass
+class ToolCallPart:
+    """A tool call where it happened in the message (between reasoning blocks and answer runs).
+
+    ``call`` is an ``app.domain.tools.types.ToolCall``; ``result`` its ``ToolResult`` once
+    finished. ``state`` moves through :data:`TOOL_STATES`; ``reach`` is what the approval card
+    says the tool can reach; ``round`` is the turn's tool round (1-based).
+    """
+
+    call: object
+    state: str = "writing"
+    round: int = 1
+    reach: str = ""
+    result: object | None = None
+    approved: bool | None = None
+    t_start: float | None = None
+    t_end: float | None = None
+
+    @property
+    def call_id(self) -> str:
+        return getattr(self.call, "id", "")
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "error", "denied")
+
+
 @dataclass
 class UserMessage:
     """What the user typed."""
@@ -154,7 +188,7 @@ class AssistantMessage:
 
     model_id: str = ""
     where: str = "local"
-    parts: list[ReasoningBlock | AnswerPart] = field(default_factory=list)
+    parts: list[ReasoningBlock | AnswerPart | ToolCallPart] = field(default_factory=list)
     raw: str = StreamedText()  # type: ignore[assignment]  # everything the model wrote, markers included
     stats: TurnStats = field(default_factory=TurnStats)
     finish_reason: str | None = None
@@ -168,7 +202,10 @@ class AssistantMessage:
     extension_pending: bool = field(default=False, repr=False, compare=False)
     retry_in: float | None = None  # seconds until a rate-limited request is retried (429)
     retry_attempt: int = 0  # which retry that is (1-based), 0 when none happened
+    _generated_at_last_call: int = field(default=0, repr=False, compare=False)
     calls: list[int] = field(default_factory=list)  # prompt tokens of the turn's later model calls
+    # what each later call's provider needs back unchanged, by backend (tool loops)
+    provider_state: dict = field(default_factory=dict, repr=False)
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -179,6 +216,13 @@ class AssistantMessage:
     @property
     def blocks(self) -> list[ReasoningBlock]:
         return [p for p in self.parts if isinstance(p, ReasoningBlock)]
+
+    @property
+    def tool_calls(self) -> list[ToolCallPart]:
+        return [p for p in self.parts if isinstance(p, ToolCallPart)]
+
+    def tool_part(self, call_id: str) -> ToolCallPart | None:
+        return next((p for p in reversed(self.parts) if isinstance(p, ToolCallPart) and p.call_id == call_id), None)
 
     @property
     def answer(self) -> str:
@@ -254,6 +298,60 @@ class AssistantMessage:
     def _on_markup(self, event: ev.MarkupText) -> None:
         self._raw.append(event.text)
 
+    def _on_tool_opened(self, event: ev.ToolCallOpened) -> None:
+        from app.domain.tools.types import ToolCall
+
+        block = self.open_block
+        if block is not None:  # a call from inside the reasoning: the thinking pauses here
+            block.end = event.t
+            block.paused_for_call = True
+        rounds = max((p.round for p in self.tool_calls), default=0)
+        self.parts.append(ToolCallPart(ToolCall(event.call_id, event.name, in_reasoning=event.in_reasoning),
+                                       round=max(1, rounds if self._round_open() else rounds + 1),
+                                       t_start=event.t))
+
+    def _round_open(self) -> bool:
+        """The latest tool round is still being written (no call of it finished yet)."""
+        calls = self.tool_calls
+        return bool(calls) and not any(p.finished for p in calls if p.round == calls[-1].round)
+
+    def _on_tool_parsed(self, event: ev.ToolCallParsed) -> None:
+        part = self.tool_part(event.call.id) or next((p for p in reversed(self.tool_calls) if p.state == "writing"), None)
+        if part is None:
+            self._on_tool_opened(ev.ToolCallOpened(event.t, event.call.id, event.call.name, event.call.in_reasoning))
+            part = self.parts[-1]
+        part.call = event.call
+        part.state = "requested"
+
+    def _on_tool_mentioned(self, event: ev.ToolCallMentioned) -> None:
+        block = self.open_block or (self.blocks[-1] if self.blocks else None)
+        if block is not None:
+            block.mentions.append((block.text_length, event.call.name))
+
+    def _on_tool_approval(self, event: ev.ToolApprovalRequested) -> None:
+        part = self.tool_part(event.call_id)
+        if part is not None:
+            part.state, part.reach = "awaiting-approval", event.reach
+
+    def _on_tool_running(self, event: ev.ToolCallRunning) -> None:
+        from dataclasses import replace as _replace
+
+        part = self.tool_part(event.call_id)
+        if part is not None:
+            part.state, part.approved = "running", True
+            part.call = _replace(part.call, arguments=dict(event.arguments))
+            part.t_start = event.t
+
+    def _on_tool_finished(self, event: ev.ToolCallFinished) -> None:
+        part = self.tool_part(event.call_id)
+        if part is None:
+            return
+        part.result, part.approved, part.t_end = event.result, event.approved, event.t
+        part.state = "denied" if not event.approved else ("error" if event.result.is_error else "done")
+
+    def _on_provider_state(self, event: ev.ProviderState) -> None:
+        self.provider_state[event.backend] = event.data
+
     def _on_started(self, event: ev.TurnStarted) -> None:
         self.model_id = event.model_id
         self.where = event.where
@@ -263,8 +361,18 @@ class AssistantMessage:
         stats.n_ctx = event.n_ctx
         stats.system_tokens = event.system_tokens
         stats.carried_tokens = event.carried_tokens
+        stats.tool_schema_tokens = event.tool_tokens
 
     def _on_call_started(self, event: ev.CallStarted) -> None:
+        if event.reason == "tool":
+            # what the round added between the calls: results and their markup (the context
+            # grows from the last prompt plus what was generated since to this prompt)
+            stats = self.stats
+            last = self.calls[-1] if self.calls else stats.prompt_tokens
+            generated = stats.generated_tokens + stats.injected_tokens
+            added = event.prompt_tokens - last - (generated - self._generated_at_last_call)
+            stats.tool_result_tokens += max(0, added)
+            self._generated_at_last_call = generated
         self.calls.append(event.prompt_tokens)
 
     def _on_budget_cut(self, event: ev.BudgetCut) -> None:
@@ -382,4 +490,11 @@ _HANDLERS = {
     ev.RedactedBlock: AssistantMessage._on_redacted,
     ev.RetryWait: AssistantMessage._on_retry,
     ev.TurnNote: AssistantMessage._on_note,
+    ev.ToolCallOpened: AssistantMessage._on_tool_opened,
+    ev.ToolCallParsed: AssistantMessage._on_tool_parsed,
+    ev.ToolCallMentioned: AssistantMessage._on_tool_mentioned,
+    ev.ToolApprovalRequested: AssistantMessage._on_tool_approval,
+    ev.ToolCallRunning: AssistantMessage._on_tool_running,
+    ev.ToolCallFinished: AssistantMessage._on_tool_finished,
+    ev.ProviderState: AssistantMessage._on_provider_state,
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-Listener = Callable[[str], None]  # called with "stop" or "answer-now", on the caller's thread
+Listener = Callable[[str], None]  # called with "stop", "answer-now" or "approval", on the caller's thread
 
 
 class TurnControl:
@@ -23,6 +23,7 @@ class TurnControl:
         self.answer_now_event = threading.Event()
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+        self._approvals: dict[str, tuple[dict | None, str | None]] = {}
 
     @property
     def stopped(self) -> bool:
@@ -41,6 +42,24 @@ class TurnControl:
         """End the thinking now and let the model answer."""
         self.answer_now_event.set()
         self._notify("answer-now")
+
+    def approve(self, call_id: str, arguments: dict, *, remember: str | None = None) -> None:
+        """Run the waiting call ``call_id`` with ``arguments`` (the user may have edited them);
+        ``remember`` "conversation" or "always" keeps allowing the tool."""
+        with self._lock:
+            self._approvals[call_id] = (dict(arguments), remember)
+        self._notify("approval")
+
+    def deny(self, call_id: str) -> None:
+        """Do not run the waiting call ``call_id``; the model is told the user declined it."""
+        with self._lock:
+            self._approvals[call_id] = (None, None)
+        self._notify("approval")
+
+    def approval(self, call_id: str) -> tuple[dict | None, str | None] | None:
+        """(arguments or None when denied, remember) once the user answered for ``call_id``."""
+        with self._lock:
+            return self._approvals.get(call_id)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` on every later press; returns a function that removes it."""

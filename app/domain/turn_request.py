@@ -49,6 +49,8 @@ class TurnRequest:
     # Per message, the offsets in its content where Ponder wrote a reasoning marker; every
     # other character of a content is text, never a control token (see chat_with_markup).
     markup: tuple[tuple[int, ...], ...] = ()
+    # Tools offered to the model in this turn (app.domain.tools.types.ToolSpec); empty: none.
+    tools: tuple = ()
 
 
 def build_request(messages: list[Message], profile: ModelProfile, *, system_prompt: str | None = None,

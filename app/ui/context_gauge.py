@@ -22,6 +22,7 @@ COLOURS = {
     "system": QColor("#8c96a3"),
     "history": QColor("#5b8def"),
     "carried_reasoning": QColor("#b39ddb"),
+    "tools": QColor("#f5a623"),
     "reasoning": QColor("#7e57c2"),
     "answer": QColor("#43a047"),
     "free": QColor("#e6e9ee"),

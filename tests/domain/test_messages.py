@@ -44,7 +44,8 @@ def test_stats_and_report():
     assert report["stats"]["thinking_s"] == 1.5
     assert report["context"] == {
         "n_ctx": 1000, "used": 50,
-        "segments": {"system": 12, "history": 28, "carried_reasoning": 0, "reasoning": 6, "answer": 4, "free": 950},
+        "segments": {"system": 12, "history": 28, "carried_reasoning": 0, "tools": 0, "reasoning": 6, "answer": 4,
+                     "free": 950},
     }
 
 
