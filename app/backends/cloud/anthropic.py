@@ -210,7 +210,8 @@ class AnthropicBackend(CloudBackend):
         if system:
             body["system"] = "\n\n".join(system)
         if request.tools:
-            body["tools"] = [{"name": n, "description": d, "input_schema": p} for n, d, p in tool_schemas(request.tools)]
+            body["tools"] = [{"name": n, "description": d, "input_schema": p}
+                             for n, d, p in tool_schemas(request.tools)]
         elif has_rounds(request.messages):
             body["tools"] = history_tools(request.messages)
             body["tool_choice"] = {"type": "none"}

@@ -90,7 +90,8 @@ class ChatCompletionsReader(TurnReader):
             thought = mirrored(**{k: delta.get(k) for k in REASONING_KEYS})
             if thought:
                 self.reasoning_parts.append(thought)
-                self.reasoning_field = self.reasoning_field or next(k for k in REASONING_KEYS if delta.get(k))
+                self.reasoning_field = self.reasoning_field or next(
+                    (k for k in REASONING_KEYS if isinstance(delta.get(k), str) and delta[k]), None)
             out += self.fields.reasoning(thought)
             content = delta.get("content")
             if isinstance(content, str) and content:
@@ -131,7 +132,7 @@ class ChatCompletionsReader(TurnReader):
         arguments = function.get("arguments")
         slot = self._slots.get(index)
         out: list[ev.TurnEvent] = []
-        if slot is None or (call_id and call_id != slot[1] and self._starts_new(slot[0], name)):
+        if slot is None or (call_id and slot[1] and call_id != slot[1] and self._starts_new(slot[0], name)):
             self._keys += 1
             slot = (self._keys, call_id)
             self._slots[index] = slot

@@ -164,7 +164,8 @@ def test_a_round_from_the_history_is_built_from_its_calls(cloud):
 def test_a_whitespace_text_block_is_left_out_of_the_passback(cloud):
     blob = message(cloud,
                    block(cloud, 0, {"type": "thinking", "thinking": "", "signature": ""},
-                         [{"type": "thinking_delta", "thinking": "Hm."}, {"type": "signature_delta", "signature": "S"}]),
+                         [{"type": "thinking_delta", "thinking": "Hm."},
+                          {"type": "signature_delta", "signature": "S"}]),
                    block(cloud, 1, {"type": "text", "text": ""}, [{"type": "text_delta", "text": "\n\n"}]),
                    tool_use(cloud, 2, "toolu_w", "clock", []))
     profile, turn = run_first(cloud, blob)

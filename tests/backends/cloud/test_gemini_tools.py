@@ -111,7 +111,8 @@ def test_a_round_from_the_history_is_built_from_its_calls(cloud):
     history = (USER, *round_history([call], [ToolResult(call.id, "2")], content="Adding.", reasoning="private"),
                {"role": "assistant", "content": "2"}, USER)
     cloud.server.script(PATH, cloud.Reply(pieces=[answer(cloud)]))
-    cloud.run(cloud.profile("gemini", path="/v1beta", model="gemini-test"), TurnRequest(messages=history, max_tokens=64))
+    profile = cloud.profile("gemini", path="/v1beta", model="gemini-test")
+    cloud.run(profile, TurnRequest(messages=history, max_tokens=64))
     body = cloud.server.requests[0]["json"]
     assert body["contents"][1:3] == [
         {"role": "model", "parts": [{"text": "Adding."},

@@ -99,5 +99,6 @@ def test_openai_calls_read_the_same_however_the_arguments_are_cut(arguments, cut
     events += reader.close(truncated=False)
     parsed = [e.call for e in events if isinstance(e, ev.ToolCallParsed)]
     assert [(c.id, c.arguments, c.error) for c in parsed] == [(f"call_{n}", a, None) for n, a in enumerate(arguments)]
-    assert [e.call_id for e in events if isinstance(e, ev.ToolCallOpened)] == [f"call_{n}" for n in range(len(arguments))]
+    opened = [e.call_id for e in events if isinstance(e, ev.ToolCallOpened)]
+    assert opened == [f"call_{n}" for n in range(len(arguments))]
     assert [type(e) for e in events if isinstance(e, ev.ProviderState)] == [ev.ProviderState]
