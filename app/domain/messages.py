@@ -323,6 +323,11 @@ class AssistantMessage:
         part.call = event.call
         part.state = "requested"
 
+    def _on_tool_abandoned(self, event: ev.ToolCallAbandoned) -> None:
+        part = next((p for p in reversed(self.tool_calls) if p.state == "writing"), None)
+        if part is not None:
+            self.parts.remove(part)
+
     def _on_tool_mentioned(self, event: ev.ToolCallMentioned) -> None:
         block = self.open_block or (self.blocks[-1] if self.blocks else None)
         if block is not None:
@@ -493,6 +498,7 @@ _HANDLERS = {
     ev.ToolCallOpened: AssistantMessage._on_tool_opened,
     ev.ToolCallParsed: AssistantMessage._on_tool_parsed,
     ev.ToolCallMentioned: AssistantMessage._on_tool_mentioned,
+    ev.ToolCallAbandoned: AssistantMessage._on_tool_abandoned,
     ev.ToolApprovalRequested: AssistantMessage._on_tool_approval,
     ev.ToolCallRunning: AssistantMessage._on_tool_running,
     ev.ToolCallFinished: AssistantMessage._on_tool_finished,

@@ -69,7 +69,7 @@ def test_an_earlier_tool_turn_goes_back_to_the_model_as_rounds():
     chat = chat_messages(conv.messages)
     assert [m["role"] for m in chat] == ["user", "assistant", "tool", "assistant", "user"]
     assert chat[1]["tool_calls"][0].name == "calculator" and chat[2]["content"] == "42"
-    assert chat[3]["content"] == "It is 42." and "reasoning" not in chat[1]  # stripped by default
+    assert chat[3]["content"] == "It is 42." and chat[1]["reasoning"] == "I should compute."
     assert tool_rounds(chat) == [(1, [chat[1]["tool_calls"][0]], [ToolResult("c1", "42")])]
 
 
