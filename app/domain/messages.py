@@ -108,6 +108,7 @@ class TurnStats:
     carried_tokens: int = 0
     tool_schema_tokens: int = 0  # of prompt_tokens: the tools offered (their schemas in the prompt)
     tool_result_tokens: int = 0  # what the tool rounds added to the context (results and their markup)
+    round_tokens: dict[int, int] = field(default_factory=dict)  # the same, per tool round
     t_start: float = 0.0
     t_first_token: float | None = None
     t_first_answer: float | None = None
@@ -220,6 +221,18 @@ class AssistantMessage:
     @property
     def tool_calls(self) -> list[ToolCallPart]:
         return [p for p in self.parts if isinstance(p, ToolCallPart)]
+
+    def result_tokens(self, part: ToolCallPart) -> int:
+        """The tokens ``part``'s result added to the context: its round's, shared among the
+        round's calls by the length of their results (exact for a round of one call)."""
+        same = [p for p in self.tool_calls if p.round == part.round and p.result is not None]
+        total = self.stats.round_tokens.get(part.round, 0)
+        if part.result is None or not same:
+            return 0
+        if len(same) == 1:
+            return total
+        size = sum(len(p.result.text) for p in same) or 1
+        return round(total * len(part.result.text) / size)
 
     def tool_part(self, call_id: str) -> ToolCallPart | None:
         return next((p for p in reversed(self.parts) if isinstance(p, ToolCallPart) and p.call_id == call_id), None)
@@ -375,8 +388,10 @@ class AssistantMessage:
             stats = self.stats
             last = self.calls[-1] if self.calls else stats.prompt_tokens
             generated = stats.generated_tokens + stats.injected_tokens
-            added = event.prompt_tokens - last - (generated - self._generated_at_last_call)
-            stats.tool_result_tokens += max(0, added)
+            added = max(0, event.prompt_tokens - last - (generated - self._generated_at_last_call))
+            stats.tool_result_tokens += added
+            latest = max((p.round for p in self.tool_calls), default=1)
+            stats.round_tokens[latest] = stats.round_tokens.get(latest, 0) + added
             self._generated_at_last_call = generated
         self.calls.append(event.prompt_tokens)
 

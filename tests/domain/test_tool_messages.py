@@ -82,3 +82,15 @@ def test_template_messages_shape_the_round_for_the_family():
                                                                      "name": "calculator", "content": "42"}
     r1 = template_messages(chat, "deepseek-r1")
     assert isinstance(r1[1]["tool_calls"][0]["function"]["arguments"], str) and r1[1]["content"] is None
+
+
+def test_the_json_report_lists_the_calls():
+    from app.domain.report import turn_report
+
+    report = turn_report(tool_turn(Conversation()))
+    assert report["stats"]["tool_rounds"] == 1
+    (call,) = report["tool_calls"]
+    assert call == {"id": "c1", "name": "calculator", "arguments": {"expression": "6 * 7"}, "result": "42",
+                    "error": None, "approved": True, "round": 1, "in_reasoning": False, "duration_s": 0.01,
+                    "result_tokens": 20}
+    assert report["context"]["segments"]["tools"] == 50
