@@ -174,6 +174,7 @@ class LlamaBackend:
             n_ctx=self.n_ctx(), memory_bytes=self.memory_bytes,
             model_path=str(model.path) if model is not None else "",
             n_threads=threads.decode if threads else 0, n_threads_batch=threads.batch if threads else 0,
+            tool_format=self.tool_family,
         )
 
     def close(self) -> None:
