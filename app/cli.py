@@ -52,7 +52,7 @@ def build_parser() -> OneLineParser:
     add_pull_parser(sub)
 
     bench = sub.add_parser("bench", help="performance figures")
-    bench.add_argument("what", choices=["speed", "throughput", "stop", "startup", "switch", "ui", "parser",
+    bench.add_argument("what", choices=["speed", "lookup", "throughput", "stop", "startup", "switch", "ui", "parser",
                                         "store-cost", "markdown", "all"])
     bench.add_argument("--runs", type=int, default=5)
     bench.add_argument("--tokens", type=int, default=256)

@@ -102,6 +102,20 @@ def tolerate_broken_file_templates() -> None:
     llama_chat_format.Jinja2ChatFormatter = _Tolerant
 
 
+def draft_model(propose: Callable[[object], list[int]]):
+    """A llama-cpp-python draft model (``Llama(draft_model=...)``) whose guesses come from
+    ``propose(tokens so far)``; llama-cpp-python then evaluates them in one batch and keeps
+    those the sampler would have produced."""
+    import numpy as np
+    from llama_cpp.llama_speculative import LlamaDraftModel
+
+    class _Draft(LlamaDraftModel):
+        def __call__(self, input_ids, /, **kwargs):
+            return np.array(propose(input_ids), dtype=np.intc)
+
+    return _Draft()
+
+
 def token_text(llm, token: int) -> str:
     """The vocabulary's text of ``token`` (e.g. ``<|im_end|>``)."""
     return llm._model.token_get_text(token)

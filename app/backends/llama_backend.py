@@ -101,10 +101,12 @@ class LlamaBackend:
             return
         path = paths.resolve_model_path(self.profile.path or "")
         options = {"should_stop": should_stop, "available_memory": self.available_memory, "progress": progress}
+        lookup = self.profile.prompt_lookup
         if self.pool is not None:
-            model = self.pool.acquire(path, self.profile.local_n_ctx, **options)
+            model = self.pool.acquire(path, self.profile.local_n_ctx, prompt_lookup=lookup, **options)
         else:
-            model = LlamaModel(path, self.profile.local_n_ctx, threads_setting=self.threads_setting)
+            model = LlamaModel(path, self.profile.local_n_ctx, threads_setting=self.threads_setting,
+                               prompt_lookup=lookup)
             model.load(**options)
         try:
             self.template, self.template_note = template_for(self.profile, model.llm)  # a preset when the file has none

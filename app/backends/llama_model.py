@@ -45,12 +45,12 @@ def check_gguf(path: Path) -> None:
         )
 
 
-def memory_estimate(path: Path, n_ctx: int) -> MemoryEstimate:
+def memory_estimate(path: Path, n_ctx: int, *, logits_all: bool = False) -> MemoryEstimate:
     """What ``path`` needs loaded with ``n_ctx`` tokens of context (the fit verdict's formula)."""
     from app.backends.gguf_info import read_gguf_info
     from app.domain.hardware_fit import estimate_memory
 
-    return estimate_memory(read_gguf_info(path).shape(), n_ctx)
+    return estimate_memory(read_gguf_info(path).shape(), n_ctx, logits_all=logits_all)
 
 
 def check_fits(path: Path, estimate: MemoryEstimate, available_bytes: int | None = None) -> None:
@@ -67,10 +67,13 @@ def check_fits(path: Path, estimate: MemoryEstimate, available_bytes: int | None
 class LlamaModel:
     """A loaded GGUF: ``llm`` (llama-cpp-python's ``Llama``), its tokenizer and thread counts."""
 
-    def __init__(self, path: Path, n_ctx: int, *, threads_setting: int | None = None):
+    def __init__(self, path: Path, n_ctx: int, *, threads_setting: int | None = None, prompt_lookup: bool = False):
         self.path = path
         self.n_ctx = n_ctx
         self.threads_setting = threads_setting
+        # speculative decoding with drafts from the context (app.domain.ngram_drafter): needs
+        # logits at every position, which costs n_ctx × vocabulary floats of memory
+        self.prompt_lookup = prompt_lookup
         self.llm = None
         self.estimate: MemoryEstimate | None = None
         self.threads: Threads | None = None
@@ -89,7 +92,7 @@ class LlamaModel:
     @property
     def key(self) -> tuple:
         """What another profile must match to share this model."""
-        return (str(self.path), self.n_ctx)
+        return (str(self.path), self.n_ctx, self.prompt_lookup)
 
     @property
     def memory_bytes(self) -> int:
@@ -101,15 +104,21 @@ class LlamaModel:
              progress: Callable[[str], None] | None = None) -> None:
         path = self.path
         check_gguf(path)
-        estimate = memory_estimate(path, self.n_ctx)
+        estimate = memory_estimate(path, self.n_ctx, logits_all=self.prompt_lookup)
         check_fits(path, estimate, available_memory)
         if progress:
             progress(f"Loading {path.name}…")
         adapter.tolerate_broken_file_templates()  # a template that does not compile must not refuse the model
         cores = available_cores()
+        draft = {}
+        if self.prompt_lookup:
+            from app.domain.ngram_drafter import NgramDrafter
+
+            # logits_all too: llama-cpp-python sizes its logits buffer by that flag alone
+            draft.update(draft_model=adapter.draft_model(NgramDrafter().propose), logits_all=True)
         try:
             llm = adapter.load_llama(str(path), should_stop=should_stop, n_ctx=self.n_ctx, n_batch=N_BATCH,
-                                     n_threads=max(1, cores // 2), n_threads_batch=cores, verbose=False)
+                                     n_threads=max(1, cores // 2), n_threads_batch=cores, verbose=False, **draft)
         except adapter.LoadAbandoned:
             raise LoadCancelled(f"Loading {path.name} was abandoned.") from None
         except (ValueError, RuntimeError) as exc:
@@ -292,11 +301,11 @@ class ModelPool:
         self._models: dict[tuple, LlamaModel] = {}
         self._users: dict[tuple, int] = {}
 
-    def acquire(self, path: Path, n_ctx: int, **load_options) -> LlamaModel:
-        key = (str(path), n_ctx)
+    def acquire(self, path: Path, n_ctx: int, *, prompt_lookup: bool = False, **load_options) -> LlamaModel:
+        key = (str(path), n_ctx, prompt_lookup)
         model = self._models.get(key)
         if model is None:
-            model = LlamaModel(path, n_ctx, threads_setting=self.threads_setting)
+            model = LlamaModel(path, n_ctx, threads_setting=self.threads_setting, prompt_lookup=prompt_lookup)
             model.load(**load_options)
             self._models[key] = model
         self._users[key] = self._users.get(key, 0) + 1

@@ -11,6 +11,10 @@ def run_bench(what: str, *, runs: int = 3, n_tokens: int = 256, model: str | Non
         from app.bench.speed import bench_speed
 
         result["speed"] = bench_speed(runs=runs, n_tokens=n_tokens, model=model)
+    if what in ("lookup", "all"):
+        from app.bench.lookup import bench_lookup
+
+        result["lookup"] = bench_lookup(runs=runs, n_tokens=n_tokens, model=model)
     if what in ("throughput", "all"):
         from app.bench.throughput import bench_throughput
 

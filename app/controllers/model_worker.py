@@ -50,7 +50,8 @@ def default_memory_budget() -> int:
 
 def _load_key(profile: ModelProfile) -> tuple:
     """What a loaded model depends on; other profile fields apply per turn."""
-    return (profile.backend, profile.path, profile.n_ctx, profile.reasoning, profile.chat_template)
+    return (profile.backend, profile.path, profile.n_ctx, profile.reasoning, profile.chat_template,
+            profile.tool_format, profile.prompt_lookup)
 
 
 class ModelWorker(QObject):

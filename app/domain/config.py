@@ -46,12 +46,12 @@ TOP_KEYS = ("default", "model")
 MODEL_KEYS = (
     "id", "label", "role", "backend", "path", "n_ctx", "base_url", "model", "api_key_env",
     "context_window", "system_prompt", "temperature", "max_tokens", "enabled", "reasoning",
-    "reasoning_effort", "chat_template", "timeouts", "tool_format",
+    "reasoning_effort", "chat_template", "timeouts", "tool_format", "prompt_lookup",
 )
 REASONING_KEYS = ("start", "end", "forced_open", "budget", "carry")
 TIMEOUT_KEYS = ("connect", "first_token", "idle", "total")
 MAX_TIMEOUT = 86400.0  # a day: longer is a mistake (and inf would overflow the event loop's timers)
-LOCAL_ONLY_KEYS = ("path", "n_ctx", "chat_template", "tool_format")
+LOCAL_ONLY_KEYS = ("path", "n_ctx", "chat_template", "tool_format", "prompt_lookup")
 CLOUD_ONLY_KEYS = ("base_url", "model", "api_key_env", "context_window", "reasoning_effort", "timeouts")
 
 KeyPath = tuple[Any, ...]  # str keys, int indices into arrays of tables
@@ -450,6 +450,7 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
         reasoning_effort=check.choice(raw, base, "reasoning_effort", where, REASONING_EFFORTS),
         chat_template=_chat_template(check, raw, base, where),
         tool_format=_tool_format(check, raw, base, where),
+        prompt_lookup=bool(check.boolean(raw, base, "prompt_lookup", where)),
         line=check.lines.line_of(base),
         timeouts=timeouts,
     )

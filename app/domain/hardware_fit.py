@@ -154,13 +154,14 @@ def kv_cache_bytes(shape: ModelShape, n_ctx: int, cache_type: str = "f16") -> in
 
 
 def estimate_memory(shape: ModelShape, n_ctx: int, cache_type: str = "f16", *,
-                    flash_attn: bool = False, n_ubatch: int = DEFAULT_UBATCH) -> MemoryEstimate:
-    """Weights + KV cache + overhead for running ``shape`` with ``n_ctx`` tokens of context."""
+                    flash_attn: bool = False, n_ubatch: int = DEFAULT_UBATCH, logits_all: bool = False) -> MemoryEstimate:
+    """Weights + KV cache + overhead for running ``shape`` with ``n_ctx`` tokens of context.
+    ``logits_all``: logits are kept for every position (speculative decoding needs them)."""
     weights = shape.weight_bytes()
     kv = kv_cache_bytes(shape, n_ctx, cache_type)
     ubatch = min(n_ubatch, n_ctx)
     scores = 0 if flash_attn else ubatch * n_ctx * shape.n_heads * 4
-    logits = ubatch * shape.vocab_size * 4
+    logits = (n_ctx if logits_all else ubatch) * shape.vocab_size * 4
     overhead = RUNTIME_BYTES + max(scores, logits) + round(WEIGHTS_OVERHEAD_FRACTION * weights)
     return MemoryEstimate(weights, kv, overhead, weights + kv + overhead, n_ctx, cache_type)
 
