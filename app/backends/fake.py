@@ -47,7 +47,16 @@ class _Script:
         self.fail_at = fail_at  # raise a BackendError before this token (a fault mid-stream)
         self.clock = clock
         self.requests: list[TurnRequest] = []
+        self._calls_in_turn = 0
         self._ids: dict[str, int] = {}
+
+    def _call_index(self, request: TurnRequest) -> int:
+        """Which call of its turn ``request`` is: a later call carries a tool round's results or
+        the runner's Answer-now question at its end; anything else starts a turn."""
+        last = request.messages[-1] if request.messages else {}
+        later = last.get("role") == "tool" or str(last.get("content", "")).startswith("Stop thinking and give")
+        self._calls_in_turn = self._calls_in_turn + 1 if later else 0
+        return self._calls_in_turn
 
     def _script_for(self, call: int) -> list:
         """The script of the turn's ``call``-th model call (0 is the first)."""
@@ -113,7 +122,7 @@ class FakeBackend(_Script):
         return list(range(self.prompt_tokens)), ContextUsage(self.n_ctx, history=self.prompt_tokens)
 
     def stream(self, request: TurnRequest, control: TurnControl) -> Iterator[ev.TurnEvent]:
-        script = self._script_for(len(self.requests))
+        script = self._script_for(self._call_index(request))
         self.requests.append(request)
         parser = make_parser(self.spec, forced_open=self.forced_open)
         tokens = TokenStream(parser, self.clock)
@@ -171,8 +180,9 @@ class FakeCloudBackend(_Script):
         """Nothing to free."""
 
     async def stream(self, request: TurnRequest, control: TurnControl | None = None) -> AsyncIterator[ev.TurnEvent]:
-        first = not self.requests
-        script = self._script_for(len(self.requests))
+        call = self._call_index(request)
+        first = call == 0
+        script = self._script_for(call)
         self.requests.append(request)
         parser = make_parser(self.spec, forced_open=self.forced_open and first)
         tokens = TokenStream(parser, self.clock)

@@ -22,10 +22,14 @@ import gguf
 RENAMES = {"<jupyter_script>": "<think>", "<empty_output>": "</think>"}
 
 
-def write_think_gguf(src: Path, dst: Path) -> dict[str, int]:
-    """Write ``dst``: ``src`` with two unused control tokens renamed to the think markers.
+TOOL_RENAMES = {**RENAMES, "<jupyter_text>": "<tool_call>", "<jupyter_code>": "</tool_call>"}
 
-    Returns ``{"<think>": id, "</think>": id}``.
+
+def write_think_gguf(src: Path, dst: Path, renames: dict[str, str] = RENAMES) -> dict[str, int]:
+    """Write ``dst``: ``src`` with unused control tokens renamed (by default to the think
+    markers; :data:`TOOL_RENAMES` adds ``<tool_call>``/``</tool_call>``).
+
+    Returns ``{new name: id}``.
     """
     reader = gguf.GGUFReader(src, "r")
     tokens_key = gguf.Keys.Tokenizer.LIST
@@ -34,7 +38,7 @@ def write_think_gguf(src: Path, dst: Path) -> dict[str, int]:
     types = reader.get_field(types_key).contents()
 
     ids: dict[str, int] = {}
-    for old, new in RENAMES.items():
+    for old, new in renames.items():
         if new in tokens:
             raise ValueError(f"{src.name} already has a token {new!r}")
         i = tokens.index(old)
