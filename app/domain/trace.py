@@ -200,7 +200,7 @@ def block_stats(message: AssistantMessage) -> list[BlockStats]:
 class ToolSpan:
     """One tool call on the timeline, in seconds after the turn started.
 
-    ``start``–``end``: while the tool ran (for a denied call, from the call to the refusal);
+    ``start``–``end``: while the tool ran (for a denied call: the wait, from the call to the refusal);
     ``end``–``resumed``: the re-evaluation, from the result to the model's next token (the
     result's tokens are evaluated then); ``resumed`` is None when no token followed.
     """
@@ -284,7 +284,7 @@ def message_summary(message: AssistantMessage) -> dict[str, Any]:
         "tokens_per_s": s.tokens_per_s,
         "tool_calls": len(message.tool_calls),
         "tool_rounds": len({p.round for p in message.tool_calls}),
-        "tool_s": sum(t.seconds for t in spans),
+        "tool_s": sum(t.seconds for t in spans if t.state != "denied"),  # a denied call's span is the wait
         "reeval_s": sum(reevals) if reevals else None,
         "tool_schema_tokens": s.tool_schema_tokens,
         "tool_result_tokens": s.tool_result_tokens,

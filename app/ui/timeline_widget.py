@@ -32,6 +32,7 @@ BOUNDARY = QColor("#5d4f9a")
 MARK = QColor("#b0441c")
 TOOL_FILL, TOOL_LINE, TOOL_TEXT = QColor(245, 166, 35, 90), QColor("#d48806"), QColor("#8a5300")
 REEVAL_FILL = QColor(245, 166, 35, 150)
+DENIED_FILL, DENIED_TEXT = QColor(140, 150, 163, 70), QColor("#57606a")
 
 X_STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
@@ -260,17 +261,18 @@ class TimelineWidget(QWidget):
     def _draw_tools(self, p: QPainter) -> None:
         fm = self.fontMetrics()
         for ran, reeval, span in self.tool_rects:
+            denied = span.state == "denied"
             p.setPen(Qt.NoPen)
-            p.setBrush(TOOL_FILL)
+            p.setBrush(DENIED_FILL if denied else TOOL_FILL)
             p.drawRect(ran)
             if reeval is not None:
                 p.setBrush(QBrush(REEVAL_FILL, Qt.BDiagPattern))
                 p.drawRect(reeval)
             p.setPen(QPen(TOOL_LINE, 1))
             p.drawLine(QPointF(ran.left(), ran.top()), QPointF(ran.left(), ran.bottom()))
-            name = span.name or "tool"
+            name = (span.name or "tool") + (" denied" if denied else "")
             if fm.horizontalAdvance(name) + 4 <= ran.width():
-                p.setPen(TOOL_TEXT)
+                p.setPen(DENIED_TEXT if denied else TOOL_TEXT)
                 p.drawText(QRectF(ran.left() + 2, ran.top() + 2, ran.width() - 4, fm.height()),
                            Qt.AlignLeft | Qt.AlignTop, name)
 

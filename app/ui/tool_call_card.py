@@ -257,8 +257,9 @@ class ToolCallCard(QFrame):
             text = self._arguments_shown(part)
             if self.args_edit.toPlainText() != text:
                 self.args_edit.setPlainText(text)
-        self.args_title.setVisible(bool(call.name) or bool(call.arguments))
-        self.args_edit.setVisible(self.args_title.isVisible())
+        has_arguments = bool(call.arguments) or bool(call.raw) or waiting
+        self.args_title.setVisible(has_arguments)
+        self.args_edit.setVisible(has_arguments)
         self.approval_row.setVisible(waiting)
         for button in (self.run_button, self.allow_conversation_button, self.allow_always_button, self.deny_button):
             button.setEnabled(waiting and not self._sent)

@@ -376,9 +376,11 @@ class TraceViewer(QDialog):
     def _tool_row(part: ToolCallPart, span: trace.ToolSpan | None) -> tuple:
         """A tool call's row: its result tokens, how long it ran, and what came after."""
         notes = [part.state]
+        secs = span.seconds if span is not None else None
+        if part.state == "denied" and secs is not None:
+            notes, secs = [f"denied after {secs:.1f} s"], None  # it never ran: the span is the wait
         if span is not None and span.reeval_s is not None:
             notes.append(f"re-evaluated in {span.reeval_s:.2f} s")
-        secs = span.seconds if span is not None else None
         return (f"Tool: {part.call.name or 'tool'}", part.result_tokens, secs, None, ", ".join(notes))
 
     def _cursor(self, start: int, end: int) -> QTextCursor:
