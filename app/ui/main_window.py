@@ -80,12 +80,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.errors)
         layout.addWidget(self.gauge)
         layout.addWidget(self.task_hint)
-        controls = QHBoxLayout()
+        self.controls_row = QWidget(self)  # the thinking controls and the tools control, over the composer
+        self.controls_row.setObjectName("composerControls")
+        self.controls_row.setAttribute(Qt.WA_StyledBackground, True)
+        controls = QHBoxLayout(self.controls_row)
         controls.setContentsMargins(0, 0, 12, 0)
         controls.setSpacing(0)
         controls.addWidget(self.thinking_controls, 1)
         controls.addWidget(self.tools_picker)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls_row)
         layout.addWidget(self.composer)
         self.sidebar = None
         if store is not None:
