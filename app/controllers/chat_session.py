@@ -221,7 +221,7 @@ class ChatSession(QObject):
 
     def approve_tool(self, call_id: str, arguments: dict, remember: str | None = None) -> None:
         """Run the call waiting on its card with ``arguments`` (as the user left them);
-        ``remember`` "conversation" or "always" keeps allowing the tool."""
+        ``remember`` "conversation" or "always" keeps allowing the tool ("" or None: ask again)."""
         if self.busy:
             self._control.approve(call_id, arguments, remember=remember or None)
 

@@ -148,8 +148,7 @@ class MainWindow(QMainWindow):
         self.chat.trace_requested.connect(self.open_trace)
         self.chat.answer_now_requested.connect(s.answer_now)
         self.chat.stop_requested.connect(s.stop)
-        self.chat.tool_approved.connect(lambda call_id, arguments, remember:
-                                        s.approve_tool(call_id, arguments, remember or None))
+        self.chat.tool_approved.connect(s.approve_tool)  # remember "" is None there
         self.chat.tool_denied.connect(s.deny_tool)
         self.tools_picker.changed.connect(s.set_tools)
         s.chat_reset.connect(lambda: self.tools_picker.set_keys(()))  # a conversation starts without tools

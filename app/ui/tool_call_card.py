@@ -195,13 +195,14 @@ class ToolCallCard(QFrame):
         return self.part is not None and self.part.state == "awaiting-approval" and not self._turn_over
 
     def set_expanded(self, expanded: bool, *, by_user: bool = False) -> None:
-        """Open or fold the card; a user's choice sticks. A call waiting for approval stays open."""
-        if by_user:
+        """Open or fold the card; a user's choice sticks. A call waiting for approval stays open
+        (whatever was chosen before: what is approved must be seen)."""
+        if self.awaiting_approval:
+            expanded = True
+        elif by_user:
             self.user_touched = True
         elif self.user_touched:
             return
-        if self.awaiting_approval:
-            expanded = True
         if expanded != self._expanded:
             self._expanded = expanded
             self._apply_expanded()

@@ -37,8 +37,14 @@ def _waiting(call, reach=REACH) -> AssistantMessage:
 
 def test_a_card_waiting_for_approval_shows_the_full_arguments_and_the_reach(card):
     msg = _waiting(SEARCH)
+    msg.tool_calls[0].state = "requested"
     card.update_from(msg.tool_calls[0])
-    assert card.expanded and card.awaiting_approval
+    card.set_expanded(False, by_user=True)  # folded by the user before the approval was asked
+    msg.tool_calls[0].state = "awaiting-approval"
+    card.update_from(msg.tool_calls[0])
+    assert card.expanded and card.awaiting_approval and card.details.isVisible()
+    card.set_expanded(False, by_user=True)
+    assert card.expanded  # it cannot be folded while it waits
     assert json.loads(card.args_edit.toPlainText()) == LONG  # all of them, not a summary
     assert card.args_edit.toPlainText() == json.dumps(LONG, ensure_ascii=False, indent=2)
     assert not card.args_edit.isReadOnly()
