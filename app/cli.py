@@ -48,8 +48,8 @@ def build_parser() -> OneLineParser:
     add_pull_parser(sub)
 
     bench = sub.add_parser("bench", help="performance figures")
-    bench.add_argument("what", choices=["throughput", "stop", "startup", "switch", "ui", "parser", "store-cost",
-                                        "markdown", "all"])
+    bench.add_argument("what", choices=["speed", "throughput", "stop", "startup", "switch", "ui", "parser",
+                                        "store-cost", "markdown", "all"])
     bench.add_argument("--runs", type=int, default=5)
     bench.add_argument("--tokens", type=int, default=256)
     bench.add_argument("--model", default=None)
@@ -125,6 +125,7 @@ def cmd_ask(args) -> int:
     from app.domain.config import load_user_models
     from app.domain.conversation import Conversation
     from app.domain.report import turn_report
+    from app.domain.settings import load_settings
     from app.domain.turn_control import TurnControl
     from app.domain.turn_request import build_request
     from app.errors import PonderError
@@ -150,7 +151,8 @@ def cmd_ask(args) -> int:
 
     control = TurnControl()
     with guard.stopping(control.stop):  # a signal from here on stops the turn, also while the model loads
-        backend = create_backend(profile)
+        backend = create_backend(profile, threads=load_settings().threads) if profile.is_local else \
+            create_backend(profile)
         try:
             try:
                 backend.load(should_stop=lambda: control.stopped)

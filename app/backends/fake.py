@@ -1,7 +1,9 @@
 """Scripted backends for tests, benchmarks and demos: one local-like, one cloud-like.
 
 Both play a list of token texts through the real reasoning parser and token counting, at a
-chosen pace. :class:`FakeBackend` behaves like the local backend (a generator that checks
+chosen pace; a ``ToolCall`` in the script is a call the model makes there (a turn's later
+model calls, after a tool round or Answer now, play ``follow_up``: one script for all of
+them, or a list of scripts, one per call). :class:`FakeBackend` behaves like the local backend (a generator that checks
 Stop and Answer now per token and ends its own thinking by feeding the end marker);
 :class:`FakeCloudBackend` like a cloud one (an async generator, stopped by cancelling its
 task, that cannot end its own thinking, so the turn runner asks it again for the answer).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import replace
 from typing import AsyncIterator, Callable, ClassVar, Iterable, Iterator
 
 from app.domain import events as ev
@@ -22,6 +25,7 @@ from app.domain.reasoning.markers import MarkerSpec
 from app.domain.reasoning.parser import make_parser
 from app.domain.token_stream import TokenStream
 from app.domain.turn_control import TurnControl
+from app.domain.tools.types import ToolCall
 from app.domain.turn_request import TurnRequest
 from app.errors import BackendError
 
@@ -29,11 +33,12 @@ from app.errors import BackendError
 class _Script:
     """What both fakes share: the script, its pace and the scripted failure."""
 
-    def __init__(self, profile: ModelProfile, script: Iterable[str] = (), *, spec: MarkerSpec | None = None,
+    def __init__(self, profile: ModelProfile, script: Iterable = (), *, spec: MarkerSpec | None = None,
                  forced_open: bool = False, delay_s: float = 0.0, prompt_tokens: int = 10, n_ctx: int = 8192,
-                 fail_at: int | None = None, clock: Callable[[], float] = time.monotonic):
+                 fail_at: int | None = None, follow_up: Iterable = (), clock: Callable[[], float] = time.monotonic):
         self.profile = profile
         self.script = list(script)
+        self.follow_up = list(follow_up)
         self.spec = spec
         self.forced_open = forced_open
         self.delay_s = delay_s
@@ -43,6 +48,19 @@ class _Script:
         self.clock = clock
         self.requests: list[TurnRequest] = []
         self._ids: dict[str, int] = {}
+
+    def _script_for(self, call: int) -> list:
+        """The script of the turn's ``call``-th model call (0 is the first)."""
+        if call == 0:
+            return self.script
+        if self.follow_up and all(isinstance(s, list) for s in self.follow_up):
+            return self.follow_up[call - 1] if call - 1 < len(self.follow_up) else []
+        return self.follow_up
+
+    def _tool_events(self, call: ToolCall, in_reasoning: bool) -> list[ev.TurnEvent]:
+        t = self.clock()
+        call = replace(call, in_reasoning=in_reasoning)
+        return [ev.ToolCallOpened(t, call.id, call.name, in_reasoning), ev.ToolCallParsed(t, call)]
 
     def _token_id(self, text: str) -> int:
         return self._ids.setdefault(text, len(self._ids))
@@ -95,13 +113,17 @@ class FakeBackend(_Script):
         return list(range(self.prompt_tokens)), ContextUsage(self.n_ctx, history=self.prompt_tokens)
 
     def stream(self, request: TurnRequest, control: TurnControl) -> Iterator[ev.TurnEvent]:
+        script = self._script_for(len(self.requests))
         self.requests.append(request)
         parser = make_parser(self.spec, forced_open=self.forced_open)
         tokens = TokenStream(parser, self.clock)
         yield ev.TurnStarted(self.clock(), self.profile.id, self.prompt_tokens, self.n_ctx)
         finish, cut, skipping = "stop", False, False
         next_at = time.perf_counter()
-        for i, text in enumerate(self.script):
+        for i, text in enumerate(script):
+            if isinstance(text, ToolCall):
+                yield from self._tool_events(text, parser.in_reasoning)
+                continue
             if skipping:  # after Answer now: the rest of the scripted reasoning is never written
                 skipping = self.spec.end not in text
                 continue
@@ -129,18 +151,16 @@ class FakeBackend(_Script):
 
 
 class FakeCloudBackend(_Script):
-    """Plays ``script`` as a cloud model call (estimated counts, no token ids); later calls
-    of the same turn (after Answer now) play ``follow_up``."""
+    """Plays ``script`` as a cloud model call (estimated counts, no token ids)."""
 
     is_async: ClassVar[bool] = True
     supports_answer_now: ClassVar[bool] = False
     counts_exactly: ClassVar[bool] = False
     token_ids: ClassVar[bool] = False
 
-    def __init__(self, profile: ModelProfile, script: Iterable[str] = (), *, follow_up: Iterable[str] = (),
-                 where: str = "fake.example", ignores_max_tokens: bool = False, **kw):
+    def __init__(self, profile: ModelProfile, script: Iterable = (), *, where: str = "fake.example",
+                 ignores_max_tokens: bool = False, **kw):
         super().__init__(profile, script, **kw)
-        self.follow_up = list(follow_up)
         self.where = where
         self.ignores_max_tokens = ignores_max_tokens  # like a server that streams past the limit
 
@@ -152,13 +172,18 @@ class FakeCloudBackend(_Script):
 
     async def stream(self, request: TurnRequest, control: TurnControl | None = None) -> AsyncIterator[ev.TurnEvent]:
         first = not self.requests
+        script = self._script_for(len(self.requests))
         self.requests.append(request)
-        script = self.script if first else self.follow_up
         parser = make_parser(self.spec, forced_open=self.forced_open and first)
         tokens = TokenStream(parser, self.clock)
         yield ev.TurnStarted(self.clock(), self.profile.id, self.prompt_tokens, self.n_ctx, where=self.where)
         finish = "stop"
         for i, text in enumerate(script):
+            if isinstance(text, ToolCall):
+                for event in self._tool_events(text, parser.in_reasoning):
+                    yield event
+                finish = "tool_calls"
+                continue
             if tokens.reasoning + tokens.answer >= request.max_tokens and not self.ignores_max_tokens:
                 finish = "length"
                 break

@@ -10,9 +10,10 @@ Steering acts on the token stream itself, always on a token boundary:
   end its turn inside the block; the end marker is fed instead, so an answer follows.
 
 ``generate().send()`` would sample at every fed position, which needs logits for all of
-them; so each intervention starts a fresh generator over the context plus the fed tokens
-(the cached prefix is reused, the new tokens are evaluated in one batch). After the call
-the context holds every token shown and counted.
+them; so each intervention starts a fresh generator over the prompt plus every token shown
+or fed so far (the cached prefix is reused, the new tokens are evaluated in one batch).
+After the call the context holds exactly the prompt and those tokens — also when the
+context had evaluated more (a draft model's guesses) or less (the last token shown).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class Decoder:
         self.n_ctx = llm.n_ctx()
         self.prompt = prompt
         self.gen = None
-        self.unevaluated: list[int] = []  # shown tokens the context does not hold yet
+        self.fed: list[int] = []  # every token after the prompt that was shown or fed, in order
         self.sampled = 0
         self.cut = False  # Ponder ended the reasoning (budget or Answer now)
         self.closed_on_eog = False
@@ -79,7 +80,6 @@ class Decoder:
         try:
             while True:
                 token = next(self.gen)
-                self.unevaluated = []
                 if self.control.stopped:
                     finish = "cancelled"  # this token is neither shown nor evaluated
                     break
@@ -105,18 +105,21 @@ class Decoder:
         text = self.utf8.decode(self.backend.piece(token))
         yield from self.tokens.token(text, special=self.backend.is_special(token), token_id=token)
         self.sampled += 1
-        self.unevaluated = [token]
+        self.fed.append(token)
         if self._should_cut(text):
-            yield from self._cut(token)
-        if self.sampled >= self.request.max_tokens or self.llm.n_tokens + len(self.unevaluated) + 1 > self.n_ctx:
+            yield from self._cut()
+        if self.sampled >= self.request.max_tokens or len(self.prompt) + len(self.fed) + 1 > self.n_ctx:
             return "length"
         return None
 
     def _settle(self, finish: str) -> Iterator[ev.TurnEvent]:
         """Make the context hold all that was shown and counted, flush the text, finish."""
         llm = self.llm
-        if self.unevaluated and llm.n_tokens + len(self.unevaluated) <= self.n_ctx:
-            llm.eval(self.unevaluated)
+        expected = self.prompt + self.fed
+        held = adapter.common_prefix(llm, expected)
+        adapter.keep_cached(llm, held)  # drops anything evaluated beyond what was shown
+        if held < len(expected) <= self.n_ctx:
+            llm.eval(expected[held:])
         tail = self.utf8.decode(b"", final=True)
         if tail:  # bytes of an incomplete character at the very end; their token is counted
             yield from self.tokens.text(tail)
@@ -131,11 +134,11 @@ class Decoder:
                 and self.steering.should_cut(self.tokens.reasoning, text,
                                              answer_now=self.control.answer_now_requested))
 
-    def _cut(self, token: int) -> Iterator[ev.TurnEvent]:
-        """Budget reached or Answer now: feed the end marker after ``token``."""
+    def _cut(self) -> Iterator[ev.TurnEvent]:
+        """Budget reached or Answer now: feed the end marker after the token just shown."""
         self.cut = True
-        self.unevaluated = [token, *self.backend.end_ids]
-        self._restart(self.unevaluated)
+        self.fed += self.backend.end_ids
+        self._restart()
         yield ev.BudgetCut(self.backend.clock(), self.tokens.reasoning)
         yield from self._inject_end()
 
@@ -145,11 +148,11 @@ class Decoder:
         self.sampled += 1
         text = self.steering.extend()
         ids = self.backend.tokenize_plain(text)
-        self._restart(ids)
+        self.fed += ids
+        self._restart()
         yield ev.ThinkingExtended(self.backend.clock(), self.tokens.reasoning, text)
         yield from self.tokens.inject(text, len(ids))
         if self.sampled >= self.request.max_tokens:
-            self.unevaluated = ids
             return "length"
         return None
 
@@ -157,7 +160,8 @@ class Decoder:
         """The model ended its turn inside the block: end the thinking instead and let it
         answer. The end-of-generation token is dropped, not evaluated."""
         self.closed_on_eog = True
-        self._restart(self.backend.end_ids)
+        self.fed += self.backend.end_ids
+        self._restart()
         yield from self._inject_end()
 
     def _inject_end(self) -> Iterator[ev.TurnEvent]:
@@ -173,6 +177,6 @@ class Decoder:
                                  repeat_penalty=1.0, reset=True, grammar=self.grammar,
                                  logits_processor=self.backend.logits_processor)
 
-    def _restart(self, extra: list[int]) -> None:
+    def _restart(self) -> None:
         self.gen.close()
-        self.gen = self._generate(adapter.cached_tokens(self.llm) + extra)
+        self.gen = self._generate(self.prompt + self.fed)

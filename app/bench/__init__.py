@@ -7,6 +7,10 @@ def run_bench(what: str, *, runs: int = 3, n_tokens: int = 256, model: str | Non
     from app.domain.reasoning.benchmark import parser_throughput
 
     result: dict = {}
+    if what in ("speed", "all"):
+        from app.bench.speed import bench_speed
+
+        result["speed"] = bench_speed(runs=runs, n_tokens=n_tokens, model=model)
     if what in ("throughput", "all"):
         from app.bench.throughput import bench_throughput
 

@@ -44,7 +44,7 @@ def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = Non
     pipe = Pipeline(model, temperature=0.0, no_budget=True)
     pipe.load()
     # The raw loop gets a Llama of its own with the pipeline's settings (file, context, threads).
-    backend = LlamaBackend(pipe.session.profile, n_threads=pipe.info.n_threads)
+    backend = LlamaBackend(pipe.session.profile, threads=pipe.info.n_threads)
     backend.load()
     raw = backend.llm
     prompt_tokens = backend.tokenize(backend.render_prompt([{"role": "user", "content": PROMPT}]))
@@ -72,7 +72,7 @@ def bench_throughput(runs: int = 3, n_tokens: int = 256, model: str | None = Non
     ratios = [r["ratio"] for r in rows]
     return {
         "model": pipe.session.profile.id,
-        "n_threads": backend.n_threads,
+        "n_threads": pipe.info.n_threads,
         "runs": rows,
         "raw_tps_median": statistics.median(r["raw_tps"] for r in rows),
         "pipeline_tps_median": statistics.median(r["pipeline_tps"] for r in rows),

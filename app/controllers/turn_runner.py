@@ -1,9 +1,10 @@
 """The turn runner: one turn, the same way for local and cloud models, the window and the CLI.
 
-A turn is a sequence of model calls (see :mod:`app.backends.base`): usually one; two when a
-model that cannot end its own thinking is asked to answer now (the call is cancelled and the
-model asked again, with its reasoning so far). The runner owns what is true of the whole
-turn, once:
+A turn is a sequence of model calls (see :mod:`app.backends.base`): usually one; more when
+the model calls tools (each tool round — :mod:`app.controllers.tool_rounds` — is followed by
+a call that reads the results), and two when a model that cannot end its own thinking is
+asked to answer now (the call is cancelled and the model asked again, with its reasoning so
+far). The runner owns what is true of the whole turn, once:
 
 * **Stop and Answer now** (:class:`~app.domain.turn_control.TurnControl`): a local backend
   sees them per token; for an asynchronous (cloud) backend the runner cancels the call at
@@ -35,9 +36,12 @@ from dataclasses import replace
 from typing import Callable
 
 from app.backends.base import Backend, ModelCall
+from app.controllers.tool_rounds import run_round
+from app.controllers.toolbox import ToolBox
 from app.domain import events as ev
 from app.domain.growing_text import GrowingText
 from app.domain.runaway import LoopDetector
+from app.domain.tools.history import round_history
 from app.domain.turn_control import TurnControl
 from app.domain.turn_request import TurnRequest
 from app.errors import PonderError
@@ -45,7 +49,9 @@ from app.errors import PonderError
 log = logging.getLogger("ponder.turn")
 
 # Event types after which a batch is handed on (one batch per generated token, roughly).
-FLUSH = frozenset({ev.TurnStarted, ev.CallStarted, ev.TokenCounts, ev.Usage, ev.RetryWait, ev.TurnFinished})
+FLUSH = frozenset({ev.TurnStarted, ev.CallStarted, ev.TokenCounts, ev.Usage, ev.RetryWait, ev.TurnFinished,
+                   ev.ToolCallOpened, ev.ToolCallParsed, ev.ToolApprovalRequested, ev.ToolCallRunning,
+                   ev.ToolCallFinished})
 LIMIT_SLACK = 1.1  # estimated tokens past max_tokens before the runner ends a call
 ANSWER_NOW_PROMPT = "Stop thinking and give your final answer now, based on your reasoning so far:\n\n"
 UNFINISHED = "The model stopped without finishing the turn."
@@ -83,6 +89,11 @@ class _Tally:
         self.pending = ""  # reasoning text of the token not yet counted (for loop offsets)
         self.started = False
         self.finished: ev.TurnFinished | None = None
+        # of the current call: the calls it asked for, what it wrote, what its provider needs back
+        self.requested: list = []
+        self.call_answer = GrowingText()
+        self.call_reasoning = GrowingText()
+        self.provider_state: dict = {}
 
     @property
     def reasoning_tokens(self) -> int:
@@ -96,6 +107,9 @@ class _Tally:
         self.base = tuple(a + b for a, b in zip(self.base, self.call))  # type: ignore[assignment]
         self.call = (0, 0, 0)
         self.finished = None
+        self.requested = []
+        self.call_answer, self.call_reasoning = GrowingText(), GrowingText()
+        self.provider_state = {}
 
     def process(self, event: ev.TurnEvent, clock: Callable[[], float], t0: float,
                 reason: str) -> list[ev.TurnEvent]:
@@ -106,12 +120,18 @@ class _Tally:
         if kind is ev.ReasoningDelta:
             self.in_reasoning = True
             self.reasoning.append(event.text)
+            self.call_reasoning.append(event.text)
             if self.token_ids:
                 self.pending += event.text
                 return [event]
             return [event, *self._loop(None, event.text, clock)]
         if kind is ev.AnswerDelta:
             self.in_reasoning = False
+            self.call_answer.append(event.text)
+        elif kind is ev.ToolCallParsed:
+            self.requested.append(event.call)
+        elif kind is ev.ProviderState:
+            self.provider_state[event.backend] = event.data
         elif kind is ev.BlockStart:
             self.in_reasoning = True
         elif kind is ev.BlockEnd:
@@ -158,9 +178,12 @@ class TurnRunner:
     """Runs one turn on the backend that ``acquire()`` returns (it may load the model first;
     its errors end the turn like any other). :meth:`on` runs on a backend at hand."""
 
-    def __init__(self, acquire: Callable[[], Backend], *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, acquire: Callable[[], Backend], *, tools: ToolBox | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self._acquire = acquire
+        self.tools = tools  # None: no tools (a request's tools need a toolbox to run them)
         self.clock = clock
+        self._in_tools = False  # a tool round is running (Stop then cancels it, whatever the backend)
 
     @classmethod
     def on(cls, backend: Backend, **kw) -> "TurnRunner":
@@ -197,6 +220,7 @@ class TurnRunner:
         clock = self.clock
         t0 = clock()
         reason = ""
+        rounds = 0
         while True:
             finished: ev.TurnFinished | None = None
             follow_up = False
@@ -220,7 +244,32 @@ class TurnRunner:
                 log.exception("A model call of %s failed", backend.profile.id)
                 finished = ev.TurnFinished(clock(), "error", _unexpected(exc))
             reasoning_tokens = tally.reasoning_tokens
+            calls, answer, thought, state = (tally.requested, str(tally.call_answer), str(tally.call_reasoning),
+                                             tally.provider_state)
             tally.end_call()
+            if calls and not follow_up and self.tools is not None and finished.finish_reason in ("stop", "tool_calls") \
+                    and not control.stopped:
+                rounds += 1
+                results: list = []
+                self._in_tools = True
+                try:
+                    async for event in run_round(calls, self.tools, control, clock, results,
+                                                 over_limit=rounds > self.tools.limits.max_rounds):
+                        yield event
+                except asyncio.CancelledError:
+                    _uncancel()
+                    finished = ev.TurnFinished(clock(), "cancelled")
+                    break
+                finally:
+                    self._in_tools = False
+                added = round_history(calls, results, content=answer.strip(), reasoning=thought.strip(),
+                                      provider_state=state)
+                last_round = rounds > self.tools.limits.max_rounds
+                request = replace(request, messages=(*request.messages, *added), stripped_messages=None,
+                                  markup=(*request.markup, *(() for _ in added)), grammar=None,
+                                  tools=() if last_round else request.tools)
+                reason = "tool"
+                continue
             if not follow_up:
                 break
             # Answer now on a model that cannot end its own thinking: the call was cancelled;
@@ -234,6 +283,8 @@ class TurnRunner:
             request = replace(request, messages=(*request.messages, ask), stripped_messages=None, thinking_budget=0)
             reason = "answer-now"
         assert finished is not None
+        if finished.finish_reason == "tool_calls":  # calls nobody could run: the model stopped
+            finished = replace(finished, finish_reason="stop")
         if tally.cut and finished.finish_reason == "stop":
             finished = replace(finished, finish_reason="budget")
         yield replace(finished, t=clock())
@@ -244,17 +295,16 @@ class TurnRunner:
         return not backend.supports_answer_now and tally.in_reasoning and not tally.cut
 
     def _listen(self, backend: Backend, control: TurnControl, tally: _Tally) -> Callable[[], None]:
-        """For an asynchronous backend, cancel the running call when Stop (or an Answer now
-        the backend cannot do itself) is pressed, from whichever thread it is pressed on."""
-        if not backend.is_async:
-            return lambda: None  # a local backend checks the controls itself, per token
+        """Cancel what is awaited when Stop is pressed (or an Answer now the backend cannot do
+        itself), from whichever thread it is pressed on: an asynchronous backend's call, or a
+        tool round. A local backend's call checks the controls itself, per token."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
 
-        def cancel(what: str) -> None:
-            if task is None or task.done():
+        def cancel(what: str) -> None:  # on the turn's loop
+            if task is None or task.done() or not (backend.is_async or self._in_tools):
                 return
-            if what == "stop" or self._may_cut(backend, tally):
+            if what == "stop" or (what == "answer-now" and not self._in_tools and self._may_cut(backend, tally)):
                 task.cancel()
 
         return control.listen(lambda what: loop.call_soon_threadsafe(cancel, what))

@@ -61,7 +61,9 @@ def test_kill_mid_stream_loses_at_most_a_second(ponder_home):
     user, msg = conv.messages
     assert user.text == "Count for a long while."
     saved = msg.stats.generated_tokens
-    assert 0 < saved <= streamed
+    # the writer saves the message as it is, which can be up to one view update (33 ms, ~8
+    # tokens at this pace) ahead of the last PROGRESS line the child printed
+    assert 0 < saved <= streamed + 16
     # the reasoning text holds exactly what the counts say (r0 .. r{n-1}), no torn write
     words = msg.reasoning.split()
     assert words == [f"r{i}" for i in range(len(words))] and len(words) >= msg.stats.reasoning_tokens - 1

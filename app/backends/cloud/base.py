@@ -18,11 +18,17 @@ same way for every provider:
   closes the connection at once (the ``CancelledError`` propagates; the turn runner reports
   the turn as cancelled, or asks again after Answer now: :mod:`app.controllers.turn_runner`).
 
-Earlier turns' reasoning is never sent back: requests carry the conversation's template
-dicts, whose assistant turns hold the answer only. Providers require it back only on
-tool-call turns (Anthropic thinking blocks with their signature, DeepSeek's
-``reasoning_content``), and Ponder has no tools; the signatures are kept with the stored
-blocks (``ReasoningBlock.signature`` / ``redacted_data``) for when it does.
+Tool calls (:mod:`app.backends.cloud.tool_calls`): each reader collects the calls of its
+call in ``calls`` and yields ``ToolCallOpened`` / ``ToolCallParsed``; at the end of a call that
+made calls it yields one ``ProviderState(backend, data)`` with what the next request must
+send back for this assistant turn, and the call finishes with ``"tool_calls"`` (the runner
+then runs the round and asks again). A call the stream cut off is never offered as runnable.
+
+Earlier turns' reasoning is not sent back in plain turns: their assistant dicts hold the
+answer only. Tool rounds are sent back in each provider's own form, with the passback it
+requires (Anthropic's signed thinking blocks, Responses' encrypted reasoning items, Gemini's
+thought signatures, DeepSeek's ``reasoning_content``) taken from the round's
+``provider_state`` when the reader recorded it; Ponder's private keys never go out.
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ from app.backends.cloud.faults import (
     transport_fault,
 )
 from app.backends.cloud.keys import require_key
-from app.backends.cloud.tally import Tally, estimate_prompt
+from app.backends.cloud.tally import Tally, estimate_prompt, estimate_tokens
+from app.backends.cloud.tool_calls import CallBook, schema_text
 from app.domain import events as ev
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.fields import FieldReasoningAdapter
@@ -82,12 +89,18 @@ class TurnReader(ABC):
     restarts the idle limit) when it yields turn events or sets ``done``, ``finish_reason`` or
     ``error``; :meth:`feed` calls :meth:`note_progress` for other meaningful ones (a usage
     report, a tool-call fragment). Lifecycle, empty and heartbeat events are not meaningful.
+
+    ``calls`` collects the call's tool calls; :meth:`provider_state` is what the provider needs
+    back for this assistant turn (``ProviderState`` under :attr:`backend`, the models.toml name).
     """
+
+    backend: ClassVar[str] = ""
 
     def __init__(self, profile: ModelProfile, clock: Callable[[], float]) -> None:
         self.profile = profile
         self.clock = clock
         self.fields = FieldReasoningAdapter(clock)
+        self.calls = CallBook(clock)
         self.done = False
         self.finish_reason: str | None = None
         self.error: str | None = None
@@ -106,8 +119,23 @@ class TurnReader(ABC):
         return self.done
 
     def close(self, truncated: bool) -> list[ev.TurnEvent]:
-        """Events that end the turn's text (an open block closes; ``truncated`` if cut off)."""
-        return self.fields.finish(truncated)
+        """Events that end the turn's text (an open block closes; ``truncated`` if cut off),
+        then the tool calls' end (:meth:`end_calls`)."""
+        return self.fields.finish(truncated) + self.end_calls(truncated)
+
+    def end_calls(self, truncated: bool) -> list[ev.TurnEvent]:
+        """Calls still open complete (or are cut off when ``truncated``); after a call that made
+        tool calls, the provider's passback as one ``ProviderState``."""
+        out = self.calls.finish(truncated)
+        if self.calls.parsed and not truncated:
+            data = self.provider_state()
+            if data is not None:
+                out.append(ev.ProviderState(self.backend, data))
+        return out
+
+    def provider_state(self) -> Any:
+        """What the next request must send back for this assistant turn (JSON data), or None."""
+        return None
 
     def usage(self, tally: Tally) -> ev.Usage | None:
         """The provider's usage for the turn (``estimated=False`` when exact), or None."""
@@ -166,6 +194,10 @@ class CloudBackend(ABC):
     def payload(self, request: TurnRequest) -> dict[str, Any]:
         """The JSON body."""
 
+    def request_headers(self, request: TurnRequest) -> dict[str, str]:
+        """Headers this request needs beside :meth:`headers` (e.g. a beta feature)."""
+        return {}
+
     def auth_error(self, status: int, body: bytes) -> bool:
         """True when an error status other than 401/403 means a bad key (Gemini: 400)."""
         return False
@@ -193,8 +225,10 @@ class CloudBackend(ABC):
         ``control`` is not read: Stop cancels the task that iterates this."""
         clock = self.clock
         prompt, system = estimate_prompt(request.messages)
+        schemas = estimate_tokens(schema_text(request.tools)) if request.tools else 0
+        prompt += schemas
         yield ev.TurnStarted(clock(), self.profile.id, prompt, self.profile.context_window or 0,
-                             where=self.host, system_tokens=system)
+                             where=self.host, system_tokens=system, tool_tokens=schemas)
         yield ev.Usage(prompt, 0, 0, estimated=True)
         tally = Tally(clock)
         reader = self.reader_class(self.profile, clock)
@@ -215,6 +249,8 @@ class CloudBackend(ABC):
             finish, error = "error", str(exc)
         for event in tally.counted(reader.close(truncated=finish in ("length", "error"))):
             yield event
+        if finish == "stop" and reader.calls.parsed:  # the model stopped to call tools
+            finish = "tool_calls"
         usage = reader.usage(tally)
         if usage is not None and usage.reasoning_tokens > 0 and not tally.saw_reasoning:
             yield ev.HiddenReasoning(usage.reasoning_tokens)
@@ -229,7 +265,8 @@ class CloudBackend(ABC):
                         reader: TurnReader, limits: CallDeadlines) -> AsyncIterator[list[ev.TurnEvent]]:
         """POST the request (retrying on 429) and yield the reader's events per SSE event."""
         url, body = self.url(request), self.payload(request)
-        headers = {"accept": "text/event-stream", "cache-control": "no-store", **self.headers(key)}
+        headers = {"accept": "text/event-stream", "cache-control": "no-store", **self.request_headers(request),
+                   **self.headers(key)}
         for attempt in range(self.max_retries + 1):
             wait: float | None = None
             response: httpx.Response | None = None

@@ -29,6 +29,8 @@ def estimate_prompt(messages: Iterable[Mapping]) -> tuple[int, int]:
     for message in messages:
         content = message.get("content")
         n = MESSAGE_OVERHEAD + estimate_tokens(content if isinstance(content, str) else str(content or ""))
+        for call in message.get("tool_calls") or ():  # a tool round: the calls are in the prompt too
+            n += MESSAGE_OVERHEAD + estimate_tokens(getattr(call, "name", "") + getattr(call, "arguments_json", ""))
         total += n
         if message.get("role") == "system":
             system += n
@@ -42,6 +44,7 @@ class Tally:
         self.clock = clock
         self.reasoning_chars = 0
         self.answer_chars = 0
+        self.call_chars = 0  # the tool calls' arguments (output beside reasoning and answer)
         self.saw_reasoning = False  # reasoning text, a redacted block or a signed block
 
     @property
@@ -51,6 +54,10 @@ class Tally:
     @property
     def answer_tokens(self) -> int:
         return math.ceil(self.answer_chars / CHARS_PER_TOKEN)
+
+    @property
+    def call_tokens(self) -> int:
+        return math.ceil(self.call_chars / CHARS_PER_TOKEN)
 
     def counted(self, events: list[ev.TurnEvent]) -> list[ev.TurnEvent]:
         """``events`` plus a ``TokenCounts`` at the end when they carried text."""
@@ -65,6 +72,8 @@ class Tally:
                 grew = True
             elif kind in (ev.RedactedBlock, ev.BlockSignature):
                 self.saw_reasoning = True
+            elif kind is ev.ToolCallParsed:
+                self.call_chars += len(getattr(event.call, "name", "")) + len(getattr(event.call, "raw", ""))
         if grew:
             events.append(ev.TokenCounts(self.reasoning_tokens, self.answer_tokens, 0, self.clock()))
         return events

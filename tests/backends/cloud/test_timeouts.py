@@ -119,7 +119,9 @@ def test_meaningful_events_without_text_keep_the_stream_alive(cloud):
     cloud.server.script(PATH, cloud.Reply(pieces=pieces))
     turn = cloud.run(cloud.profile(timeouts=limits(idle=0.6)))
     end = finished(turn)
-    assert (end.finish_reason, end.error) == ("stop", None)
+    # the fragments add up to no JSON: one call, unusable as written, and the call asks for its round
+    assert (end.finish_reason, end.error) == ("tool_calls", None)
+    assert [c.call.error is not None for c in turn.of(ev.ToolCallParsed)] == [True]
     assert turn.message.answer == "Calling done." and turn.seconds >= 1.2  # twice the idle limit without text
 
 

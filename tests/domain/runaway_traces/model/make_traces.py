@@ -33,7 +33,7 @@ PROMPTS = {
 
 
 def main(temperature: float, names: list[str], max_tokens: int, out: Path) -> None:
-    backend = LlamaBackend(profile("smollm2-think"), n_threads=1)
+    backend = LlamaBackend(profile("smollm2-think"), threads=1)
     backend.load()
     llm = backend.llm
     for i, name in enumerate(names):
