@@ -33,7 +33,7 @@ from app.domain.messages import ToolCallPart
 from app.domain.tools.records import arguments_text
 from app.ui import format as fmt
 from app.ui.plain import plain_label
-from app.ui.thinking_panel import CHEVRON_CLOSED, CHEVRON_OPEN, ThinkingHeader
+from app.ui.thinking_panel import ThinkingHeader
 
 PREVIEW_LINES, PREVIEW_CHARS = 3, 300
 ARGS_MAX_PX, RESULT_MAX_PX = 260, 300
@@ -243,7 +243,7 @@ class ToolCallCard(QFrame):
             self.header.setText(self._header_text(part, running_s=max(0.0, now - part.t_start)))
 
     def _show(self, part: ToolCallPart, turn_over: bool) -> None:
-        call, result = part.call, part.result
+        call = part.call
         waiting = part.state == "awaiting-approval" and not turn_over
         code = code_of(part)
         self.args_title.setText("Code" if code is not None else "Arguments")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import QMenu, QWidget
 
-from app.domain.tools.offered import BUILTIN_SPECS, RUNNING, server_specs
+from app.controllers.tool_choices import BUILTIN_SPECS, RUNNING, server_specs
 from app.domain.tools.types import ToolSpec
 from app.ui import format as fmt
 from app.ui.plain import plain_action_text, plain_tooltip

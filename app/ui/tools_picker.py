@@ -4,7 +4,7 @@ A button ("Tools: off", "Tools: calculator, python") with a menu of checkable en
 built-in calculator and python, and each MCP server of mcp.json as a whole. A server that is
 not running yet can be checked (``start_requested`` asks for it to be started; its tools are
 offered once it runs and :meth:`ToolsPicker.refresh` is called); a failed one cannot, and
-says why. The choice is a set of keys (:mod:`app.domain.tools.offered`); ``changed`` carries
+says why. The choice is a set of keys (:mod:`app.controllers.tool_choices`); ``changed`` carries
 the ToolSpecs they stand for, which the window hands to ``ChatSession.set_tools``.
 
 Signals:
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
-from app.domain.tools.offered import (BUILTIN_SPECS, RUNNING, describe_choice, offered_specs, server_key,
+from app.controllers.tool_choices import (BUILTIN_SPECS, RUNNING, describe_choice, offered_specs, server_key,
                                       server_specs)
 from app.ui.plain import plain_action_text, plain_tooltip
 

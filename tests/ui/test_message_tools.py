@@ -4,7 +4,6 @@ mentions marked, compact cards, and a card's Run and Deny reaching the turn's co
 import pytest
 from PySide6.QtCore import Qt
 
-from app.domain import events as ev
 from app.domain.messages import AssistantMessage
 from app.ui.markdown_view import MarkdownView
 from app.ui.message_widget import AssistantMessageWidget

@@ -37,7 +37,7 @@ def test_servers_their_state_tools_and_schema_cost(qtbot):
     menu.rebuild()
     texts = _texts(menu)
     state = _servers()[0]
-    from app.domain.tools.offered import server_specs
+    from app.controllers.tool_choices import server_specs
 
     read, listing = server_specs(state)
     total, read_cost, list_cost = counter([read, listing]), counter([read]), counter([listing])

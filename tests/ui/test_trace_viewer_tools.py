@@ -25,7 +25,7 @@ def test_each_call_is_a_band_where_it_ran_then_its_re_evaluation(qtbot):
     timeline.show()
     timeline.set_message(_message())
     assert len(timeline.tool_rects) == 3
-    ran, reeval, span = timeline.tool_rects[0]
+    ran, reeval, _span = timeline.tool_rects[0]
     assert ran.left() == pytest.approx(timeline.x_for_time(0.4)) and ran.right() == pytest.approx(timeline.x_for_time(0.5))
     assert reeval.right() == pytest.approx(timeline.x_for_time(0.8))  # until the model's next token
     assert timeline.tool_tip_at(ran.center().x()).startswith("calculator (done): ran 0.10 s, then 0.30 s until")

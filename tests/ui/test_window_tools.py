@@ -10,7 +10,7 @@ from app.domain import events as ev
 from app.domain.conversation import Conversation
 from app.domain.messages import AssistantMessage, ToolCallPart
 from app.domain.tools.calculator import CALCULATOR_SPEC
-from app.domain.tools.offered import PYTHON_SPEC
+from app.controllers.toolbox import PYTHON_SPEC
 from app.store.conversations import open_store
 from app.ui.context_gauge import ContextGauge
 from app.ui.main_window import MainWindow
@@ -124,7 +124,7 @@ def test_a_reopened_conversation_shows_its_cards_in_order(qtbot, window):
 
 def test_a_streamed_tool_turn_is_saved_as_it_goes_and_reopens_with_its_cards(qtbot, window):
     store, _ = open_store()
-    win, session = window(script=("a ",) * 60, delay_s=0.01)
+    _win, session = window(script=("a ",) * 60, delay_s=0.01)
     persistence = Persistence(session, store, interval_ms=50)
     assert session.send("Compute.")
     msg = session.current

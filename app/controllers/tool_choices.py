@@ -1,40 +1,25 @@
 """Which tools a conversation can offer, and the user's choice among them.
 
 The choices are the built-in tools (:data:`BUILTIN_SPECS`: the calculator and the python
-code interpreter) and each MCP server of mcp.json as a whole (all its tools). A choice is
+code interpreter, as :mod:`app.controllers.toolbox` runs them) and each MCP server of
+mcp.json as a whole (all its tools). A choice is
 named by a *key*: the tool's name for a built-in one, ``"mcp:<server>"`` for a server. The
 composer's tools control keeps a set of keys; :func:`offered_specs` turns them into the
 :class:`ToolSpec` tuple a turn request carries (``TurnOptions.tools`` → ``TurnRequest.tools``).
 
 Servers are read duck-typed (``name``, ``status``, ``tools`` whose items have ``name``,
 ``description``, ``parameters``: ``app.tools.mcp_servers.ServerState``), so this module stays
-free of the MCP SDK.
+free of the MCP SDK (and of Qt).
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from app.domain.tools.calculator import CALCULATOR_SPEC
+from app.controllers.toolbox import BUILTIN
 from app.domain.tools.types import ToolSpec
 
-PYTHON_SPEC = ToolSpec(
-    name="python",
-    description=(
-        "Run Python 3 code (standard library only) in a separate, limited process with a fresh temporary "
-        "working folder. The result is what it prints to stdout and stderr, the value of the last "
-        "expression, and on an error the last line of the traceback."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {"code": {"type": "string", "description": "The Python code to run."}},
-        "required": ["code"],
-        "additionalProperties": False,
-    },
-    source="builtin",
-)
-
-BUILTIN_SPECS: tuple[ToolSpec, ...] = (CALCULATOR_SPEC, PYTHON_SPEC)
+BUILTIN_SPECS: tuple[ToolSpec, ...] = tuple(BUILTIN.values())  # the calculator and python, the toolbox's own
 MCP_PREFIX = "mcp:"
 RUNNING = "running"
 
