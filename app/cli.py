@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 
-from app.cli_input import OneLineParser, argv_text, read_prompt, temperature, whole_number
+from app.cli_input import OneLineParser, argv_text, read_prompt, temperature, tool_names, whole_number
 from app.cli_signals import guard, signal_name
 from app.domain import events as ev
 from app.domain.terminal_text import escape_json_controls, strip_controls
@@ -39,6 +39,10 @@ def build_parser() -> OneLineParser:
                      help="most reasoning tokens, then Ponder ends the thinking (0 = no limit)")
     ask.add_argument("--temperature", type=temperature, default=None)
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--tools", type=tool_names, default=[], metavar="NAME[,NAME...]",
+                     help="offer tools: calculator, python, an MCP server from mcp.json, or server.tool")
+    ask.add_argument("--yes", action="store_true",
+                     help="run tool calls that would ask for approval (headless runs cannot ask)")
 
     models = sub.add_parser("models", help="the configured models")
     models.add_argument("--json", action="store_true")
@@ -79,7 +83,9 @@ class _Printer:
 
     def event(self, event: ev.TurnEvent) -> None:
         kind = type(event)
-        if kind is ev.ReasoningDelta:
+        if kind is ev.ToolCallRunning or kind is ev.ToolCallFinished:
+            self._tool(event)
+        elif kind is ev.ReasoningDelta:
             self._reasoning(event.text)
         elif kind is ev.AnswerDelta:
             if self.in_reasoning:
@@ -104,6 +110,20 @@ class _Printer:
         self.out.write(text)
         self.out.flush()
 
+    def _tool(self, event) -> None:
+        """A line per call and per result, set apart like the reasoning."""
+        if self.in_reasoning:
+            self._end_reasoning()
+        if type(event) is ev.ToolCallRunning:
+            line = f"[tool {event.call_id}: {json.dumps(event.arguments, ensure_ascii=False)}]"
+        else:
+            result = event.result
+            state = "declined" if not event.approved else ("error" if result.is_error else "result")
+            text = result.text if len(result.text) <= 400 else result.text[:400] + "…"
+            line = f"[tool {event.call_id} {state} after {result.duration_s:.2f} s: {text}]"
+        self.out.write((DIM if self.tty else "") + self.clean(line) + (RESET if self.tty else "") + "\n")
+        self.out.flush()
+
     def _end_reasoning(self) -> None:
         self.in_reasoning = False
         if self.tty:
@@ -121,7 +141,6 @@ def cmd_ask(args) -> int:
     import asyncio
 
     from app.backends.registry import create_backend
-    from app.controllers.turn_runner import TurnRunner, drive_turn
     from app.domain.config import load_user_models
     from app.domain.conversation import Conversation
     from app.domain.report import turn_report
@@ -160,7 +179,7 @@ def cmd_ask(args) -> int:
                 if not control.stopped:
                     raise
                 # the load was abandoned for the signal: the runner ends the turn as cancelled
-            asyncio.run(drive_turn(TurnRunner.on(backend), request, control, fold))
+            asyncio.run(_run_ask(backend, request, control, fold, args))
         finally:
             backend.close()
     if printer:
@@ -178,6 +197,29 @@ def cmd_ask(args) -> int:
         error_line(str(message.error))
         return 1
     return 0
+
+
+async def _run_ask(backend, request, control, fold, args) -> None:
+    """The turn, with the tools of ``--tools`` (MCP servers started on this loop, closed after)."""
+    from dataclasses import replace
+
+    from app.controllers.toolbox import toolbox_for
+    from app.controllers.turn_runner import TurnRunner, drive_turn
+
+    manager = None
+    if any(name not in ("calculator", "python") for name in args.tools):
+        from app.tools.mcp_servers import McpManager
+
+        manager = McpManager.from_file()
+    try:
+        tools = await toolbox_for(args.tools, manager=manager, yes=args.yes, interactive=False) if args.tools \
+            else None
+        if tools is not None:
+            request = replace(request, tools=tools.specs)
+        await drive_turn(TurnRunner.on(backend, tools=tools), request, control, fold)
+    finally:
+        if manager is not None:
+            await manager.aclose()
 
 
 def cmd_models(args) -> int:

@@ -52,6 +52,14 @@ def temperature(text: str) -> float:
     return value
 
 
+def tool_names(text: str) -> list[str]:
+    """An argparse type: ``NAME[,NAME...]`` (tools and MCP servers; checked when the turn starts)."""
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"must be names separated by commas, such as calculator,python, not {text!r}")
+    return list(dict.fromkeys(names))
+
+
 def argv_text(what: str):
     """An argparse type: command-line text that is valid Unicode (see app.domain.prompt_text)."""
     def parse(text: str) -> str:

@@ -32,6 +32,11 @@ from app.domain.conversation import drop_oldest_turns
 from app.domain.model_info import ModelInfo
 from app.domain.model_reasoning import ReasoningSetup, resolve_reasoning
 from app.domain.profiles import DEFAULT_N_CTX, ModelProfile
+from app.domain.tools.chat_format import tools_json
+from app.domain.tools.detect import resolve_tool_family
+from app.domain.tools.families import tool_family
+from app.domain.tools.history import template_messages
+from app.domain.tools.prompt import with_tools_system
 from app.errors import BackendError, ChatTemplateError, ModelFileError
 
 __all__ = ["DEFAULT_N_CTX", "LlamaBackend", "LoadCancelled", "check_fits", "check_gguf", "memory_estimate"]
@@ -74,6 +79,10 @@ class LlamaBackend:
         self.template_note = ""  # why the template is not the file's own (empty when it is)
         self.setup: ReasoningSetup | None = None
         self.end_ids: list[int] = []  # what a budget cut feeds: the end marker and a blank line
+        self.tool_family: str | None = None  # how the model writes tool calls (None: it is offered none)
+        self.tool_markers_special = False  # its call markers are special tokens of the vocabulary
+        self.renders_tools = False  # the template puts ``tools`` into the prompt itself
+        self.last_prompt_text = ""  # of the last measured prompt (for the model's held context)
         # An optional llama-cpp-python logits processor (tests use one to force tokens).
         self.logits_processor = None
 
@@ -105,6 +114,7 @@ class LlamaBackend:
         self.model = model
         name = model.llm.metadata.get("general.name", "") + " " + path.name
         self.setup = self._reasoning_setup(name)
+        self._tool_setup(name)
 
     def _let_go(self, model: LlamaModel) -> None:
         if self.pool is not None:
@@ -123,6 +133,25 @@ class LlamaBackend:
             setup = setup.with_special_markers()
         self.end_ids = self.tokenize_plain(setup.injection_text)
         return setup
+
+    def _tool_setup(self, name: str) -> None:
+        try:
+            self.tool_family = resolve_tool_family(self.template, name, self.profile.tool_format)
+        except ValueError:  # checked when models.toml was read; a stale value means no tools
+            self.tool_family = None
+        if self.tool_family is None:
+            return
+        opener = tool_family(self.tool_family).markers[0]
+        ids = self.tokenize_plain(opener)
+        self.tool_markers_special = len(ids) == 1 and self.is_special(ids[0])
+        from app.domain.tools.types import ToolSpec
+
+        probe = [{"role": "user", "content": "hi"}]
+        spec = ToolSpec("probe_tool", "A probe.", {"type": "object", "properties": {}})
+        try:
+            self.renders_tools = self.render_prompt(probe, tools=tools_json([spec])) != self.render_prompt(probe)
+        except ChatTemplateError:
+            self.renders_tools = False
 
     @property
     def memory_key(self) -> tuple | None:
@@ -145,6 +174,7 @@ class LlamaBackend:
             n_ctx=self.n_ctx(), memory_bytes=self.memory_bytes,
             model_path=str(model.path) if model is not None else "",
             n_threads=threads.decode if threads else 0, n_threads_batch=threads.batch if threads else 0,
+            tool_format=self.tool_family,
         )
 
     def close(self) -> None:
@@ -180,6 +210,83 @@ class LlamaBackend:
         if add_generation_prompt and self.setup is not None and thinking is not False:
             prompt += self.setup.prompt_suffix
         return prompt
+
+    def chat_prompt(self, messages, markup=(), tools=(), *, thinking: bool | None = None,
+                    should_stop=None) -> tuple[str, list[dict], list[tuple[int, ...]]]:
+        """(prompt text, the chat as the template got it, Ponder's markup offsets per message):
+        tool rounds shaped for the model's family, the tools in the template's ``tools`` or, when
+        it ignores them, in the system message."""
+        chat, marks = self._template_chat(messages, markup)
+        tools = tuple(tools) if self.tool_family else ()
+        if tools and not self.renders_tools:
+            had_system = bool(chat) and chat[0].get("role") == "system"
+            start = len(chat[0].get("content") or "") + 2 if had_system and chat[0].get("content") else 0
+            chat = with_tools_system(chat, tools, self.tool_family)
+            ours = tuple(start + o for o in self.model.special_offsets(chat[0]["content"][start:]))
+            marks = [tuple(marks[0]) + ours, *marks[1:]] if had_system else [ours, *marks]
+        extra = {"tools": tools_json(tools)} if tools and self.renders_tools else {}
+        text = self.render_prompt(chat, thinking=thinking, should_stop=should_stop, **extra)
+        return text, chat, marks
+
+    def _template_chat(self, messages, markup) -> tuple[list[dict], list[tuple[int, ...]]]:
+        """Generic chat dicts as the template takes them, with the markup offsets re-aligned."""
+        chat: list[dict] = []
+        marks: list[tuple[int, ...]] = []
+        i = 0
+        while i < len(messages):
+            m = messages[i]
+            if m.get("role") == "assistant" and m.get("tool_calls"):
+                j = i + 1
+                while j < len(messages) and messages[j].get("role") == "tool":
+                    j += 1
+                if self.renders_tools:
+                    shaped = template_messages(messages[i:j], self.tool_family)
+                    chat += shaped
+                    marks += [()] * len(shaped)
+                else:
+                    for d, o in self._written_round(messages[i:j]):
+                        chat.append(d)
+                        marks.append(o)
+                i = j
+                continue
+            if m.get("role") != "tool":  # a result without its call was dropped with it
+                chat.append({"role": m["role"], "content": m.get("content") or ""})
+                marks.append(tuple(markup[i]) if i < len(markup) else ())
+            i += 1
+        return chat, marks
+
+    def _written_round(self, round_: list) -> list[tuple[dict, tuple[int, ...]]]:
+        """A tool round for a template that knows no tools: the calls as the model wrote them
+        (so the next prompt continues the cached one), the results in a user turn wrapped as the
+        tools text told the model (``<tool_response>``). Ponder's markup keeps its offsets."""
+        assistant, results = round_[0], round_[1:]
+        if assistant.get("written"):  # as generated: after the prompt suffix of a model Ponder makes think
+            suffix = self.setup.prompt_suffix if self.setup is not None else ""
+            content = assistant["written"] if assistant["written"].startswith(suffix) else suffix + assistant["written"]
+            own = self._structural_offsets(content)
+        else:  # an earlier turn's round: its text and the calls
+            calls = "".join(c.raw for c in assistant["tool_calls"])
+            content = (assistant.get("content") or "") + calls
+            own = tuple(len(assistant.get("content") or "") + o for o in self._structural_offsets(calls))
+        parts, offsets, at = [], [], 0
+        for r in results:
+            head, tail = "<tool_response>\n", "\n</tool_response>"
+            text = f"{head}{r.get('content') or ''}{tail}"
+            offsets += [at + o for o in self.model.special_offsets(head)]
+            offsets += [at + len(head) + len(r.get("content") or "") + o for o in self.model.special_offsets(tail)]
+            parts.append(text)
+            at += len(text) + 1
+        return [({"role": "assistant", "content": content}, own),
+                ({"role": "user", "content": "\n".join(parts)}, tuple(offsets))]
+
+    def _structural_offsets(self, text: str) -> tuple[int, ...]:
+        """Offsets of the call and reasoning markers in model-written ``text``: those stay
+        markup when it is sent back; any other special-token text in it stays text."""
+        markers = set(tool_family(self.tool_family).markers) if self.tool_family else set()
+        spec = self.setup.spec if self.setup is not None else None
+        if spec is not None:
+            markers |= {spec.start, spec.end}
+        return tuple(o for o in self.model.special_offsets(text) if any(text.startswith(m, o) for m in markers))
 
     def _template_name(self) -> str:
         name = self.model.path.name if self.model is not None else (self.profile.path or self.profile.id)
@@ -219,7 +326,7 @@ class LlamaBackend:
             return
         n_ctx = usage.n_ctx
         yield ev.TurnStarted(t0, self.profile.id, len(prompt), n_ctx, system_tokens=usage.system,
-                             carried_tokens=usage.carried_reasoning)
+                             carried_tokens=usage.carried_reasoning, tool_tokens=usage.tools)
         reserve = answer_reserve(n_ctx)
         if len(prompt) + reserve > n_ctx:
             yield self._overflow_plan(request, len(prompt), n_ctx, reserve)
@@ -239,21 +346,28 @@ class LlamaBackend:
         Carried reasoning is the difference between rendering the chat with the earlier
         reasoning the policy keeps and rendering it stripped.
         """
-        text = self.render_prompt(request.messages, thinking=request.thinking, should_stop=should_stop)
-        prompt = self.tokenize_prompt(text, request.messages, request.markup)
-        carried = 0
+        def tokens(messages, markup=(), tools=request.tools) -> tuple[list[int], str, list[dict]]:
+            text, chat, marks = self.chat_prompt(messages, markup, tools, thinking=request.thinking,
+                                                 should_stop=should_stop)
+            return self.tokenize_prompt(text, chat, marks), text, chat
+
+        prompt, text, chat = tokens(request.messages, request.markup)
+        self.last_prompt_text = text
+        tool_tokens = carried = 0
+        if request.tools and self.tool_family:
+            tool_tokens = max(0, len(prompt) - len(tokens(request.messages, request.markup, ())[0]))
         if request.stripped_messages is not None and request.stripped_messages != request.messages:
-            stripped = self.render_prompt(request.stripped_messages, thinking=request.thinking, should_stop=should_stop)
-            carried = max(0, len(prompt) - len(self.tokenize_prompt(stripped, request.stripped_messages)))
-        system = self._system_tokens(text, request.messages)
-        usage = ContextUsage(n_ctx=self.llm.n_ctx(), system=system, carried_reasoning=carried,
-                             history=max(0, len(prompt) - system - carried))
+            carried = max(0, len(prompt) - len(tokens(request.stripped_messages)[0]))
+        system = max(0, self._system_tokens(text, chat) - tool_tokens)  # the schemas usually open the prompt
+        usage = ContextUsage(n_ctx=self.llm.n_ctx(), system=system, carried_reasoning=carried, tools=tool_tokens,
+                             history=max(0, len(prompt) - system - carried - tool_tokens))
         return prompt, usage
 
     def _overflow_plan(self, request: TurnRequest, needed: int, n_ctx: int, reserve: int) -> ev.ContextOverflow:
         """What would make the prompt fit: stripping earlier reasoning, then leaving out turns."""
         def fits(chat) -> bool:
-            return len(self.tokenize_prompt(self.render_prompt(chat, thinking=request.thinking), chat)) + reserve <= n_ctx
+            text, shaped, marks = self.chat_prompt(chat, (), request.tools, thinking=request.thinking)
+            return len(self.tokenize_prompt(text, shaped, marks)) + reserve <= n_ctx
 
         base = request.stripped_messages or request.messages
         strip_fits = request.stripped_messages is not None and fits(request.stripped_messages)

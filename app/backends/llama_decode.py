@@ -28,6 +28,8 @@ from app.domain.reasoning.detect import prompt_ends_open
 from app.domain.reasoning.parser import make_parser
 from app.domain.steering import Steering
 from app.domain.token_stream import TokenStream
+from app.domain.tools.call_parser import make_tool_parser
+from app.domain.tools.families import tool_family
 
 Step = Generator[ev.TurnEvent, None, "str | None"]  # yields events, returns a finish reason or None
 
@@ -45,7 +47,10 @@ class Decoder:
         spec = setup.spec
         tail = llm.detokenize(prompt[-16:], special=True).decode("utf-8", "replace")
         self.parser = make_parser(spec, forced_open=bool(spec) and prompt_ends_open(tail, spec))
-        self.tokens = TokenStream(self.parser, backend.clock)
+        family = backend.tool_family if request.tools else None
+        self.stop_texts = tool_family(family).stop_tokens if family else ()
+        tools = make_tool_parser(family, backend.tool_markers_special, tools=request.tools) if family else None
+        self.tokens = TokenStream(self.parser, backend.clock, tools=tools)
         budget = setup.budget if request.thinking_budget is None else request.thinking_budget
         # A grammar defines the whole output; Ponder's own interventions (cutting, extending,
         # ending the thinking on end-of-generation) would restart the grammar: off then.
@@ -101,6 +106,10 @@ class Decoder:
             if ends_reasoning and not self.closed_on_eog and not self.cut:
                 yield from self._close_on_eog()
                 return None
+            if self.stop_texts:  # gpt-oss <|call|>, Llama <|eom_id|>: the end of generation ends a call
+                text = self.backend.piece(token).decode("utf-8", "replace")
+                if text in self.stop_texts:
+                    yield from self.tokens.text(text, special=True)  # parsed, neither counted nor evaluated
             return "stop"
         text = self.utf8.decode(self.backend.piece(token))
         yield from self.tokens.token(text, special=self.backend.is_special(token), token_id=token)
@@ -120,6 +129,9 @@ class Decoder:
         adapter.keep_cached(llm, held)  # drops anything evaluated beyond what was shown
         if held < len(expected) <= self.n_ctx:
             llm.eval(expected[held:])
+        if len(expected) <= self.n_ctx:
+            written = llm.detokenize(self.fed, special=True).decode("utf-8", "replace")
+            self.backend.model.remember(self.backend.last_prompt_text + written, expected)
         tail = self.utf8.decode(b"", final=True)
         if tail:  # bytes of an incomplete character at the very end; their token is counted
             yield from self.tokens.text(tail)

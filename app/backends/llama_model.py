@@ -81,6 +81,10 @@ class LlamaModel:
         self._special_text: re.Pattern | None | bool = False  # False: not looked up yet
         self._abort = threading.Event()  # set while a Stop should end the running eval
         self.last_prefill = (0, 0)  # (prompt tokens reused from the cache, tokens evaluated) of the last prompt
+        # The text and tokens of the last call's prompt and output: a next prompt that starts
+        # with that text (a follow-up turn, a tool round) reuses those very tokens, so it
+        # continues the cached context exactly instead of re-tokenizing what was generated.
+        self._held: tuple[str, list[int]] = ("", [])
 
     @property
     def key(self) -> tuple:
@@ -165,13 +169,26 @@ class LlamaModel:
         are tokenized apart; the rest of the prompt is tokenized as a whole, as before.
         """
         spans = self._content_specials(text, messages, markup)
+        held_text, held_tokens = self._held
+        if held_text and text.startswith(held_text) and not any(a < len(held_text) < b for a, b in spans):
+            return held_tokens + self._tokenize_spans(text, [s for s in spans if s[0] >= len(held_text)],
+                                                      len(held_text))
         if not spans:
             return self.tokenize(text)
+        return self._tokenize_spans(text, spans, 0)
+
+    def remember(self, text: str, tokens: list[int]) -> None:
+        """What the context holds after a call: the prompt's text and tokens and the output's."""
+        self._held = (text, list(tokens))
+
+    def _tokenize_spans(self, text: str, spans: list[tuple[int, int]], pos: int) -> list[int]:
+        """``text[pos:]`` with the ``spans`` as plain text and the rest special-aware."""
         tokens: list[int] = []
-        pos = 0
+        if pos > 0 and not spans:
+            return self.tokenize_plain(text[pos:])
         for a, b in spans:
             if a > pos:
-                tokens += self.tokenize(text[pos:a]) if pos == 0 else self.tokenize_plain(text[pos:a])
+                tokens += self.tokenize(text[pos:a]) if not tokens and pos == 0 else self.tokenize_plain(text[pos:a])
             tokens += self.llm.tokenize(text[a:b].encode("utf-8"), add_bos=False, special=False)
             pos = b
         if pos < len(text):
@@ -204,6 +221,11 @@ class LlamaModel:
                         spans.append((j + a - lo, j + b - lo))
                         break
         return sorted(set(spans))
+
+    def special_offsets(self, text: str) -> list[int]:
+        """Where ``text`` holds the text of a special token (to mark Ponder's own markup)."""
+        pattern = self._special_pattern()
+        return [m.start() for m in pattern.finditer(text)] if pattern is not None else []
 
     def _special_pattern(self) -> re.Pattern | None:
         if self._special_text is False:

@@ -64,18 +64,21 @@ class CloudHost(QObject):
         """A turn is running."""
         return self.task is not None and not self.task.done()
 
-    def run_turn(self, profile: ModelProfile, request: TurnRequest, control: TurnControl) -> asyncio.Task:
-        """Start the turn as a task on the running (qasync) loop; call it on the GUI thread."""
+    def run_turn(self, profile: ModelProfile, request: TurnRequest, control: TurnControl,
+                 tools=None) -> asyncio.Task:
+        """Start the turn as a task on the running (qasync) loop; call it on the GUI thread.
+        ``tools`` is the turn's ToolBox (None: no tools)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = asyncio.get_event_loop()
         ensure_asyncgen_hooks(loop)
-        self.task = loop.create_task(self._run(profile, request, control), name=f"cloud-turn-{profile.id}")
+        self.task = loop.create_task(self._run(profile, request, control, tools), name=f"cloud-turn-{profile.id}")
         return self.task
 
-    async def _run(self, profile: ModelProfile, request: TurnRequest, control: TurnControl) -> None:
+    async def _run(self, profile: ModelProfile, request: TurnRequest, control: TurnControl, tools) -> None:
         try:
-            await drive_turn(TurnRunner(lambda: self.factory(profile)), request, control, self.turn_events.emit)
+            await drive_turn(TurnRunner(lambda: self.factory(profile), tools=tools), request, control,
+                             self.turn_events.emit)
         finally:
             self.turn_done.emit()

@@ -37,7 +37,7 @@ class LocalHost(QObject):
     inspected = Signal(str, str, str)
 
     _load = Signal(object)
-    _turn = Signal(object, object, object)
+    _turn = Signal(object, object, object, object)
     _measure = Signal(object, object, object)
     _inspect = Signal(object)
 
@@ -59,8 +59,9 @@ class LocalHost(QObject):
     def load(self, profile: ModelProfile) -> None:
         self._load.emit(profile)
 
-    def run_turn(self, profile: ModelProfile, request: TurnRequest, control: TurnControl) -> None:
-        self._turn.emit(profile, request, control)
+    def run_turn(self, profile: ModelProfile, request: TurnRequest, control: TurnControl, tools=None) -> None:
+        """Queue the turn on the worker; ``tools`` is the turn's ToolBox (None: no tools)."""
+        self._turn.emit(profile, request, control, tools)
 
     def measure(self, profile: ModelProfile, request: TurnRequest, tag: object) -> None:
         self._measure.emit(profile, request, tag)

@@ -136,12 +136,14 @@ class ModelWorker(QObject):
         if backend is resident:
             self.load_finished.emit(profile.id, 0.0, backend.info())
 
-    @Slot(object, object, object)
-    def run_turn(self, profile: ModelProfile, request: TurnRequest, control: TurnControl) -> None:
-        """One turn through the turn runner; its events go out on ``turn_events``."""
+    @Slot(object, object, object, object)
+    def run_turn(self, profile: ModelProfile, request: TurnRequest, control: TurnControl, tools=None) -> None:
+        """One turn through the turn runner (with ``tools``, a ToolBox, when the model is offered
+        some); its events go out on ``turn_events``."""
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        runner = TurnRunner(lambda: self._acquire(profile, lambda: self._quitting.is_set() or control.stopped))
+        runner = TurnRunner(lambda: self._acquire(profile, lambda: self._quitting.is_set() or control.stopped),
+                            tools=tools)
         run_turn_sync(runner, request, control, self.turn_events.emit, self._loop)
         self.turn_done.emit()
 

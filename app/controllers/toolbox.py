@@ -119,3 +119,35 @@ class ToolBox:
                 result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.mcp_loop))
             return result.text, bool(result.is_error)
         return f"There is no tool named {call.name!r}.", True
+
+
+async def toolbox_for(names: list[str], *, manager=None, **options) -> ToolBox:
+    """A toolbox of ``names``: the built-in ``calculator`` and ``python``, an MCP server's name
+    (all its tools) or ``server.tool`` (one); MCP servers come from ``manager`` (mcp.json) and
+    are started on the running loop. An unknown name or a server that cannot start is a
+    :class:`PonderError` that says which."""
+    from app.errors import PonderError
+
+    specs: list[ToolSpec] = []
+    mcp_tools: dict[str, tuple[str, str]] = {}
+    for name in names:
+        if name in BUILTIN:
+            specs.append(BUILTIN[name])
+            continue
+        server, _, only = name.partition(".")
+        if manager is None or server not in manager.config.servers:
+            known = ", ".join([*BUILTIN, *(sorted(manager.config.servers) if manager is not None else [])])
+            raise PonderError(f'There is no tool or MCP server named "{name}". Known: {known} '
+                              "(MCP servers come from mcp.json in Ponder's config folder).")
+        state = await manager.start(server)
+        if state.status != "running":
+            raise PonderError(f'The MCP server "{server}" is not available: {state.reason}')
+        tools = [t for t in await manager.list_tools(server) if not only or t.name == only]
+        if only and not tools:
+            raise PonderError(f'The MCP server "{server}" has no tool named "{only}".')
+        for tool in tools:
+            spec_name = tool.name if tool.name not in BUILTIN and tool.name not in mcp_tools else f"{server}_{tool.name}"
+            specs.append(ToolSpec(spec_name, tool.description, tool.parameters, source=f"mcp:{server}"))
+            mcp_tools[spec_name] = (server, tool.name)
+    return ToolBox(tuple(specs), mcp=manager, mcp_loop=asyncio.get_running_loop() if manager else None,
+                   mcp_tools=mcp_tools, **options)

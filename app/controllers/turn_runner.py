@@ -91,8 +91,10 @@ class _Tally:
         self.finished: ev.TurnFinished | None = None
         # of the current call: the calls it asked for, what it wrote, what its provider needs back
         self.requested: list = []
+        self.streamed = 0  # generated tokens of this call by its TokenCounts
         self.call_answer = GrowingText()
         self.call_reasoning = GrowingText()
+        self.call_written = GrowingText()  # all the call wrote, markers included
         self.provider_state: dict = {}
 
     @property
@@ -101,14 +103,16 @@ class _Tally:
 
     @property
     def over_limit(self) -> bool:
-        return self.limit is not None and self.base[0] + self.base[1] + self.call[0] + self.call[1] > self.limit
+        """This call streamed more (by its own token counts, not the provider's usage) than the limit."""
+        return self.limit is not None and self.streamed > self.limit
 
     def end_call(self) -> None:
         self.base = tuple(a + b for a, b in zip(self.base, self.call))  # type: ignore[assignment]
         self.call = (0, 0, 0)
         self.finished = None
         self.requested = []
-        self.call_answer, self.call_reasoning = GrowingText(), GrowingText()
+        self.streamed = 0
+        self.call_answer, self.call_reasoning, self.call_written = GrowingText(), GrowingText(), GrowingText()
         self.provider_state = {}
 
     def process(self, event: ev.TurnEvent, clock: Callable[[], float], t0: float,
@@ -117,6 +121,10 @@ class _Tally:
         kind = type(event)
         if kind is ev.TokenCounts:
             return self._counts(event, clock)
+        if kind in (ev.ReasoningDelta, ev.AnswerDelta, ev.MarkupText):
+            self.call_written.append(event.text)
+        elif kind in (ev.BlockStart, ev.BlockEnd):
+            self.call_written.append(event.marker)
         if kind is ev.ReasoningDelta:
             self.in_reasoning = True
             self.reasoning.append(event.text)
@@ -156,6 +164,7 @@ class _Tally:
     def _counts(self, counts: ev.TokenCounts, clock) -> list[ev.TurnEvent]:
         was_reasoning = self.call[0]
         self.call = (counts.reasoning, counts.answer, counts.injected)
+        self.streamed = counts.reasoning + counts.answer
         r, a, i = self.base
         out: list[ev.TurnEvent] = []
         if self.token_ids and counts.token >= 0 and counts.reasoning > was_reasoning:
@@ -204,8 +213,10 @@ class TurnRunner:
             log.exception("Preparing the model failed")
             yield ev.TurnFinished(clock(), "error", _unexpected(exc))
             return
-        # estimates run a little high or low: a server that honours max_tokens is never cut
-        limit = None if backend.counts_exactly else int(request.max_tokens * LIMIT_SLACK) + 16
+        # per call; estimates run a little high or low: a server that honours max_tokens (and the
+        # thinking budget, which some providers count apart) is never cut
+        allowed = request.max_tokens + (request.thinking_budget or 0)
+        limit = None if backend.counts_exactly else int(allowed * LIMIT_SLACK) + 16
         tally = _Tally(backend.token_ids, limit)
         remove = self._listen(backend, control, tally)
         try:
@@ -244,8 +255,9 @@ class TurnRunner:
                 log.exception("A model call of %s failed", backend.profile.id)
                 finished = ev.TurnFinished(clock(), "error", _unexpected(exc))
             reasoning_tokens = tally.reasoning_tokens
-            calls, answer, thought, state = (tally.requested, str(tally.call_answer), str(tally.call_reasoning),
-                                             tally.provider_state)
+            calls, answer, thought, written, state = (tally.requested, str(tally.call_answer),
+                                                      str(tally.call_reasoning), str(tally.call_written),
+                                                      tally.provider_state)
             tally.end_call()
             if calls and not follow_up and self.tools is not None and finished.finish_reason in ("stop", "tool_calls") \
                     and not control.stopped:
@@ -263,7 +275,7 @@ class TurnRunner:
                 finally:
                     self._in_tools = False
                 added = round_history(calls, results, content=answer.strip(), reasoning=thought.strip(),
-                                      provider_state=state)
+                                      provider_state=state, written=written)
                 last_round = rounds > self.tools.limits.max_rounds
                 request = replace(request, messages=(*request.messages, *added), stripped_messages=None,
                                   markup=(*request.markup, *(() for _ in added)), grammar=None,

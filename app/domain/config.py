@@ -46,12 +46,12 @@ TOP_KEYS = ("default", "model")
 MODEL_KEYS = (
     "id", "label", "role", "backend", "path", "n_ctx", "base_url", "model", "api_key_env",
     "context_window", "system_prompt", "temperature", "max_tokens", "enabled", "reasoning",
-    "reasoning_effort", "chat_template", "timeouts",
+    "reasoning_effort", "chat_template", "timeouts", "tool_format",
 )
 REASONING_KEYS = ("start", "end", "forced_open", "budget", "carry")
 TIMEOUT_KEYS = ("connect", "first_token", "idle", "total")
 MAX_TIMEOUT = 86400.0  # a day: longer is a mistake (and inf would overflow the event loop's timers)
-LOCAL_ONLY_KEYS = ("path", "n_ctx", "chat_template")
+LOCAL_ONLY_KEYS = ("path", "n_ctx", "chat_template", "tool_format")
 CLOUD_ONLY_KEYS = ("base_url", "model", "api_key_env", "context_window", "reasoning_effort", "timeouts")
 
 KeyPath = tuple[Any, ...]  # str keys, int indices into arrays of tables
@@ -449,6 +449,7 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
         reasoning=reasoning,
         reasoning_effort=check.choice(raw, base, "reasoning_effort", where, REASONING_EFFORTS),
         chat_template=_chat_template(check, raw, base, where),
+        tool_format=_tool_format(check, raw, base, where),
         line=check.lines.line_of(base),
         timeouts=timeouts,
     )
@@ -473,6 +474,20 @@ def _chat_template(check: Checker, raw: Mapping[str, Any], base: KeyPath, where:
         raise check.fail(base + ("chat_template",), "chat_template",
                          f'"chat_template" in {where} must be a preset ({", ".join(PRESETS)}) or the path '
                          f"of a .jinja file, not {show(value)}.")
+    return value
+
+
+def _tool_format(check: Checker, raw: Mapping[str, Any], base: KeyPath, where: str) -> str | None:
+    """How a local model writes tool calls: a family of :data:`app.domain.tools.TOOL_FAMILIES`,
+    an alias, "auto" (detected from the template) or "none"."""
+    from app.domain.tools.detect import resolve_tool_family
+
+    value = check.string(raw, base, "tool_format", where)
+    if value is not None:
+        try:
+            resolve_tool_family(None, "", value)
+        except ValueError as exc:
+            raise check.fail(base + ("tool_format",), "tool_format", f'"tool_format" in {where}: {exc}.') from None
     return value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from app.domain.messages import AnswerPart, AssistantMessage, Message, ToolCallPart, UserMessage
+from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, ToolCallPart, UserMessage
 
 CARRY_POLICIES = ("strip", "keep-last", "keep-all")
 
@@ -82,7 +82,7 @@ def chat_with_markup(
             keep = carry == "keep-all" or (carry == "keep-last" and msg is last)
             answer = msg.answer
             if msg.tool_calls:
-                out += [(d, ()) for d in _tool_history(msg, msg.reasoning if keep else "")]
+                out += [(d, ()) for d in _tool_history(msg)]
                 answer = _answer_after_calls(msg)
                 keep = False  # the reasoning went with the rounds
             content, offsets = answer.strip(), ()
@@ -93,31 +93,32 @@ def chat_with_markup(
     return out
 
 
-def _tool_history(msg: AssistantMessage, reasoning: str) -> list[dict]:
+def _tool_history(msg: AssistantMessage) -> list[dict]:
     """An earlier turn's tool rounds as generic dicts (:mod:`app.domain.tools.history`): the
-    calls that got a result, each round with the answer text written before it."""
+    calls that got a result, each round with the answer text and the reasoning written before
+    it (templates keep or drop that reasoning by their own rules; DeepSeek requires it back)."""
     from app.domain.tools.history import round_history
 
-    out: list[dict] = []
+    rounds: list[dict] = []
     text: list[str] = []
+    thought: list[str] = []
     for part in msg.parts:
         if isinstance(part, AnswerPart):
             text.append(part.text)
-        elif isinstance(part, ToolCallPart):
-            same_round = out and out[-1].get("_round") == part.round
-            if part.result is None:
+        elif isinstance(part, ReasoningBlock):
+            thought.append(part.text.strip())
+        elif isinstance(part, ToolCallPart) and part.result is not None:
+            if rounds and rounds[-1]["round"] == part.round:
+                rounds[-1]["calls"].append(part.call)
+                rounds[-1]["results"].append(part.result)
                 continue
-            if same_round:
-                out[-1]["tool_calls"] += (part.call,)
-                out[-1]["_results"].append(part.result)
-                continue
-            out.append({"_round": part.round, "content": "".join(text).strip(), "tool_calls": (part.call,),
-                        "_results": [part.result]})
-            text = []
-    rounds: list[dict] = []
-    for i, r in enumerate(out):
-        rounds += round_history(r["tool_calls"], r["_results"], content=r["content"], reasoning=reasoning if i == 0 else "")
-    return rounds
+            rounds.append({"round": part.round, "content": "".join(text).strip(), "calls": [part.call],
+                           "results": [part.result], "reasoning": "\n\n".join(t for t in thought if t)})
+            text, thought = [], []
+    out: list[dict] = []
+    for r in rounds:
+        out += round_history(r["calls"], r["results"], content=r["content"], reasoning=r["reasoning"])
+    return out
 
 
 def _answer_after_calls(msg: AssistantMessage) -> str:

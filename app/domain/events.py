@@ -266,6 +266,16 @@ class ToolCallParsed:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallAbandoned:
+    """A call the model began but never finished (the output ended inside it): no call; its
+    text goes on as text."""
+
+    t: float
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallMentioned:
     """Call syntax written inside the reasoning of a family that calls after it: never run."""
 
@@ -312,5 +322,5 @@ class ProviderState:
     data: object
 
 
-TurnEvent = Union[TurnEvent, ToolCallOpened, ToolCallParsed, ToolCallMentioned,  # type: ignore[misc]
+TurnEvent = Union[TurnEvent, ToolCallOpened, ToolCallParsed, ToolCallAbandoned, ToolCallMentioned,  # type: ignore[misc]
                   ToolApprovalRequested, ToolCallRunning, ToolCallFinished, ProviderState]

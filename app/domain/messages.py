@@ -108,6 +108,7 @@ class TurnStats:
     carried_tokens: int = 0
     tool_schema_tokens: int = 0  # of prompt_tokens: the tools offered (their schemas in the prompt)
     tool_result_tokens: int = 0  # what the tool rounds added to the context (results and their markup)
+    round_tokens: dict[int, int] = field(default_factory=dict)  # the same, per tool round
     t_start: float = 0.0
     t_first_token: float | None = None
     t_first_answer: float | None = None
@@ -224,6 +225,18 @@ class AssistantMessage:
     def tool_calls(self) -> list[ToolCallPart]:
         return [p for p in self.parts if isinstance(p, ToolCallPart)]
 
+    def result_tokens(self, part: ToolCallPart) -> int:
+        """The tokens ``part``'s result added to the context: its round's, shared among the
+        round's calls by the length of their results (exact for a round of one call)."""
+        same = [p for p in self.tool_calls if p.round == part.round and p.result is not None]
+        total = self.stats.round_tokens.get(part.round, 0)
+        if part.result is None or not same:
+            return 0
+        if len(same) == 1:
+            return total
+        size = sum(len(p.result.text) for p in same) or 1
+        return round(total * len(part.result.text) / size)
+
     def tool_part(self, call_id: str) -> ToolCallPart | None:
         return next((p for p in reversed(self.parts) if isinstance(p, ToolCallPart) and p.call_id == call_id), None)
 
@@ -326,6 +339,11 @@ class AssistantMessage:
         part.call = event.call
         part.state = "requested"
 
+    def _on_tool_abandoned(self, event: ev.ToolCallAbandoned) -> None:
+        part = next((p for p in reversed(self.tool_calls) if p.state == "writing"), None)
+        if part is not None:
+            self.parts.remove(part)
+
     def _on_tool_mentioned(self, event: ev.ToolCallMentioned) -> None:
         block = self.open_block or (self.blocks[-1] if self.blocks else None)
         if block is not None:
@@ -373,8 +391,10 @@ class AssistantMessage:
             stats = self.stats
             last = self.calls[-1] if self.calls else stats.prompt_tokens
             generated = stats.generated_tokens + stats.injected_tokens
-            added = event.prompt_tokens - last - (generated - self._generated_at_last_call)
-            stats.tool_result_tokens += max(0, added)
+            added = max(0, event.prompt_tokens - last - (generated - self._generated_at_last_call))
+            stats.tool_result_tokens += added
+            latest = max((p.round for p in self.tool_calls), default=1)
+            stats.round_tokens[latest] = stats.round_tokens.get(latest, 0) + added
             self._generated_at_last_call = generated
             self._share_round_tokens(max(0, added))
         self.calls.append(event.prompt_tokens)
@@ -510,6 +530,7 @@ _HANDLERS = {
     ev.ToolCallOpened: AssistantMessage._on_tool_opened,
     ev.ToolCallParsed: AssistantMessage._on_tool_parsed,
     ev.ToolCallMentioned: AssistantMessage._on_tool_mentioned,
+    ev.ToolCallAbandoned: AssistantMessage._on_tool_abandoned,
     ev.ToolApprovalRequested: AssistantMessage._on_tool_approval,
     ev.ToolCallRunning: AssistantMessage._on_tool_running,
     ev.ToolCallFinished: AssistantMessage._on_tool_finished,

@@ -26,6 +26,7 @@ class ModelInfo:
     model_path: str = ""
     n_threads: int = 0
     n_threads_batch: int = 0
+    tool_format: str | None = None  # how it writes tool calls (None: it cannot be offered tools)
 
 
 def thinking_capabilities(profile: ModelProfile, info: ModelInfo | None = None) -> tuple[bool, bool]:

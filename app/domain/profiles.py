@@ -98,6 +98,7 @@ class ModelProfile:
     reasoning: ReasoningSettings | None = None
     reasoning_effort: str | None = None
     chat_template: str | None = None  # a preset name or a .jinja file (app.domain.chat_presets)
+    tool_format: str | None = None  # how a local model writes tool calls; None: detected (app.domain.tools)
     line: int | None = None
     timeouts: CallTimeouts = CallTimeouts()  # cloud only
 

@@ -38,8 +38,26 @@ def turn_report(msg: AssistantMessage) -> dict:
             for b in msg.blocks
         ],
     }
+    if msg.tool_calls:
+        report["tool_calls"] = [_tool_call(p, msg) for p in msg.tool_calls]
+        report["stats"]["tool_rounds"] = max(p.round for p in msg.tool_calls)
     if s.estimated:
         report["estimated"] = True
     if msg.error:
         report["error"] = msg.error
     return report
+
+
+def _tool_call(part, msg: AssistantMessage) -> dict:
+    """One entry of ``tool_calls`` (interfaces.md)."""
+    result = part.result
+    failed = result is not None and result.is_error
+    return {
+        "id": part.call_id, "name": part.call.name, "arguments": dict(part.call.arguments),
+        "result": None if result is None or failed else result.text,
+        "error": result.text if failed else None,
+        "approved": bool(part.approved) if part.approved is not None else result is not None,
+        "round": part.round, "in_reasoning": part.call.in_reasoning,
+        "duration_s": _round(result.duration_s) if result is not None else None,
+        "result_tokens": msg.result_tokens(part),
+    }

@@ -69,7 +69,7 @@ def test_an_earlier_tool_turn_goes_back_to_the_model_as_rounds():
     chat = chat_messages(conv.messages)
     assert [m["role"] for m in chat] == ["user", "assistant", "tool", "assistant", "user"]
     assert chat[1]["tool_calls"][0].name == "calculator" and chat[2]["content"] == "42"
-    assert chat[3]["content"] == "It is 42." and "reasoning" not in chat[1]  # stripped by default
+    assert chat[3]["content"] == "It is 42." and chat[1]["reasoning"] == "I should compute."
     assert tool_rounds(chat) == [(1, [chat[1]["tool_calls"][0]], [ToolResult("c1", "42")])]
 
 
@@ -82,3 +82,15 @@ def test_template_messages_shape_the_round_for_the_family():
                                                                      "name": "calculator", "content": "42"}
     r1 = template_messages(chat, "deepseek-r1")
     assert isinstance(r1[1]["tool_calls"][0]["function"]["arguments"], str) and r1[1]["content"] is None
+
+
+def test_the_json_report_lists_the_calls():
+    from app.domain.report import turn_report
+
+    report = turn_report(tool_turn(Conversation()))
+    assert report["stats"]["tool_rounds"] == 1
+    (call,) = report["tool_calls"]
+    assert call == {"id": "c1", "name": "calculator", "arguments": {"expression": "6 * 7"}, "result": "42",
+                    "error": None, "approved": True, "round": 1, "in_reasoning": False, "duration_s": 0.01,
+                    "result_tokens": 20}
+    assert report["context"]["segments"]["tools"] == 50

@@ -24,11 +24,11 @@ class ScriptedCloudHost(QObject):
         self.options = backend_options
         self.backends: list[FakeCloudBackend] = []
 
-    def run_turn(self, profile, request, control) -> None:
+    def run_turn(self, profile, request, control, tools=None) -> None:
         backend = FakeCloudBackend(profile, self.script, **self.options)
         self.backends.append(backend)
         batches: list[list] = []
-        run_turn_sync(TurnRunner.on(backend), request, control, batches.append)
+        run_turn_sync(TurnRunner.on(backend, tools=tools), request, control, batches.append)
 
         def hand_on() -> None:
             for batch in batches:

@@ -9,7 +9,9 @@ per call::
     {"role": "tool", "tool_call_id": "...", "name": "calculator", "content": "42", "is_error": False}
 
 ``reasoning`` is set for the current tool loop (templates and providers keep it while calls
-follow); ``provider_state`` carries what a cloud provider requires back unchanged (thinking
+follow); ``written`` is all the model wrote in that call, markers included (a local template
+that knows no tools gets the round as written, so the next prompt continues the cached one);
+``provider_state`` carries what a cloud provider requires back unchanged (thinking
 blocks with signatures, encrypted reasoning items, thought signatures) under its backend
 name. A local model's template gets the round through :func:`template_messages`, shaped for
 its family (:mod:`app.domain.tools.chat_format`); each cloud provider builds its own JSON.
@@ -27,12 +29,15 @@ PLAIN_KEYS = ("role", "content")
 
 
 def round_history(calls: Sequence[ToolCall], results: Sequence[ToolResult], *, content: str = "",
-                  reasoning: str = "", provider_state: Mapping[str, Any] | None = None) -> list[dict]:
+                  reasoning: str = "", provider_state: Mapping[str, Any] | None = None,
+                  written: str = "") -> list[dict]:
     """The generic dicts of one round: the assistant's calls, then each call's result."""
     by_id = {r.call_id: r for r in results}
     assistant: dict[str, Any] = {"role": "assistant", "content": content, "tool_calls": tuple(calls)}
     if reasoning:
         assistant["reasoning"] = reasoning
+    if written:
+        assistant["written"] = written
     if provider_state:
         assistant["provider_state"] = dict(provider_state)
     out = [assistant]
