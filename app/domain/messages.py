@@ -164,9 +164,6 @@ class ToolCallPart:
     approved: bool | None = None
     t_start: float | None = None
     t_end: float | None = None
-    # what its result added to the context (its share of the round's, by result length); None
-    # until the next model call measured it
-    result_tokens: int | None = None
 
     @property
     def call_id(self) -> str:
@@ -396,21 +393,7 @@ class AssistantMessage:
             latest = max((p.round for p in self.tool_calls), default=1)
             stats.round_tokens[latest] = stats.round_tokens.get(latest, 0) + added
             self._generated_at_last_call = generated
-            self._share_round_tokens(max(0, added))
         self.calls.append(event.prompt_tokens)
-
-    def _share_round_tokens(self, added: int) -> None:
-        """The tokens a round added, shared out over its finished calls by result length."""
-        calls = self.tool_calls
-        done = [p for p in calls if p.round == calls[-1].round and p.finished] if calls else []
-        if not done:
-            return
-        weights = [max(1, len(getattr(p.result, "text", "") or "")) for p in done]
-        given = 0
-        for part, weight in zip(done[:-1], weights):
-            part.result_tokens = added * weight // sum(weights)
-            given += part.result_tokens
-        done[-1].result_tokens = added - given
 
     def _on_budget_cut(self, event: ev.BudgetCut) -> None:
         block = self._last_block()

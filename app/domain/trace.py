@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, ToolCallPart, TurnStats
-from app.domain.tools.records import part_from_record, part_record
+from app.domain.tools.records import measured_result_tokens, part_from_record, part_record, round_tokens_from_json
 from app.domain.tools.tool_markdown import tool_call_markdown
 
 # The one list of phrases that mark a change of course when they open a line or a sentence.
@@ -236,7 +236,7 @@ def tool_spans(message: AssistantMessage) -> list[ToolSpan]:
         k = bisect_right(times, end)
         resumed = times[k] - t0 if k < len(times) else None
         out.append(ToolSpan(i, part.call.name, part.state, part.round, part.t_start - t0, end - t0, resumed,
-                            part.result_tokens))
+                            measured_result_tokens(message, part)))
     return out
 
 
@@ -416,7 +416,7 @@ def trace_markdown(message: AssistantMessage) -> str:
             body = body.replace("</details>", "&lt;/details&gt;")
             out.append(f"<details><summary>{_summary_html(part)}</summary>\n\n{body}\n\n</details>")
         elif isinstance(part, ToolCallPart):
-            out.append("\n".join(tool_call_markdown(part)).rstrip())
+            out.append("\n".join(tool_call_markdown(part, measured_result_tokens(message, part))).rstrip())
         elif part.text.strip():
             out.append(part.text.strip("\n"))
     if message.error:
@@ -478,4 +478,5 @@ def message_from_trace_json(d: dict[str, Any]) -> AssistantMessage:
             part.mentions = [(int(o), str(t)) for o, t in part.mentions]
         parts.append(part)
     stats = TurnStats(**_known(TurnStats, data.pop("stats", {})))
+    stats.round_tokens = round_tokens_from_json(stats.round_tokens)
     return AssistantMessage(parts=parts, stats=stats, **_known(AssistantMessage, data))

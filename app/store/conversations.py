@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from app.domain.conversation import Conversation
 from app.domain.messages import AssistantMessage, Message, ReasoningBlock, ToolCallPart, TurnStats, UserMessage
+from app.domain.tools.records import round_tokens_from_json
 from app.store.db import MEMORY, ConversationNotFound, Database, StoreError, describe, open_database
 from app.store.rows import (INTERRUPTED, STAT_FIELDS, apply_extra, block_from_row, block_meta, message_extra,
                             message_meta, pack_times, part_text, parts_from_layout, provider_state_json, raw_layout,
@@ -46,7 +47,7 @@ _BLOCK_COLUMNS = ("idx", "text", "t_start", "t_end", "tokens", "truncated", "bud
                   "redacted", "signature", "redacted_data", "expanded", "paused_for_call", "mentions")
 _TOOL_COLUMNS = ("idx", "call_id", "name", "arguments", "raw",
                  "in_reasoning", "call_error", "state", "round", "reach", "approved", "t_start", "t_end",
-                 "result_tokens", "result_text", "result_error", "duration_s", "truncated_from")
+                 "result_text", "result_error", "duration_s", "truncated_from")
 _MESSAGE_COLUMNS = ("uid", "role", "text", "layout", "model_id", "location", "raw", "raw_layout", "finish_reason",
                     "error", "stats", "token_times", "partial", "interrupted", "extra", "provider_state")
 
@@ -607,6 +608,7 @@ def _message_from_row(r: dict, blocks: list[ReasoningBlock], chunks: list[tuple]
     if not chunks and r["raw_layout"] is not None:
         raw = rebuild_raw(json.loads(r["raw_layout"]), [part_text(p) for p in parts])
     stats = TurnStats(**{k: v for k, v in known.items() if k in STAT_FIELDS}, token_times=times)
+    stats.round_tokens = round_tokens_from_json(stats.round_tokens)
     msg = AssistantMessage(model_id=r["model_id"], where=r["location"], parts=parts, raw=raw, stats=stats,
                            finish_reason=r["finish_reason"], error=r["error"], uid=r["uid"])
     apply_extra(msg, json.loads(r["extra"] or "{}"))

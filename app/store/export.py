@@ -16,7 +16,8 @@ from typing import Any
 
 from app.domain.conversation import Conversation
 from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, ToolCallPart, TurnStats, UserMessage
-from app.domain.tools.records import ToolRecordError, part_from_record, part_record
+from app.domain.tools.records import (ToolRecordError, measured_result_tokens, part_from_record, part_record,
+                                      round_tokens_from_json)
 from app.domain.tools.tool_markdown import tool_call_markdown
 from app.errors import PonderError
 from app.store.conversations import apply_extra, message_extra
@@ -129,6 +130,10 @@ def _message_from_json(i: int, d: Any) -> Message:
         raise ImportFormatError(f'The conversation export\'s {where} has "stats" that is not an object.')
     stats = TurnStats(**{k: stats_in[k] for k in _STAT_FIELDS if k in stats_in})
     stats.token_times = [float(t) for t in stats.token_times]
+    try:
+        stats.round_tokens = round_tokens_from_json(stats.round_tokens)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ImportFormatError(f'The conversation export\'s {where} has unreadable "round_tokens" ({exc}).') from exc
     msg = AssistantMessage(model_id=d.get("model_id") or "", where=d.get("where") or "local", parts=parts,
                            raw=d.get("raw") or "", stats=stats, finish_reason=d.get("finish_reason"),
                            error=d.get("error"), uid=_str(d, "uid", where))
@@ -166,7 +171,7 @@ def _assistant_markdown(msg: AssistantMessage) -> list[str]:
             if part.text.strip():
                 out += [part.text.strip(), ""]
         elif isinstance(part, ToolCallPart):
-            out += tool_call_markdown(part)
+            out += tool_call_markdown(part, measured_result_tokens(msg, part))
         elif part.visible:
             out += _details(part)
     out += [f"*{note}*\n" for note in msg.notes]

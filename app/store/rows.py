@@ -115,7 +115,7 @@ def tool_meta(part: ToolCallPart) -> dict:
             "raw": call.raw, "in_reasoning": int(call.in_reasoning), "call_error": call.error,
             "state": part.state, "round": part.round, "reach": part.reach,
             "approved": None if part.approved is None else int(part.approved), "t_start": part.t_start,
-            "t_end": part.t_end, "result_tokens": part.result_tokens,
+            "t_end": part.t_end,
             "result_text": None if result is None else result.text,
             "result_error": int(bool(result is not None and result.is_error)),
             "duration_s": 0.0 if result is None else result.duration_s,
@@ -131,14 +131,14 @@ def tool_from_row(r: dict) -> ToolCallPart:
                             r["truncated_from"])
     return ToolCallPart(call, state=r["state"], round=r["round"], reach=r["reach"], result=result,
                         approved=None if r["approved"] is None else bool(r["approved"]), t_start=r["t_start"],
-                        t_end=r["t_end"], result_tokens=r["result_tokens"])
+                        t_end=r["t_end"])
 
 
 def tool_signature(part: ToolCallPart) -> tuple:
     """Cheap to take and changes whenever :func:`tool_meta` would (the call and the result
     are frozen records, replaced when they change)."""
     return (id(part.call), id(part.result), part.state, part.round, part.reach, part.approved, part.t_start,
-            part.t_end, part.result_tokens)
+            part.t_end)
 
 
 def message_meta(msg: AssistantMessage) -> dict:

@@ -43,7 +43,7 @@ Tables (version 5):
   calls); the ``layout`` says where each goes among the parts (``"t"``). A row holds the call
   as the model wrote it (``name``, ``arguments`` as JSON, ``raw``, ``in_reasoning``,
   ``call_error``), what happened to it (``state``, ``round``, ``reach``, ``approved``,
-  ``t_start``, ``t_end``, ``result_tokens``) and its result (``result_text`` NULL until it
+  ``t_start``, ``t_end``) and its result (``result_text`` NULL until it
   finished; ``result_error``, ``duration_s``, ``truncated_from``). A streaming save writes a
   row only when the call changed. ``reasoning_blocks.paused_for_call`` and ``.mentions``
   (JSON ``[[offset, tool], ...]``) say where the thinking stopped for a call and which calls
@@ -181,7 +181,6 @@ CREATE TABLE tool_calls (
     approved INTEGER,
     t_start REAL,
     t_end REAL,
-    result_tokens INTEGER,
     result_text TEXT,
     result_error INTEGER NOT NULL DEFAULT 0,
     duration_s REAL NOT NULL DEFAULT 0,

@@ -29,6 +29,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.messages import AssistantMessage, ReasoningBlock, ToolCallPart, UserMessage
+from app.domain.tools.records import measured_result_tokens
 from app.ui import format as fmt
 from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
@@ -92,6 +93,7 @@ class AssistantMessageWidget(QFrame):
         self.panel_default = panel_default
         self._views: list[ThinkingPanel | ToolCallCard | MarkdownView | None] = []
         self._shown: list[int] = []
+        self._parts: list[object] = []  # the part each view shows (a part can be taken back)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(10, 6, 10, 6)
         self._layout.setSpacing(4)
@@ -157,10 +159,12 @@ class AssistantMessageWidget(QFrame):
         origin = f"{self._model_label} · {msg.where}"
         if self.origin.text() != origin:  # where it ran is known once the turn starts
             self.origin.setText(origin)
+        self._drop_views_of_removed_parts()
         for i, part in enumerate(msg.parts):
             if i == len(self._views):
                 self._views.append(None)
                 self._shown.append(0)
+                self._parts.append(part)
             view = self._views[i]
             if isinstance(part, ReasoningBlock):
                 if view is None and not part.visible:
@@ -174,7 +178,7 @@ class AssistantMessageWidget(QFrame):
             elif isinstance(part, ToolCallPart):
                 if view is None:
                     view = self._add_card(i)
-                view.update_from(part, turn_over=msg.finished, now=now)
+                view.update_from(part, turn_over=msg.finished, now=now, result_tokens=measured_result_tokens(msg, part))
             else:
                 if view is None:
                     view = MarkdownView(self)
@@ -196,6 +200,18 @@ class AssistantMessageWidget(QFrame):
         elif not ticking and self._clock.isActive():
             self._clock.stop()
         self._refresh_status()
+
+    def _drop_views_of_removed_parts(self) -> None:
+        """A call the model abandoned is taken out of the parts: its view and those after it go
+        (they are made again for the parts now at their places)."""
+        parts = self.message.parts
+        keep = next((i for i, seen in enumerate(self._parts) if i >= len(parts) or parts[i] is not seen),
+                    len(self._parts))
+        for view in self._views[keep:]:
+            if view is not None:
+                self._layout.removeWidget(view)
+                view.deleteLater()
+        del self._views[keep:], self._shown[keep:], self._parts[keep:]
 
     def _tools_around(self, index: int) -> tuple[str, str]:
         """(the tools the block at ``index`` paused for, the tools the thought it continues
@@ -262,7 +278,7 @@ class AssistantMessageWidget(QFrame):
             called, after = self._tools_around(index)
             view.update_from(block, n_ctx=self.message.stats.n_ctx, now=now, called=called, continued_after=after)
         if card is not None:
-            card.update_from(card.part, turn_over=self.message.finished, now=now)
+            card.update_from(card.part, turn_over=self.message.finished, now=now, result_tokens=card.result_tokens)
         if self.message.finished or (block is None and card is None):
             self._clock.stop()
 

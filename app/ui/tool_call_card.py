@@ -100,6 +100,7 @@ class ToolCallCard(QFrame):
         super().__init__(parent)
         self.setObjectName("toolCallCard")
         self.part: ToolCallPart | None = None
+        self.result_tokens: int | None = None
         self.user_touched = False
         self._expanded = True
         self._seen: tuple | None = None  # what the card last showed (see _signature)
@@ -226,15 +227,18 @@ class ToolCallCard(QFrame):
 
     # -- content ---------------------------------------------------------------------------
     @staticmethod
-    def _signature(part: ToolCallPart, turn_over: bool) -> tuple:
+    def _signature(part: ToolCallPart, turn_over: bool, result_tokens: int | None) -> tuple:
         return (id(part.call), id(part.result), part.state, part.reach, part.approved, part.t_start, part.t_end,
-                part.result_tokens, turn_over)
+                result_tokens, turn_over)
 
-    def update_from(self, part: ToolCallPart, *, turn_over: bool = False, now: float | None = None) -> None:
+    def update_from(self, part: ToolCallPart, *, turn_over: bool = False, now: float | None = None,
+                    result_tokens: int | None = None) -> None:
         """Show ``part`` as it is now; ``turn_over``: the message finished (an unfinished call
-        will never run). Cheap when nothing changed (a running call's clock still ticks)."""
+        will never run); ``result_tokens``: what its result added to the context (None: not
+        measured yet). Cheap when nothing changed (a running call's clock still ticks)."""
         self.part = part
-        signature = self._signature(part, turn_over)
+        self.result_tokens = result_tokens
+        signature = self._signature(part, turn_over, result_tokens)
         if signature != self._seen:
             self._seen = signature
             self._turn_over = turn_over
@@ -360,8 +364,8 @@ class ToolCallCard(QFrame):
         duration = self._duration(part)
         if duration is not None:
             bits.append(f"{duration:.2f} s" if duration < 10 else fmt.seconds(duration))
-        if part.result_tokens is not None:
-            bits.append(fmt.tokens(part.result_tokens))
+        if self.result_tokens is not None:
+            bits.append(fmt.tokens(self.result_tokens))
         return " · ".join(bits)
 
     # -- approval --------------------------------------------------------------------------

@@ -381,7 +381,8 @@ class TraceViewer(QDialog):
             notes, secs = [f"denied after {secs:.1f} s"], None  # it never ran: the span is the wait
         if span is not None and span.reeval_s is not None:
             notes.append(f"re-evaluated in {span.reeval_s:.2f} s")
-        return (f"Tool: {part.call.name or 'tool'}", part.result_tokens, secs, None, ", ".join(notes))
+        return (f"Tool: {part.call.name or 'tool'}", span.result_tokens if span is not None else None, secs, None,
+                ", ".join(notes))
 
     def _cursor(self, start: int, end: int) -> QTextCursor:
         cursor = QTextCursor(self.text_view.document())

@@ -3,6 +3,7 @@
 from app.domain import events as ev
 from app.domain.context_budget import ContextUsage
 from app.domain.messages import AssistantMessage
+from app.domain.tools.records import measured_result_tokens
 from app.domain.tools.types import ToolCall, ToolResult
 
 
@@ -14,11 +15,11 @@ def test_a_round_of_parallel_calls_shares_its_tokens_by_result_length():
               ev.ToolCallFinished(0.3, "a", ToolResult("a", "2")),
               ev.ToolCallFinished(0.3, "b", ToolResult("b", "x" * 299))):
         msg.apply(e)
-    assert [p.result_tokens for p in msg.tool_calls] == [None, None]  # not measured before the next call
+    assert [measured_result_tokens(msg, p) for p in msg.tool_calls] == [None, None]  # not before the next call
     msg.apply(ev.CallStarted(0.4, 100 + 10 + 60, "tool"))
     a, b = msg.tool_calls
     assert a.round == b.round == 1
-    assert (a.result_tokens, b.result_tokens) == (0, 60) and a.result_tokens + b.result_tokens == 60
+    assert (measured_result_tokens(msg, a), measured_result_tokens(msg, b)) == (0, 60)
     assert msg.stats.tool_result_tokens == 60
 
 

@@ -33,7 +33,8 @@ def test_a_tool_turn_comes_back_whole_and_in_order(store):
                                             ReasoningBlock, ToolCallPart, ReasoningBlock, AnswerPart]
     assert back == msg  # every field: calls, edited arguments, results, states, rounds, times, result tokens
     calc, denied, ran = back.tool_calls
-    assert calc.result.text == "42" and calc.round == 1 and calc.result_tokens == msg.tool_calls[0].result_tokens
+    assert calc.result.text == "42" and calc.round == 1 and back.result_tokens(calc) == msg.result_tokens(msg.tool_calls[0]) == 9
+    assert back.stats.round_tokens == {1: 9, 2: 11, 3: 21}  # int rounds again, though JSON keys are text
     assert denied.state == "denied" and denied.approved is False and denied.reach == tt.REACH
     assert ran.call.arguments == {"code": "print(sum(range(11)))"}  # as the user edited it before Run
     assert back.blocks[0].paused_for_call and back.blocks[0].mentions == msg.blocks[0].mentions != []
@@ -56,9 +57,9 @@ def test_streaming_saves_write_a_call_only_when_it_changed(store):
     second = tracker.delta(msg)
     assert list(second.tools) == [0] and second.tools[0]["result_text"] == "42"
     store.save_stream(CONV, 1, second)
-    tt.apply(msg, tt.ROUND_1[11:])  # the next model call measured what the result added
+    tt.apply(msg, tt.ROUND_1[11:])  # the thought goes on after the result
     third = tracker.delta(msg)
-    assert list(third.tools) == [0] and third.tools[0]["result_tokens"] == 9
+    assert third.tools == {} and json.loads(third.row["stats"])["round_tokens"] == {"1": 9}
     store.save_stream(CONV, 1, third)
     tt.apply(msg, tt.ROUND_2[:4])  # python waits for approval
     fourth = tracker.delta(msg)

@@ -102,3 +102,17 @@ def test_run_and_deny_leave_the_message_as_signals(widget, qtbot):
     w.refresh()
     qtbot.mouseClick(w.cards[2].run_button, Qt.LeftButton)
     assert approvals == [("p2", {"code": "print(sum(range(10)))"}, "")]
+
+
+def test_a_call_the_model_abandoned_leaves_no_card(widget):
+    from app.domain import events as ev
+
+    msg = AssistantMessage(model_id="m")
+    w = widget(msg)
+    tt.apply(msg, tt.START + [ev.AnswerDelta("Let me see. "), ev.ToolCallOpened(0.2, "x1", "search")])
+    w.refresh()
+    assert len(w.cards) == 1
+    msg.apply(ev.ToolCallAbandoned(0.3, "search", "the output ended inside the call"))
+    msg.apply(ev.AnswerDelta("<tool_call>{\"name\": \"sea"))
+    w.refresh()
+    assert w.cards == [] and w.answer_text().strip() == 'Let me see. <tool_call>{"name": "sea'

@@ -8,6 +8,7 @@ from PySide6.QtGui import QFontInfo
 
 from app.domain import events as ev
 from app.domain.messages import AssistantMessage
+from app.domain.tools.records import measured_result_tokens
 from app.domain.tools.types import ToolCall, ToolResult
 from app.ui.tool_call_card import DENIED_NOTE, UNFINISHED_NOTE, ToolCallCard
 
@@ -115,10 +116,12 @@ def test_deny_then_the_card_says_the_call_was_denied(card, qtbot):
 def test_a_finished_call_folds_to_one_line_and_opens_to_its_result(card, qtbot):
     msg = _waiting(SEARCH)
     result = "\n".join(f"line {i}: <b>not bold</b>" for i in range(40))
-    for e in (ev.ToolCallRunning(1.0, "s1", LONG), ev.ToolCallFinished(1.4, "s1", ToolResult("s1", result, duration_s=0.4)),
-              ev.CallStarted(1.5, 10 + 120, "tool")):
+    for e in (ev.ToolCallRunning(1.0, "s1", LONG), ev.ToolCallFinished(1.4, "s1", ToolResult("s1", result, duration_s=0.4))):
         msg.apply(e)
-    card.update_from(msg.tool_calls[0])
+    card.update_from(msg.tool_calls[0], result_tokens=measured_result_tokens(msg, msg.tool_calls[0]))
+    assert card.header.text().endswith("0.40 s")  # its tokens are not known before the next model call
+    msg.apply(ev.CallStarted(1.5, 10 + 120, "tool"))
+    card.update_from(msg.tool_calls[0], result_tokens=measured_result_tokens(msg, msg.tool_calls[0]))
     assert not card.expanded and card.details.isHidden()
     header = card.header.text()
     assert header.startswith("search {") and "→ line 0: <b>not bold</b>" in header

@@ -75,7 +75,7 @@ def test_the_tools_control_chooses_the_tools_of_the_next_request(qtbot, window, 
     win, session = window(script=("Hi.",), delay_s=0.0)
     assert win.tools_picker.text() == "Tools: off" and session.tools == ()  # off by default
     requests = []
-    monkeypatch.setattr(session.local_host, "run_turn", lambda profile, request, control: requests.append(request))
+    monkeypatch.setattr(session.local_host, "run_turn", lambda profile, request, control, *_tools: requests.append(request))
     win.tools_picker.toggle("calculator", True)
     win.tools_picker.toggle("python", True)
     assert session.tools == (CALCULATOR_SPEC, PYTHON_SPEC) and win.tools_picker.text() == "Tools: calculator, python"

@@ -74,6 +74,19 @@ def part_from_record(d: Any) -> ToolCallPart:
     return part
 
 
+def measured_result_tokens(message, part: ToolCallPart) -> int | None:
+    """The tokens ``part``'s result added to the context (``AssistantMessage.result_tokens``),
+    or None while its round is not measured yet (the next model call measures it)."""
+    if part.result is None or part.round not in message.stats.round_tokens:
+        return None
+    return message.result_tokens(part)
+
+
+def round_tokens_from_json(data: Any) -> dict[int, int]:
+    """``TurnStats.round_tokens`` read back from JSON, whose object keys are strings."""
+    return {int(k): int(v) for k, v in (data or {}).items()}
+
+
 def arguments_text(call: ToolCall) -> str:
     """The arguments as a reader sees them: pretty JSON (keys in the model's order)."""
     return json.dumps(call.arguments, ensure_ascii=False, indent=2)

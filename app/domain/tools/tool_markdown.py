@@ -27,22 +27,22 @@ def fence(text: str, info: str = "") -> list[str]:
     return [f"{ticks}{info}", text, ticks]
 
 
-def summary_text(part: ToolCallPart) -> str:
+def summary_text(part: ToolCallPart, result_tokens: int | None = None) -> str:
     """``Tool call · calculator · done · 0.01 s · 12 result tokens`` (plain text)."""
     call, result = part.call, part.result
     bits = [f"Tool call · {call.name or 'unknown tool'}", STATE_WORDS.get(part.state, part.state)]
     if result is not None and result.duration_s:
         bits.append(f"{result.duration_s:.2f} s")
-    if part.result_tokens:
-        bits.append(f"{part.result_tokens:,} result tokens")
+    if result_tokens is not None:
+        bits.append(f"{result_tokens:,} result tokens")
     return " · ".join(bits)
 
 
-def tool_call_markdown(part: ToolCallPart) -> list[str]:
+def tool_call_markdown(part: ToolCallPart, result_tokens: int | None = None) -> list[str]:
     """The lines of a ``<details>`` block: the summary, the arguments (the code for python)
     and the result in fences, a note when the result was cut."""
     call, result = part.call, part.result
-    out = ["<details>", f"<summary>{html_text(summary_text(part))}</summary>", ""]
+    out = ["<details>", f"<summary>{html_text(summary_text(part, result_tokens))}</summary>", ""]
     code = call.arguments.get("code") if call.name == "python" else None
     if isinstance(code, str):
         out += ["Code:", "", *fence(code, "python"), ""]
