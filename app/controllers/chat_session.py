@@ -135,6 +135,18 @@ class ChatSession(QObject):
         """The composer's choices (and the conversation's carry policy) for the next turns."""
         self._options = options
 
+    def set_tools(self, specs) -> None:
+        """Offer these tools (``ToolSpec``s) to the model from the next turn on; empty: no tools.
+
+        The choice belongs to the conversation: a new or reopened conversation starts without tools.
+        """
+        self._options = replace(self._options, tools=tuple(specs))
+
+    @property
+    def tools(self) -> tuple:
+        """The tools the next turn offers (``ToolSpec``s)."""
+        return self._options.tools
+
     def set_cloud_confirmation(self, confirm: Callable[[ModelProfile], bool] | None) -> None:
         """Asked once per conversation before local turns go to a cloud model; True goes ahead."""
         self._confirm_cloud = confirm
@@ -207,6 +219,17 @@ class ChatSession(QObject):
         if self.busy:
             self._control.answer_now()
 
+    def approve_tool(self, call_id: str, arguments: dict, remember: str | None = None) -> None:
+        """Run the call waiting on its card with ``arguments`` (as the user left them);
+        ``remember`` "conversation" or "always" keeps allowing the tool ("" or None: ask again)."""
+        if self.busy:
+            self._control.approve(call_id, arguments, remember=remember or None)
+
+    def deny_tool(self, call_id: str) -> None:
+        """Do not run the waiting call; the model is told the user declined it."""
+        if self.busy:
+            self._control.deny(call_id)
+
     def measure_next_prompt(self, draft: str = "") -> None:
         """Ask what the next prompt (with ``draft`` as the user's message) would cost."""
         messages = list(self._conversation.messages)
@@ -259,7 +282,7 @@ class ChatSession(QObject):
         """Continue ``conversation`` (the running turn, if any, is stopped first)."""
         self.stop()
         self._conversation = conversation
-        self._options = replace(self._options, carry=None)
+        self._options = replace(self._options, carry=None, tools=())
         if reset:
             self.chat_reset.emit()
         else:

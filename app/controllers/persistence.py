@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
-from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, UserMessage
+from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, ToolCallPart, UserMessage
 from app.errors import PonderError
 from app.store.conversations import Store
 from app.store.stream import StreamDelta, StreamTracker
@@ -38,9 +38,17 @@ def snapshot(msg: Message) -> Message:
     """A copy of ``msg`` that later streaming does not change (text is shared, not copied)."""
     if isinstance(msg, UserMessage):
         return dataclasses.replace(msg)
-    parts = [dataclasses.replace(p) if isinstance(p, ReasoningBlock) else AnswerPart(p.text) for p in msg.parts]
+    parts = [AnswerPart(p.text) if isinstance(p, AnswerPart) else _copy_part(p) for p in msg.parts]
     stats = dataclasses.replace(msg.stats, token_times=list(msg.stats.token_times))
-    return dataclasses.replace(msg, parts=parts, stats=stats, notes=list(msg.notes))
+    return dataclasses.replace(msg, parts=parts, stats=stats, notes=list(msg.notes), calls=list(msg.calls),
+                               provider_state=dict(msg.provider_state))
+
+
+def _copy_part(part: ReasoningBlock | ToolCallPart) -> ReasoningBlock | ToolCallPart:
+    """A block (its mentions list copied too) or a tool call (its call and result are frozen)."""
+    if isinstance(part, ReasoningBlock):
+        return dataclasses.replace(part, mentions=list(part.mentions), extensions=list(part.extensions))
+    return dataclasses.replace(part)
 
 
 @dataclass

@@ -38,6 +38,7 @@ class ContextUsage:
     reasoning: int = 0  # this turn's, Ponder's injected end marker included
     answer: int = 0
     estimated: bool = False
+    tool_schemas: int = 0  # of ``tools``: the schemas offered (the rest is what the rounds added)
 
     @property
     def used(self) -> int:
@@ -64,7 +65,10 @@ class ContextUsage:
         n = self.tokens(key)
         share = 100 * n / self.n_ctx if self.n_ctx else 0
         approx = "~" if self.estimated else ""
-        return f"{label}: {approx}{n:,} tokens, {share:.0f}% of {self.n_ctx:,}"
+        line = f"{label}: {approx}{n:,} tokens, {share:.0f}% of {self.n_ctx:,}"
+        if key == "tools" and n:
+            line += f" (schemas {self.tool_schemas:,}, results {n - self.tool_schemas:,})"
+        return line
 
     @classmethod
     def from_stats(cls, stats: TurnStats) -> "ContextUsage":
@@ -77,6 +81,7 @@ class ContextUsage:
             reasoning=stats.reasoning_tokens + stats.injected_tokens,
             answer=stats.answer_tokens,
             estimated=stats.estimated,
+            tool_schemas=stats.tool_schema_tokens,
         )
 
 

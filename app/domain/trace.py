@@ -1,5 +1,6 @@
 """A message's trace, studied: changes of course, per-block figures, the token-rate timeline,
-and the Markdown / JSON export of the trace (the JSON imports back into the same message).
+the tool calls on it (when each ran, then the re-evaluation of its result), and the Markdown /
+JSON export of the trace (the JSON imports back into the same message).
 
 Pure Python; the trace viewer (``app.ui.trace_viewer``) draws what this module computes.
 """
@@ -9,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, TurnStats
+from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, ToolCallPart, TurnStats
+from app.domain.tools.records import measured_result_tokens, part_from_record, part_record, round_tokens_from_json
+from app.domain.tools.tool_markdown import tool_call_markdown
 
 # The one list of phrases that mark a change of course when they open a line or a sentence.
 # Matching is case-sensitive on the first letter only; a space also matches a tab and a
@@ -34,7 +38,7 @@ COURSE_CHANGE_PHRASES: tuple[str, ...] = (
 )
 
 TRACE_FORMAT = "ponder-trace"
-TRACE_VERSION = 1
+TRACE_VERSION = 2  # 2: tool calls (written only when there are some; older Ponders read version 1)
 
 
 # -- changes of course ----------------------------------------------------------------------
@@ -112,21 +116,56 @@ def _block_note(block: ReasoningBlock) -> str:
     return ""
 
 
+TOOL_LINE_CHARS = 100
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def tool_line(part: ToolCallPart) -> str:
+    """``── calculator {"expression": "6*7"} → 42 · 0.01 s ──``: a call where it happened in the trace."""
+    call, result = part.call, part.result
+    line = f"── {call.name or 'tool'} {_one_line(call.arguments_json, TOOL_LINE_CHARS // 2)}"
+    if part.state == "denied":
+        line += " → denied by the user"
+    elif result is not None:
+        line += f" → {'error: ' if result.is_error else ''}{_one_line(result.text, TOOL_LINE_CHARS // 2)}"
+        if result.duration_s:
+            line += f" · {result.duration_s:.2f} s"
+    else:
+        line += f" · {part.state}"
+    return line + " ──"
+
+
 def reasoning_document(message: AssistantMessage) -> TraceDocument:
-    """The full reasoning of a message; with several blocks, each opens with a header line."""
+    """The full reasoning of a message; with several blocks, each opens with a header line.
+    Tool calls stand between the blocks where they happened, one line each."""
     blocks = [b for b in message.blocks if b.visible]
     pieces: list[str] = []
     spans: list[tuple[int, int]] = []
     pos = 0
-    for n, block in enumerate(blocks, 1):
+    n = 0
+    for part in message.parts:
+        if isinstance(part, ToolCallPart):
+            line = tool_line(part)
+            if pieces:
+                line = "\n\n" + line
+            pieces.append(line)
+            pos += len(line)
+            continue
+        if not isinstance(part, ReasoningBlock) or not part.visible:
+            continue
+        n += 1
         if pieces:
             pieces.append("\n\n")
             pos += 2
         if len(blocks) > 1:
-            header = f"── Thinking block {n} · {_tokens(block.tokens)} · {block.seconds:.1f} s ──\n"
+            header = f"── Thinking block {n} · {_tokens(part.tokens)} · {part.seconds:.1f} s ──\n"
             pieces.append(header)
             pos += len(header)
-        body = _clean(block.text) or _block_note(block)
+        body = _clean(part.text) or _block_note(part)
         pieces.append(body)
         spans.append((pos, pos + len(body)))
         pos += len(body)
@@ -157,6 +196,50 @@ def block_stats(message: AssistantMessage) -> list[BlockStats]:
     return out
 
 
+@dataclass(frozen=True)
+class ToolSpan:
+    """One tool call on the timeline, in seconds after the turn started.
+
+    ``start``–``end``: while the tool ran (for a denied call: the wait, from the call to the refusal);
+    ``end``–``resumed``: the re-evaluation, from the result to the model's next token (the
+    result's tokens are evaluated then); ``resumed`` is None when no token followed.
+    """
+
+    index: int  # 0-based among the message's tool calls
+    name: str
+    state: str
+    round: int
+    start: float
+    end: float
+    resumed: float | None
+    result_tokens: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.end - self.start)
+
+    @property
+    def reeval_s(self) -> float | None:
+        return None if self.resumed is None else max(0.0, self.resumed - self.end)
+
+
+def tool_spans(message: AssistantMessage) -> list[ToolSpan]:
+    """Every tool call that has a start time, in order (an unfinished one ends at the turn's end)."""
+    s = message.stats
+    t0, times = s.t_start, s.token_times
+    end_of_turn = s.t_end if s.t_end is not None else (times[-1] if times else t0)
+    out = []
+    for i, part in enumerate(message.tool_calls):
+        if part.t_start is None:
+            continue
+        end = part.t_end if part.t_end is not None else max(part.t_start, end_of_turn)
+        k = bisect_right(times, end)
+        resumed = times[k] - t0 if k < len(times) else None
+        out.append(ToolSpan(i, part.call.name, part.state, part.round, part.t_start - t0, end - t0, resumed,
+                            measured_result_tokens(message, part)))
+    return out
+
+
 def _tokens(n: int) -> str:
     return f"{n:,} token" + ("" if n == 1 else "s")
 
@@ -183,6 +266,8 @@ def message_summary(message: AssistantMessage) -> dict[str, Any]:
     reasoning = s.reasoning_tokens or sum(b.tokens + b.hidden_tokens for b in message.blocks)
     answer = s.answer_tokens
     total = reasoning + answer
+    spans = tool_spans(message)
+    reevals = [t.reeval_s for t in spans if t.reeval_s is not None]
     return {
         "reasoning_tokens": reasoning,
         "answer_tokens": answer,
@@ -197,6 +282,12 @@ def message_summary(message: AssistantMessage) -> dict[str, Any]:
         "answer_s": _answer_seconds(message),
         "total_s": s.total_s,
         "tokens_per_s": s.tokens_per_s,
+        "tool_calls": len(message.tool_calls),
+        "tool_rounds": len({p.round for p in message.tool_calls}),
+        "tool_s": sum(t.seconds for t in spans if t.state != "denied"),  # a denied call's span is the wait
+        "reeval_s": sum(reevals) if reevals else None,
+        "tool_schema_tokens": s.tool_schema_tokens,
+        "tool_result_tokens": s.tool_result_tokens,
     }
 
 
@@ -206,7 +297,8 @@ def _answer_seconds(message: AssistantMessage) -> float | None:
     if s.t_end is None or s.t_first_answer is None:
         return None
     later = sum(b.seconds for b in message.blocks if b.start >= s.t_first_answer)
-    return max(0.0, s.t_end - s.t_first_answer - later)
+    tools = sum(t.seconds for t in tool_spans(message) if t.start + s.t_start >= s.t_first_answer)
+    return max(0.0, s.t_end - s.t_first_answer - later - tools)
 
 
 def summary_line(summary: dict[str, Any]) -> str:
@@ -216,6 +308,10 @@ def summary_line(summary: dict[str, Any]) -> str:
     if summary["thinking_share"] is not None:
         parts.append(f"{100 * summary['thinking_share']:.0f}% spent thinking")
     parts.append(summary["ratio_text"])
+    if summary.get("tool_calls"):
+        n = summary["tool_calls"]
+        tokens = summary["tool_schema_tokens"] + summary["tool_result_tokens"]
+        parts.append(f"{n} tool call{'' if n == 1 else 's'}: {summary['tool_s']:.1f} s, {_tokens(tokens)}")
     return " · ".join(parts)
 
 
@@ -258,7 +354,8 @@ def boundary_token_index(message: AssistantMessage) -> int | None:
     for part in message.parts:
         if isinstance(part, AnswerPart):
             return n
-        n += part.tokens
+        if isinstance(part, ReasoningBlock):
+            n += part.tokens
     return None
 
 
@@ -318,6 +415,8 @@ def trace_markdown(message: AssistantMessage) -> str:
             body = _clean(part.text) or _block_note(part)
             body = body.replace("</details>", "&lt;/details&gt;")
             out.append(f"<details><summary>{_summary_html(part)}</summary>\n\n{body}\n\n</details>")
+        elif isinstance(part, ToolCallPart):
+            out.append("\n".join(tool_call_markdown(part, measured_result_tokens(message, part))).rstrip())
         elif part.text.strip():
             out.append(part.text.strip("\n"))
     if message.error:
@@ -340,7 +439,8 @@ def trace_json(message: AssistantMessage) -> dict[str, Any]:
     the derived summary and block figures for readers (ignored on import)."""
     data = _fields(message)
     data["parts"] = [
-        {"type": "reasoning", **_fields(p)} if isinstance(p, ReasoningBlock)
+        {"type": "reasoning", **_fields(p), "mentions": [list(m) for m in p.mentions]} if isinstance(p, ReasoningBlock)
+        else {"type": "tool_call", **part_record(p)} if isinstance(p, ToolCallPart)
         else {"type": "answer", **_fields(p)}
         for p in message.parts
     ]
@@ -349,10 +449,12 @@ def trace_json(message: AssistantMessage) -> dict[str, Any]:
     data["stats"] = stats
     return {
         "format": TRACE_FORMAT,
-        "version": TRACE_VERSION,
+        "version": TRACE_VERSION if message.tool_calls else 1,
         "message": data,
         "summary": message_summary(message),
         "blocks": [dataclasses.asdict(b) for b in block_stats(message)],
+        "tool_calls": [dataclasses.asdict(t) | {"seconds": t.seconds, "reeval_s": t.reeval_s}
+                       for t in tool_spans(message)],
         "boundary_token_index": boundary_token_index(message),
     }
 
@@ -365,9 +467,16 @@ def message_from_trace_json(d: dict[str, Any]) -> AssistantMessage:
         raise ValueError(f"This trace was written by a newer Ponder (version {d['version']}); "
                          "update Ponder to open it.")
     data = dict(d["message"])
-    parts: list[ReasoningBlock | AnswerPart] = []
+    parts: list[ReasoningBlock | AnswerPart | ToolCallPart] = []
     for p in data.pop("parts", []):
+        if p.get("type") == "tool_call":
+            parts.append(part_from_record(p))
+            continue
         cls = ReasoningBlock if p.get("type") == "reasoning" else AnswerPart
-        parts.append(cls(**_known(cls, p)))
+        part = cls(**_known(cls, p))
+        if isinstance(part, ReasoningBlock):
+            part.mentions = [(int(o), str(t)) for o, t in part.mentions]
+        parts.append(part)
     stats = TurnStats(**_known(TurnStats, data.pop("stats", {})))
+    stats.round_tokens = round_tokens_from_json(stats.round_tokens)
     return AssistantMessage(parts=parts, stats=stats, **_known(AssistantMessage, data))

@@ -25,11 +25,12 @@ class TurnOptions:
     min_thinking: int = 0  # "Think longer"
     carry: str | None = None  # None: the profile's policy
     max_tokens: int | None = None  # None: the profile's, else the app's default
+    tools: tuple = ()  # the ToolSpecs this conversation offers (the composer's tools control); () is off
 
     def request_kwargs(self) -> dict:
         """The keyword arguments of :func:`build_request` these options set."""
         return {"thinking_budget": self.thinking_budget, "thinking": self.thinking,
-                "min_thinking": self.min_thinking, "carry": self.carry}
+                "min_thinking": self.min_thinking, "carry": self.carry, "tools": self.tools}
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,13 @@ def build_request(messages: list[Message], profile: ModelProfile, *, system_prom
                   max_tokens: int | None = None, thinking_budget: int | None = None,
                   temperature: float | None = None, carry: str | None = None,
                   markers: tuple[str, str] | None = None, drop_turns: int = 0,
-                  thinking: bool | None = None, min_thinking: int = 0) -> TurnRequest:
+                  thinking: bool | None = None, min_thinking: int = 0, tools: tuple = ()) -> TurnRequest:
     """The request for the next assistant turn after ``messages``.
 
     ``carry`` overrides the profile's policy (a per-conversation choice); ``markers`` wrap
     carried reasoning when the profile names none (e.g. markers detected from the template);
-    ``drop_turns`` leaves out that many of the oldest exchanges (a choice made on overflow).
+    ``drop_turns`` leaves out that many of the oldest exchanges (a choice made on overflow);
+    ``tools`` are the ToolSpecs to offer (none: a turn without tools).
     """
     reasoning = profile.reasoning
     if reasoning and reasoning.start and reasoning.end:
@@ -84,4 +86,5 @@ def build_request(messages: list[Message], profile: ModelProfile, *, system_prom
         thinking_budget=thinking_budget,
         thinking=thinking,
         min_thinking=min_thinking,
+        tools=tuple(tools),
     )

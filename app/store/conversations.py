@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from app.domain.conversation import Conversation
-from app.domain.messages import AssistantMessage, Message, ReasoningBlock, TurnStats, UserMessage
+from app.domain.messages import AssistantMessage, Message, ReasoningBlock, ToolCallPart, TurnStats, UserMessage
+from app.domain.tools.records import round_tokens_from_json
 from app.store.db import MEMORY, ConversationNotFound, Database, StoreError, describe, open_database
 from app.store.rows import (INTERRUPTED, STAT_FIELDS, apply_extra, block_from_row, block_meta, message_extra,
-                            message_meta, pack_times, parts_from_layout, raw_layout, rebuild_raw, unpack_times)
+                            message_meta, pack_times, part_text, parts_from_layout, provider_state_json, raw_layout,
+                            rebuild_raw, tool_from_row, tool_meta, unpack_times)
 from app.store.stream import StreamDelta, StreamTracker
 
 __all__ = ["INTERRUPTED", "INTERRUPTED_NOTE", "ConversationInfo", "SearchHit", "Store", "Version", "apply_extra",
@@ -42,9 +44,12 @@ INTERRUPTED_NOTE = "Interrupted: Ponder closed before this answer was finished."
 
 _AUTO = object()
 _BLOCK_COLUMNS = ("idx", "text", "t_start", "t_end", "tokens", "truncated", "budget_cut", "hidden_tokens",
-                  "redacted", "signature", "redacted_data", "expanded")
+                  "redacted", "signature", "redacted_data", "expanded", "paused_for_call", "mentions")
+_TOOL_COLUMNS = ("idx", "call_id", "name", "arguments", "raw",
+                 "in_reasoning", "call_error", "state", "round", "reach", "approved", "t_start", "t_end",
+                 "result_text", "result_error", "duration_s", "truncated_from")
 _MESSAGE_COLUMNS = ("uid", "role", "text", "layout", "model_id", "location", "raw", "raw_layout", "finish_reason",
-                    "error", "stats", "token_times", "partial", "interrupted", "extra")
+                    "error", "stats", "token_times", "partial", "interrupted", "extra", "provider_state")
 
 
 class ConversationInfo(NamedTuple):
@@ -178,7 +183,7 @@ class Store:
                 record = dict(zip(_MESSAGE_COLUMNS, row))
                 uid = record["uid"]
                 msg = _message_from_row(record, self._blocks([uid], conn).get(uid, []),
-                                        self._chunks([uid], conn).get(uid))
+                                        self._chunks([uid], conn).get(uid), self._tools([uid], conn).get(uid, []))
                 msg.finish_reason = msg.finish_reason or INTERRUPTED
                 self._save_message(conn, conv_uid, position, msg, partial=False, parent_uid=parent, now=None)
             return len(rows) + conn.execute(
@@ -215,9 +220,12 @@ class Store:
             if position not in seen:  # defensive: one message per position
                 seen.add(position)
                 thread.append(dict(zip(_MESSAGE_COLUMNS, row)))
-        blocks = self._blocks([r["uid"] for r in thread if r["role"] == "assistant"])
+        assistant = [r["uid"] for r in thread if r["role"] == "assistant"]
+        blocks = self._blocks(assistant)
+        tools = self._tools(assistant)
         chunks = self._chunks([r["uid"] for r in thread if r["partial"]])
-        messages = [_message_from_row(r, blocks.get(r["uid"], []), chunks.get(r["uid"])) for r in thread]
+        messages = [_message_from_row(r, blocks.get(r["uid"], []), chunks.get(r["uid"]), tools.get(r["uid"], []))
+                    for r in thread]
         return Conversation(messages=messages, title=head[0][0], uid=uid)
 
     def versions_of(self, message_uid: str) -> list[Version]:
@@ -296,6 +304,17 @@ class Store:
                 out.setdefault(message, []).append(block_from_row(dict(zip(_BLOCK_COLUMNS, row))))
         return out
 
+    def _tools(self, message_uids: list[str], conn: sqlite3.Connection | None = None
+               ) -> dict[str, list[ToolCallPart]]:
+        out: dict[str, list[ToolCallPart]] = {}
+        cols = ", ".join(_TOOL_COLUMNS)
+        for rows in self._by_message(message_uids, conn, "load the tool calls",
+                                            f"SELECT message, {cols} FROM tool_calls "
+                                            "WHERE message IN ({marks}) ORDER BY message, idx"):
+            for message, *row in rows:
+                out.setdefault(message, []).append(tool_from_row(dict(zip(_TOOL_COLUMNS, row))))
+        return out
+
     def _chunks(self, message_uids: list[str], conn: sqlite3.Connection | None = None) -> dict[str, list[tuple]]:
         """The ``stream_chunks`` of partial messages: uid -> [(part, text, in_raw, times)] in order."""
         out: dict[str, list[tuple]] = {}
@@ -353,6 +372,10 @@ class Store:
             for idx, block in enumerate(blocks):
                 cls._upsert_block(conn, msg.uid, _row_from_block(idx, block))
             conn.execute("DELETE FROM reasoning_blocks WHERE message = ? AND idx >= ?", (msg.uid, len(blocks)))
+            calls = msg.tool_calls
+            for idx, part in enumerate(calls):
+                cls._upsert_tool(conn, msg.uid, {"idx": idx, **tool_meta(part)})
+            conn.execute("DELETE FROM tool_calls WHERE message = ? AND idx >= ?", (msg.uid, len(calls)))
             conn.execute("DELETE FROM stream_chunks WHERE message = ?", (msg.uid,))
 
     @classmethod
@@ -365,8 +388,11 @@ class Store:
         cls._upsert_row(conn, conv_uid, position, values, parent_uid=parent_uid, now=now)
         for idx, meta in delta.blocks.items():
             cls._upsert_block(conn, uid, {"idx": idx, **meta, **({"text": ""} if delta.reset else {})})
+        for idx, meta in delta.tools.items():
+            cls._upsert_tool(conn, uid, {"idx": idx, **meta})
         if delta.reset:
             conn.execute("DELETE FROM reasoning_blocks WHERE message = ? AND idx >= ?", (uid, delta.n_blocks))
+            conn.execute("DELETE FROM tool_calls WHERE message = ? AND idx >= ?", (uid, delta.n_tools))
             conn.execute("DELETE FROM stream_chunks WHERE message = ?", (uid,))
         rows = [(uid, p.part, int(p.in_raw), p.text, None) for p in delta.pieces]
         if delta.times:
@@ -376,6 +402,16 @@ class Store:
                 rows.append((uid, -1, 1, "", pack_times(delta.times)))
         conn.executemany("INSERT INTO stream_chunks (message, part, in_raw, text, times) VALUES (?, ?, ?, ?, ?)",
                          rows)
+
+    @staticmethod
+    def _upsert_tool(conn: sqlite3.Connection, message_uid: str, row: dict) -> None:
+        sets = ", ".join(f"{k} = excluded.{k}" for k in row if k != "idx")
+        conn.execute(
+            f"INSERT INTO tool_calls (message, {', '.join(row)}) "
+            f"VALUES (:message, {', '.join(':' + k for k in row)}) "
+            f"ON CONFLICT(message, idx) DO UPDATE SET {sets}",
+            {**row, "message": message_uid},
+        )
 
     @staticmethod
     def _upsert_block(conn: sqlite3.Connection, message_uid: str, row: dict) -> None:
@@ -544,21 +580,22 @@ def _row_from_message(msg: Message) -> dict:
     if isinstance(msg, UserMessage):
         return {"uid": msg.uid, "role": "user", "text": msg.text, "layout": "[]", "model_id": "", "location": "",
                 "raw": "", "raw_layout": None, "finish_reason": None, "error": None, "stats": "{}",
-                "token_times": None, "interrupted": 0, "extra": "{}"}
-    texts = [p.text for p in msg.parts]
+                "token_times": None, "interrupted": 0, "extra": "{}", "provider_state": None}
+    texts = [part_text(p) for p in msg.parts]
     raw = msg.raw
     derived = raw_layout(raw, texts)
     return {**message_meta(msg), "text": "".join(t for t, p in zip(texts, msg.parts) if not isinstance(p, ReasoningBlock)),
             "raw": raw if derived is None else "", "raw_layout": None if derived is None else json.dumps(derived),
-            "token_times": pack_times(msg.stats.token_times)}
+            "token_times": pack_times(msg.stats.token_times), "provider_state": provider_state_json(msg)}
 
 
 def _row_from_block(idx: int, b: ReasoningBlock) -> dict:
     return {"idx": idx, "text": b.text, **block_meta(b)}
 
 
-def _message_from_row(r: dict, blocks: list[ReasoningBlock], chunks: list[tuple] | None = None) -> Message:
-    """A message from its row and blocks; ``chunks`` are its ``stream_chunks`` rows while it is partial."""
+def _message_from_row(r: dict, blocks: list[ReasoningBlock], chunks: list[tuple] | None = None,
+                      tools: list[ToolCallPart] = ()) -> Message:
+    """A message from its row, blocks and tool calls; ``chunks`` are its ``stream_chunks`` rows while it is partial."""
     if r["role"] == "user":
         return UserMessage(r["text"], uid=r["uid"])
     known = json.loads(r["stats"] or "{}")
@@ -567,13 +604,16 @@ def _message_from_row(r: dict, blocks: list[ReasoningBlock], chunks: list[tuple]
     raw = r["raw"]
     if chunks:
         texts, raw, times = _streamed(chunks, times)
-    parts = parts_from_layout(json.loads(r["layout"] or "[]"), blocks, texts, r["text"])
+    parts = parts_from_layout(json.loads(r["layout"] or "[]"), blocks, texts, r["text"], list(tools))
     if not chunks and r["raw_layout"] is not None:
-        raw = rebuild_raw(json.loads(r["raw_layout"]), [p.text for p in parts])
+        raw = rebuild_raw(json.loads(r["raw_layout"]), [part_text(p) for p in parts])
     stats = TurnStats(**{k: v for k, v in known.items() if k in STAT_FIELDS}, token_times=times)
+    stats.round_tokens = round_tokens_from_json(stats.round_tokens)
     msg = AssistantMessage(model_id=r["model_id"], where=r["location"], parts=parts, raw=raw, stats=stats,
                            finish_reason=r["finish_reason"], error=r["error"], uid=r["uid"])
     apply_extra(msg, json.loads(r["extra"] or "{}"))
+    if r.get("provider_state"):
+        msg.provider_state = json.loads(r["provider_state"])
     if r["interrupted"] or r["finish_reason"] == INTERRUPTED:
         _close_interrupted(msg)
     return msg

@@ -1,8 +1,10 @@
 """Export a conversation as Markdown or JSON, and import that JSON (no Qt, no database).
 
 The JSON holds everything of the shown thread: every part in order, all reasoning block
-fields (timings, token counts, signatures, panel states) and all statistics including the
-token arrival times. Other versions of messages (branches) are not exported. Conversations
+fields (timings, token counts, signatures, panel states), every tool call with its arguments,
+result, state and timings, what cloud providers need back in a tool loop, and all statistics
+including the token arrival times (format version 2 when tool calls are in it, else 1, which
+older Ponders read). Other versions of messages (branches) are not exported. Conversations
 hold no credentials, so neither do exports.
 """
 
@@ -13,12 +15,16 @@ from dataclasses import fields
 from typing import Any
 
 from app.domain.conversation import Conversation
-from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, TurnStats, UserMessage
+from app.domain.messages import AnswerPart, AssistantMessage, Message, ReasoningBlock, ToolCallPart, TurnStats, UserMessage
+from app.domain.tools.records import (ToolRecordError, measured_result_tokens, part_from_record, part_record,
+                                      round_tokens_from_json)
+from app.domain.tools.tool_markdown import tool_call_markdown
 from app.errors import PonderError
 from app.store.conversations import apply_extra, message_extra
+from app.store.rows import mentions_from_json
 
 FORMAT = "ponder.conversation"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: tool calls (written only when there are some, so older Ponders read the rest)
 _BLOCK_FIELDS = tuple(f.name for f in fields(ReasoningBlock))
 _STAT_FIELDS = tuple(f.name for f in fields(TurnStats))
 
@@ -32,11 +38,15 @@ def conversation_json(conv: Conversation) -> dict:
     """Everything of ``conv`` as JSON-ready data (see :func:`conversation_from_json`)."""
     return {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
+        "version": FORMAT_VERSION if _has_tools(conv) else 1,
         "uid": conv.uid,
         "title": conv.title,
         "messages": [_message_json(m) for m in conv.messages],
     }
+
+
+def _has_tools(conv: Conversation) -> bool:
+    return any(isinstance(m, AssistantMessage) and m.tool_calls for m in conv.messages)
 
 
 def _message_json(msg: Message) -> dict:
@@ -45,14 +55,21 @@ def _message_json(msg: Message) -> dict:
     parts = []
     for part in msg.parts:
         if isinstance(part, ReasoningBlock):
-            parts.append({"type": "reasoning", **{k: getattr(part, k) for k in _BLOCK_FIELDS}})
+            block = {"type": "reasoning", **{k: getattr(part, k) for k in _BLOCK_FIELDS}}
+            block["mentions"] = [list(m) for m in part.mentions]
+            parts.append(block)
+        elif isinstance(part, ToolCallPart):
+            parts.append({"type": "tool_call", **part_record(part)})
         else:
             parts.append({"type": "answer", "text": part.text})
     stats = {k: getattr(msg.stats, k) for k in _STAT_FIELDS}
     stats["token_times"] = list(msg.stats.token_times)
-    return {"role": "assistant", "uid": msg.uid, "model_id": msg.model_id, "where": msg.where,
-            "finish_reason": msg.finish_reason, "error": msg.error, "raw": msg.raw, "parts": parts, "stats": stats,
-            **message_extra(msg)}
+    out = {"role": "assistant", "uid": msg.uid, "model_id": msg.model_id, "where": msg.where,
+           "finish_reason": msg.finish_reason, "error": msg.error, "raw": msg.raw, "parts": parts, "stats": stats,
+           **message_extra(msg)}
+    if msg.provider_state:
+        out["provider_state"] = msg.provider_state
+    return out
 
 
 def conversation_from_json(data: Any, *, new_ids: bool = False) -> Conversation:
@@ -88,13 +105,24 @@ def _message_from_json(i: int, d: Any) -> Message:
         return UserMessage(_str(d, "text", where), uid=_str(d, "uid", where))
     if role != "assistant":
         raise ImportFormatError(f'The conversation export\'s {where} has role {role!r}; expected "user" or "assistant".')
-    parts: list[ReasoningBlock | AnswerPart] = []
+    parts: list[ReasoningBlock | AnswerPart | ToolCallPart] = []
     for part in d.get("parts") or []:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "answer":
             parts.append(AnswerPart(_str(part, "text", where)))
         elif kind == "reasoning":
-            parts.append(ReasoningBlock(**{k: part[k] for k in _BLOCK_FIELDS if k in part}))
+            block = ReasoningBlock(**{k: part[k] for k in _BLOCK_FIELDS if k in part})
+            try:
+                block.mentions = mentions_from_json(block.mentions)
+            except (TypeError, ValueError) as exc:
+                raise ImportFormatError(f"The conversation export's {where} has unreadable mentions ({exc}).") from exc
+            parts.append(block)
+        elif kind == "tool_call":
+            try:
+                parts.append(part_from_record(part))
+            except (ToolRecordError, TypeError, ValueError) as exc:
+                raise ImportFormatError(f"The conversation export's {where} has a tool call that cannot be read "
+                                        f"({exc}).") from exc
         else:
             raise ImportFormatError(f"The conversation export's {where} has a part of unknown type {kind!r}.")
     stats_in = d.get("stats") or {}
@@ -102,10 +130,18 @@ def _message_from_json(i: int, d: Any) -> Message:
         raise ImportFormatError(f'The conversation export\'s {where} has "stats" that is not an object.')
     stats = TurnStats(**{k: stats_in[k] for k in _STAT_FIELDS if k in stats_in})
     stats.token_times = [float(t) for t in stats.token_times]
+    try:
+        stats.round_tokens = round_tokens_from_json(stats.round_tokens)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ImportFormatError(f'The conversation export\'s {where} has unreadable "round_tokens" ({exc}).') from exc
     msg = AssistantMessage(model_id=d.get("model_id") or "", where=d.get("where") or "local", parts=parts,
                            raw=d.get("raw") or "", stats=stats, finish_reason=d.get("finish_reason"),
                            error=d.get("error"), uid=_str(d, "uid", where))
     apply_extra(msg, d)
+    state = d.get("provider_state") or {}
+    if not isinstance(state, dict):
+        raise ImportFormatError(f'The conversation export\'s {where} has a "provider_state" that is not an object.')
+    msg.provider_state = state
     return msg
 
 
@@ -134,6 +170,8 @@ def _assistant_markdown(msg: AssistantMessage) -> list[str]:
         if isinstance(part, AnswerPart):
             if part.text.strip():
                 out += [part.text.strip(), ""]
+        elif isinstance(part, ToolCallPart):
+            out += tool_call_markdown(part, measured_result_tokens(msg, part))
         elif part.visible:
             out += _details(part)
     out += [f"*{note}*\n" for note in msg.notes]
@@ -163,3 +201,4 @@ def _details(block: ReasoningBlock) -> list[str]:
     # a literal closing tag in the trace would end the block early
     text = text.replace("</details>", "&lt;/details&gt;")
     return ["<details>", f"<summary>{' · '.join(summary)}</summary>", "", text, "", "</details>", ""]
+

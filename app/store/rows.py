@@ -19,7 +19,8 @@ from array import array
 from dataclasses import fields
 
 from app.domain import events as ev
-from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, TurnStats
+from app.domain.messages import AnswerPart, AssistantMessage, ReasoningBlock, ToolCallPart, TurnStats
+from app.domain.tools.types import ToolCall, ToolResult
 
 STAT_FIELDS = tuple(f.name for f in fields(TurnStats) if f.name != "token_times")
 
@@ -91,8 +92,53 @@ def rebuild_raw(layout: list, texts: list[str]) -> str:
 
 # -- columns ------------------------------------------------------------------------------------
 def layout_of(msg: AssistantMessage) -> list:
-    """The ``layout`` column: ``"r"`` for a reasoning block, the length of an answer run."""
-    return ["r" if isinstance(p, ReasoningBlock) else p.text_length for p in msg.parts]
+    """The ``layout`` column: ``"r"`` for a reasoning block, ``"t"`` for a tool call, the length
+    of an answer run."""
+    return ["r" if isinstance(p, ReasoningBlock) else "t" if isinstance(p, ToolCallPart) else p.text_length
+            for p in msg.parts]
+
+
+def part_text(part) -> str:
+    """A part's text; a tool call has none (its call and result are in its own row)."""
+    return "" if isinstance(part, ToolCallPart) else part.text
+
+
+def provider_state_json(msg: AssistantMessage) -> str | None:
+    """The ``provider_state`` column: the backends' opaque JSON, NULL when there is none."""
+    return json.dumps(msg.provider_state, ensure_ascii=False) if msg.provider_state else None
+
+
+def tool_meta(part: ToolCallPart) -> dict:
+    """The columns of a tool call other than ``idx``."""
+    call, result = part.call, part.result
+    return {"call_id": call.id, "name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False),
+            "raw": call.raw, "in_reasoning": int(call.in_reasoning), "call_error": call.error,
+            "state": part.state, "round": part.round, "reach": part.reach,
+            "approved": None if part.approved is None else int(part.approved), "t_start": part.t_start,
+            "t_end": part.t_end,
+            "result_text": None if result is None else result.text,
+            "result_error": int(bool(result is not None and result.is_error)),
+            "duration_s": 0.0 if result is None else result.duration_s,
+            "truncated_from": None if result is None else result.truncated_from}
+
+
+def tool_from_row(r: dict) -> ToolCallPart:
+    call = ToolCall(r["call_id"], r["name"], json.loads(r["arguments"] or "{}"), raw=r["raw"],
+                    in_reasoning=bool(r["in_reasoning"]), error=r["call_error"])
+    result = None
+    if r["result_text"] is not None:
+        result = ToolResult(r["call_id"], r["result_text"], bool(r["result_error"]), r["duration_s"],
+                            r["truncated_from"])
+    return ToolCallPart(call, state=r["state"], round=r["round"], reach=r["reach"], result=result,
+                        approved=None if r["approved"] is None else bool(r["approved"]), t_start=r["t_start"],
+                        t_end=r["t_end"])
+
+
+def tool_signature(part: ToolCallPart) -> tuple:
+    """Cheap to take and changes whenever :func:`tool_meta` would (the call and the result
+    are frozen records, replaced when they change)."""
+    return (id(part.call), id(part.result), part.state, part.round, part.reach, part.approved, part.t_start,
+            part.t_end)
 
 
 def message_meta(msg: AssistantMessage) -> dict:
@@ -111,7 +157,8 @@ def block_meta(b: ReasoningBlock) -> dict:
     return {"t_start": b.start, "t_end": b.end, "tokens": b.tokens, "truncated": int(b.truncated),
             "budget_cut": int(b.budget_cut), "hidden_tokens": b.hidden_tokens, "redacted": int(b.redacted),
             "signature": b.signature, "redacted_data": b.redacted_data,
-            "expanded": None if b.expanded is None else int(b.expanded)}
+            "expanded": None if b.expanded is None else int(b.expanded),
+            "paused_for_call": int(b.paused_for_call), "mentions": json.dumps(b.mentions, ensure_ascii=False)}
 
 
 def block_from_row(r: dict) -> ReasoningBlock:
@@ -119,7 +166,15 @@ def block_from_row(r: dict) -> ReasoningBlock:
                           truncated=bool(r["truncated"]), hidden_tokens=r["hidden_tokens"],
                           redacted=bool(r["redacted"]), budget_cut=bool(r["budget_cut"]),
                           signature=r["signature"], redacted_data=r["redacted_data"],
-                          expanded=None if r["expanded"] is None else bool(r["expanded"]))
+                          expanded=None if r["expanded"] is None else bool(r["expanded"]),
+                          paused_for_call=bool(r.get("paused_for_call", 0)),
+                          mentions=mentions_from_json(r.get("mentions") or "[]"))
+
+
+def mentions_from_json(data) -> list[tuple[int, str]]:
+    """``[[offset, tool], ...]`` (JSON text or decoded) as the block's list of tuples."""
+    items = json.loads(data) if isinstance(data, str) else (data or [])
+    return [(int(offset), str(tool)) for offset, tool in items]
 
 
 def message_extra(msg: AssistantMessage) -> dict:
@@ -129,29 +184,38 @@ def message_extra(msg: AssistantMessage) -> dict:
         extra["notes"] = list(msg.notes)
     if msg.overflow is not None:
         extra["overflow"] = dataclasses.asdict(msg.overflow)
+    if msg.calls:
+        extra["calls"] = list(msg.calls)
     return extra
 
 
 def apply_extra(msg: AssistantMessage, extra: dict) -> None:
     """Set what :func:`message_extra` kept back on ``msg`` (unknown keys are ignored)."""
     msg.notes = [str(n) for n in extra.get("notes") or []]
+    msg.calls = [int(n) for n in extra.get("calls") or []]
     if isinstance(extra.get("overflow"), dict):
         names = {f.name for f in fields(ev.ContextOverflow)}
         msg.overflow = ev.ContextOverflow(**{k: v for k, v in extra["overflow"].items() if k in names})
 
 
 def parts_from_layout(layout: list, blocks: list[ReasoningBlock], texts: dict[int, str] | None,
-                      answer: str) -> list[ReasoningBlock | AnswerPart]:
+                      answer: str, tools: list[ToolCallPart] = ()) -> list[ReasoningBlock | AnswerPart | ToolCallPart]:
     """The parts of a message from its ``layout``.
 
     With ``texts`` (part index -> text, from streamed pieces) every part takes its text from
     there; without, blocks keep theirs and answer runs are cut from ``answer`` by length.
+    Tool calls (``"t"``) take the next of ``tools``.
     """
-    parts: list[ReasoningBlock | AnswerPart] = []
+    parts: list[ReasoningBlock | AnswerPart | ToolCallPart] = []
     pending = iter(blocks)
+    calls = iter(tools)
     offset = 0
     for i, item in enumerate(layout):
-        if item == "r":
+        if item == "t":
+            call = next(calls, None)
+            if call is not None:
+                parts.append(call)
+        elif item == "r":
             block = next(pending, None)
             if block is None:
                 continue
@@ -164,6 +228,7 @@ def parts_from_layout(layout: list, blocks: list[ReasoningBlock], texts: dict[in
             parts.append(AnswerPart(answer[offset:offset + int(item)]))
             offset += int(item)
     parts.extend(pending)  # blocks the layout did not mention (never expected)
+    parts.extend(calls)
     if texts is None and offset < len(answer):
         parts.append(AnswerPart(answer[offset:]))
     return parts

@@ -4,7 +4,7 @@
 version 1 is the first schema Ponder shipped. Add a step at the end to change the schema;
 never edit a step that has shipped.
 
-Tables (version 4):
+Tables (version 5):
 
 - ``conversations``: uid, title, created, updated (unix seconds).
 - ``messages``: one row per message *version*. ``parent`` is the uid of the previous message
@@ -39,6 +39,16 @@ Tables (version 4):
   :mod:`app.store.rows`), so the text is not stored twice; ``raw`` then is ''. NULL means
   ``raw`` holds the raw output itself (rows written before version 4, or output that is
   not the parts' text with markup between).
+- ``tool_calls`` (version 5): the tool calls of a message by ``idx`` (their order among its
+  calls); the ``layout`` says where each goes among the parts (``"t"``). A row holds the call
+  as the model wrote it (``name``, ``arguments`` as JSON, ``raw``, ``in_reasoning``,
+  ``call_error``), what happened to it (``state``, ``round``, ``reach``, ``approved``,
+  ``t_start``, ``t_end``) and its result (``result_text`` NULL until it
+  finished; ``result_error``, ``duration_s``, ``truncated_from``). A streaming save writes a
+  row only when the call changed. ``reasoning_blocks.paused_for_call`` and ``.mentions``
+  (JSON ``[[offset, tool], ...]``) say where the thinking stopped for a call and which calls
+  it only mentioned; ``messages.provider_state`` is what a cloud provider needs back in a tool
+  loop, the backend's own JSON by backend name (NULL: none), written when it changed.
 """
 
 from __future__ import annotations
@@ -154,7 +164,36 @@ CREATE TABLE stream_chunks (
 CREATE INDEX stream_chunks_by_message ON stream_chunks(message, id);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4]
+V5 = """
+CREATE TABLE tool_calls (
+    id INTEGER PRIMARY KEY,
+    message TEXT NOT NULL REFERENCES messages(uid) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    call_id TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL DEFAULT '',
+    arguments TEXT NOT NULL DEFAULT '{}',
+    raw TEXT NOT NULL DEFAULT '',
+    in_reasoning INTEGER NOT NULL DEFAULT 0,
+    call_error TEXT,
+    state TEXT NOT NULL DEFAULT 'writing',
+    round INTEGER NOT NULL DEFAULT 1,
+    reach TEXT NOT NULL DEFAULT '',
+    approved INTEGER,
+    t_start REAL,
+    t_end REAL,
+    result_text TEXT,
+    result_error INTEGER NOT NULL DEFAULT 0,
+    duration_s REAL NOT NULL DEFAULT 0,
+    truncated_from INTEGER,
+    UNIQUE (message, idx)
+);
+
+ALTER TABLE reasoning_blocks ADD COLUMN paused_for_call INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reasoning_blocks ADD COLUMN mentions TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE messages ADD COLUMN provider_state TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
 """``MIGRATIONS[i]`` upgrades a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,7 +3,8 @@
 A :class:`StreamTracker` follows one streaming :class:`~app.domain.messages.AssistantMessage`
 and turns it, each time it is asked, into a :class:`StreamDelta`: the text appended to its
 parts since the previous delta, the markup between that text in the raw output, the new
-token times, and the few small columns that changed (layout, statistics, block timings).
+token times, and the few small columns that changed (layout, statistics, block timings, the
+rows of tool calls whose state or result changed, the provider state when it changed).
 Taking a delta reads only the new text (the parts' buffers hand out their tails), so it costs
 the same at 30,000 tokens as at 1,000; so does writing it (:meth:`Store.save_stream
 <app.store.conversations.Store.save_stream>` appends rows to ``stream_chunks``).
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.domain.messages import AssistantMessage, ReasoningBlock
-from app.store.rows import block_meta, message_meta
+from app.domain.messages import AssistantMessage, ReasoningBlock, ToolCallPart
+from app.store.rows import block_meta, message_meta, provider_state_json, tool_meta, tool_signature
 
 MARKUP = -1
 """Part index of a piece that is only in the raw output (markers, whitespace around them)."""
@@ -39,18 +40,21 @@ class StreamDelta:
 
     uid: str
     reset: bool
-    row: dict  # the message's columns except text, raw and token times (small)
+    row: dict  # the message's columns except text, raw and token times (small); provider_state when changed
     blocks: dict[int, dict] = field(default_factory=dict)  # block idx -> its columns without text (changed)
     n_blocks: int = 0
     pieces: list[Piece] = field(default_factory=list)  # in the order of the raw output
     times: list[float] = field(default_factory=list)  # token arrival times since the last delta
+    tools: dict[int, dict] = field(default_factory=dict)  # tool call idx -> its columns (changed)
+    n_tools: int = 0
 
     def then(self, later: StreamDelta) -> StreamDelta:
         """This delta followed by ``later`` as one (for saves that queued up)."""
         if later.reset:
             return later
-        return StreamDelta(self.uid, self.reset, later.row, {**self.blocks, **later.blocks}, later.n_blocks,
-                           self.pieces + later.pieces, self.times + later.times)
+        return StreamDelta(self.uid, self.reset, {**self.row, **later.row}, {**self.blocks, **later.blocks},
+                           later.n_blocks, self.pieces + later.pieces, self.times + later.times,
+                           {**self.tools, **later.tools}, later.n_tools)
 
     @property
     def chars(self) -> int:
@@ -76,6 +80,8 @@ class StreamTracker:
         self._raw: tuple[object, int] | None = None
         self._times: tuple[object, int] | None = None
         self._blocks: list[dict] = []
+        self._tools: list[tuple] = []  # tool_signature of each call the deltas carried
+        self._provider: tuple | None = None
 
     def delta(self, msg: AssistantMessage) -> StreamDelta:
         """What changed in ``msg`` since the previous call (everything on the first)."""
@@ -85,6 +91,10 @@ class StreamTracker:
             self.forget()
         new_texts: list[tuple[int, str]] = []
         for i, part in enumerate(msg.parts):
+            if isinstance(part, ToolCallPart):  # no text: its row goes in ``tools`` when it changed
+                if i >= len(self._parts):
+                    self._parts.append(_Seen(part, None, 0))
+                continue
             buf = part.text_buffer
             if i < len(self._parts):
                 seen = self._parts[i]
@@ -107,8 +117,20 @@ class StreamTracker:
             if idx >= len(self._blocks) or self._blocks[idx] != meta:
                 blocks[idx] = meta
         self._blocks = metas
-        return StreamDelta(msg.uid, reset, message_meta(msg), blocks, len(metas), _pieces(new_texts, raw_new),
-                           new_times)
+        tools: dict[int, dict] = {}
+        calls = [p for p in msg.parts if isinstance(p, ToolCallPart)]
+        signatures = [tool_signature(p) for p in calls]
+        for idx, (part, sig) in enumerate(zip(calls, signatures)):
+            if idx >= len(self._tools) or self._tools[idx] != sig:
+                tools[idx] = tool_meta(part)
+        self._tools = signatures
+        row = message_meta(msg)
+        provider = tuple((k, id(v)) for k, v in msg.provider_state.items())
+        if provider != self._provider:
+            row["provider_state"] = provider_state_json(msg)
+            self._provider = provider
+        return StreamDelta(msg.uid, reset, row, blocks, len(metas), _pieces(new_texts, raw_new), new_times,
+                           tools, len(calls))
 
     def _continues(self, msg: AssistantMessage) -> bool:
         """True when ``msg`` only grew since the last delta (same parts, same buffers, longer)."""
@@ -121,7 +143,9 @@ class StreamTracker:
         if len(parts) < len(self._parts):
             return False
         for seen, part in zip(self._parts, parts):
-            if seen.part is not part or seen.buffer is not part.text_buffer or len(seen.buffer) < seen.length:
+            if seen.part is not part:
+                return False
+            if seen.buffer is not None and (seen.buffer is not part.text_buffer or len(seen.buffer) < seen.length):
                 return False
         return True
 

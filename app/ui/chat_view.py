@@ -23,7 +23,10 @@ class ChatView(QScrollArea):
         regenerate_requested(object message) — a new version of this (last) answer
         edit_requested(object message) — edit this user message and continue from it
         versions_requested(object message) — switch between this message's versions
-        answer_now_requested() / stop_requested() — from a message's loop banner
+        answer_now_requested() / stop_requested() — from a message's loop banner (Stop also
+            from a running tool's card)
+        tool_approved(str call_id, object arguments, str remember) — Run on a tool-call card
+        tool_denied(str call_id) — Deny on a tool-call card
     """
 
     action_requested = Signal(object, str)
@@ -34,6 +37,8 @@ class ChatView(QScrollArea):
     versions_requested = Signal(object)
     answer_now_requested = Signal()
     stop_requested = Signal()
+    tool_approved = Signal(str, object, str)
+    tool_denied = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -72,6 +77,8 @@ class ChatView(QScrollArea):
             widget.versions_requested.connect(lambda m=message: self.versions_requested.emit(m))
             widget.answer_now_requested.connect(self.answer_now_requested)
             widget.stop_requested.connect(self.stop_requested)
+            widget.tool_approved.connect(self.tool_approved)
+            widget.tool_denied.connect(self.tool_denied)
         self._layout.addWidget(widget)
         self.widgets[message.uid] = widget
         self._pinned = True

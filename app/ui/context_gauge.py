@@ -1,8 +1,10 @@
 """The context-budget gauge: a segmented bar of what fills the model's context window.
 
-Segments: system prompt, earlier turns, reasoning carried from earlier turns, this turn's
-reasoning, this turn's answer, free. Each has its own colour; the tooltip and the label give
-exact numbers. While the model thinks, a forecast turns the gauge to a warning when the
+Segments: system prompt, earlier turns, reasoning carried from earlier turns, tools (the
+schemas of the tools offered plus what the tool rounds added: results and their markup),
+this turn's reasoning, this turn's answer, free. Each has its own colour; the tooltip (the
+legend: one line per segment, the tools line split into schemas and results) and the label
+give exact numbers. While the model thinks, a forecast turns the gauge to a warning when the
 reasoning will fill the window before an answer can start.
 
 Signals:
@@ -31,7 +33,7 @@ WARNING = QColor("#e65100")
 
 
 class GaugeBar(QWidget):
-    """The bar itself; paints one rectangle per segment (cheap: six rectangles)."""
+    """The bar itself; paints one rectangle per segment (cheap: seven rectangles)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)

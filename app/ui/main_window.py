@@ -19,12 +19,17 @@ from app.ui.plain import plain_label, plain_message_box
 from app.ui.status_line import ModelStatus
 from app.ui.task_hint_bar import TaskHintBar
 from app.ui.thinking_controls import ThinkingControls
+from app.ui.tools_menu import ToolsMenu
+from app.ui.tools_picker import ToolsPicker
 
 
 class MainWindow(QMainWindow):
     """Ponder's window: model switcher on top, the chat, the composer, a status bar."""
 
-    def __init__(self, session: ChatSession, *, panel_default: str = "auto", store=None, persistence=None):
+    def __init__(self, session: ChatSession, *, panel_default: str = "auto", store=None, persistence=None,
+                 mcp_servers=None, count_tool_tokens=None):
+        """``mcp_servers``: a callable giving the MCP servers' states (``McpManager.states``);
+        ``count_tool_tokens(specs)``: the schema cost of tools in tokens (the Tools menu)."""
         super().__init__()
         self.session = session
         self.store = store  # app.store Store, or None (no history: tests, benchmarks)
@@ -43,6 +48,8 @@ class MainWindow(QMainWindow):
         self.composer = Composer(self)
         self.gauge = ContextGauge(self)
         self.thinking_controls = ThinkingControls(self)
+        self.tools_picker = ToolsPicker(self, servers=mcp_servers)
+        self.tools_menu = ToolsMenu(self, servers=mcp_servers, count_tokens=count_tool_tokens)
         self.task_hint = TaskHintBar(self)
         self._measure_debounce = QTimer(self)
         self._measure_debounce.setSingleShot(True)
@@ -73,7 +80,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.errors)
         layout.addWidget(self.gauge)
         layout.addWidget(self.task_hint)
-        layout.addWidget(self.thinking_controls)
+        self.controls_row = QWidget(self)  # the thinking controls and the tools control, over the composer
+        self.controls_row.setObjectName("composerControls")
+        self.controls_row.setAttribute(Qt.WA_StyledBackground, True)
+        controls = QHBoxLayout(self.controls_row)
+        controls.setContentsMargins(0, 0, 12, 0)
+        controls.setSpacing(0)
+        controls.addWidget(self.thinking_controls, 1)
+        controls.addWidget(self.tools_picker)
+        layout.addWidget(self.controls_row)
         layout.addWidget(self.composer)
         self.sidebar = None
         if store is not None:
@@ -133,6 +148,11 @@ class MainWindow(QMainWindow):
         self.chat.trace_requested.connect(self.open_trace)
         self.chat.answer_now_requested.connect(s.answer_now)
         self.chat.stop_requested.connect(s.stop)
+        self.chat.tool_approved.connect(s.approve_tool)  # remember "" is None there
+        self.chat.tool_denied.connect(s.deny_tool)
+        self.tools_picker.changed.connect(s.set_tools)
+        s.chat_reset.connect(lambda: self.tools_picker.set_keys(()))  # a conversation starts without tools
+        s.conversation_opened.connect(lambda *_: self.tools_picker.set_keys(()))
         self.chat.regenerate_requested.connect(lambda _m: s.regenerate())
         self.chat.edit_requested.connect(self._edit_user_message)
         s.chat_reset.connect(lambda: (self._sync_carry(), self._measure_debounce.start()))
@@ -149,7 +169,7 @@ class MainWindow(QMainWindow):
         headers and buttons in after itself), gauge, thinking controls, hint, composer, sidebar."""
         c, t = self.composer, self.thinking_controls
         chain = [self.switcher, self.chat, self.gauge.carry, t.thinking_box, t.budget_box, t.custom, t.minimum,
-                 self.task_hint.button, c.edit, c.send_button, c.answer_now_button, c.stop_button]
+                 self.tools_picker, self.task_hint.button, c.edit, c.send_button, c.answer_now_button, c.stop_button]
         if self.sidebar is not None:
             chain += [self.sidebar.new_button, self.sidebar.search, self.sidebar.reasoning_box, self.sidebar.list]
         for first, second in zip(chain, chain[1:]):
@@ -175,6 +195,7 @@ class MainWindow(QMainWindow):
         chat.addAction("&Quit", QKeySequence.Quit, self.close)
         models = bar.addMenu("&Models")
         models.addAction("&Manage models…", QKeySequence("Ctrl+M"), self.open_model_manager)
+        bar.addMenu(self.tools_menu)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("Open &log folder", self.open_log_folder)
         help_menu.addAction("&About Ponder", self.open_about)

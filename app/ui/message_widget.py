@@ -1,8 +1,9 @@
 """Widgets for one message: the user's bubble and the assistant's (panels + answer).
 
 ``AssistantMessageWidget.refresh()`` is called by the chat view at most ~30 times a second
-while streaming; it creates a thinking panel or an answer view per message part as parts
-appear, and appends only what each part gained since the last refresh.
+while streaming; it creates a thinking panel, a tool-call card or an answer view per message
+part as parts appear (so thinking, calls and answer show in the order they happened), and
+appends only what each part gained since the last refresh.
 
 Signals (AssistantMessageWidget):
     panel_toggled(int block_index, bool expanded)
@@ -14,6 +15,9 @@ Signals (AssistantMessageWidget):
     action_requested(str action)   the user chose how to go on after an overflow or a turn
                                    whose thinking used up the budget ("strip", "drop",
                                    "larger", "answer")
+    tool_approved(str call_id, object arguments, str remember)  Run on a tool-call card
+                                   (remember: "", "conversation" or "always")
+    tool_denied(str call_id)       Deny on a tool-call card
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from app.domain.messages import AssistantMessage, ReasoningBlock, UserMessage
+from app.domain.messages import AssistantMessage, ReasoningBlock, ToolCallPart, UserMessage
+from app.domain.tools.records import measured_result_tokens
+from app.ui import format as fmt
 from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
 from app.ui.plain import plain_label
 from app.ui.thinking_panel import ThinkingPanel
+from app.ui.tool_call_card import ToolCallCard
 
 FINISH_NOTES = {
     "cancelled": "Stopped.",
@@ -75,6 +82,8 @@ class AssistantMessageWidget(QFrame):
     versions_requested = Signal()
     answer_now_requested = Signal()
     stop_requested = Signal()
+    tool_approved = Signal(str, object, str)
+    tool_denied = Signal(str)
 
     def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
                  parent: QWidget | None = None):
@@ -82,8 +91,9 @@ class AssistantMessageWidget(QFrame):
         self.setObjectName("assistantMessage")
         self.message = message
         self.panel_default = panel_default
-        self._views: list[ThinkingPanel | MarkdownView | None] = []
+        self._views: list[ThinkingPanel | ToolCallCard | MarkdownView | None] = []
         self._shown: list[int] = []
+        self._parts: list[object] = []  # the part each view shows (a part can be taken back)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(10, 6, 10, 6)
         self._layout.setSpacing(4)
@@ -132,6 +142,10 @@ class AssistantMessageWidget(QFrame):
         return [v for v in self._views if isinstance(v, ThinkingPanel)]
 
     @property
+    def cards(self) -> list[ToolCallCard]:
+        return [v for v in self._views if isinstance(v, ToolCallCard)]
+
+    @property
     def answer_views(self) -> list[MarkdownView]:
         return [v for v in self._views if isinstance(v, MarkdownView)]
 
@@ -145,19 +159,26 @@ class AssistantMessageWidget(QFrame):
         origin = f"{self._model_label} · {msg.where}"
         if self.origin.text() != origin:  # where it ran is known once the turn starts
             self.origin.setText(origin)
+        self._drop_views_of_removed_parts()
         for i, part in enumerate(msg.parts):
             if i == len(self._views):
                 self._views.append(None)
                 self._shown.append(0)
+                self._parts.append(part)
             view = self._views[i]
             if isinstance(part, ReasoningBlock):
                 if view is None and not part.visible:
                     continue  # whitespace-only so far: no panel (yet)
                 if view is None:
                     view = self._add_panel(i, part)
-                view.update_from(part, n_ctx=msg.stats.n_ctx, now=now)
+                called, after = self._tools_around(i)
+                view.update_from(part, n_ctx=msg.stats.n_ctx, now=now, called=called, continued_after=after)
                 if part.end is not None and self.panel_default == "auto":
                     view.set_expanded(False)
+            elif isinstance(part, ToolCallPart):
+                if view is None:
+                    view = self._add_card(i)
+                view.update_from(part, turn_over=msg.finished, now=now, result_tokens=measured_result_tokens(msg, part))
             else:
                 if view is None:
                     view = MarkdownView(self)
@@ -171,13 +192,64 @@ class AssistantMessageWidget(QFrame):
             self.loop_banner.show_alarm(msg.loop_alarm)
         elif msg.finished and not self.loop_banner.isHidden():
             self.loop_banner.dismiss()
-        if msg.blocks and self.trace_button.isHidden():
+        if (msg.blocks or msg.tool_calls) and self.trace_button.isHidden():
             self.trace_button.show()
-        if msg.open_block is not None and not self._clock.isActive():
+        ticking = msg.open_block is not None or self._running_card() is not None
+        if ticking and not self._clock.isActive():
             self._clock.start()
-        elif msg.open_block is None and self._clock.isActive():
+        elif not ticking and self._clock.isActive():
             self._clock.stop()
         self._refresh_status()
+
+    def _drop_views_of_removed_parts(self) -> None:
+        """A call the model abandoned is taken out of the parts: its view and those after it go
+        (they are made again for the parts now at their places)."""
+        parts = self.message.parts
+        keep = next((i for i, seen in enumerate(self._parts) if i >= len(parts) or parts[i] is not seen),
+                    len(self._parts))
+        for view in self._views[keep:]:
+            if view is not None:
+                self._layout.removeWidget(view)
+                view.deleteLater()
+        del self._views[keep:], self._shown[keep:], self._parts[keep:]
+
+    def _tools_around(self, index: int) -> tuple[str, str]:
+        """(the tools the block at ``index`` paused for, the tools the thought it continues
+        paused for) — names joined, "" when it did not pause / does not continue one."""
+        parts = self.message.parts
+        called = ""
+        if parts[index].paused_for_call:
+            after = self._calls_next_to(parts, index + 1, 1)
+            called = fmt.join_names(list(dict.fromkeys(p.call.name or "a tool" for p in after))) or "a tool"
+        before = self._calls_next_to(parts, index - 1, -1)
+        previous = index - 1 - len(before)
+        continued = ""
+        if before and previous >= 0 and isinstance(parts[previous], ReasoningBlock) and parts[previous].paused_for_call:
+            continued = fmt.join_names(list(dict.fromkeys(p.call.name or "a tool" for p in reversed(before))))
+        return called, continued
+
+    @staticmethod
+    def _calls_next_to(parts: list, start: int, step: int) -> list[ToolCallPart]:
+        """The tool calls in a row from ``start`` going ``step`` (+1 forward, -1 back)."""
+        out = []
+        i = start
+        while 0 <= i < len(parts) and isinstance(parts[i], ToolCallPart):
+            out.append(parts[i])
+            i += step
+        return out
+
+    def _running_card(self) -> ToolCallCard | None:
+        return next((v for v in self._views if isinstance(v, ToolCallCard) and v.part is not None
+                     and v.part.state == "running"), None)
+
+    def _add_card(self, index: int) -> ToolCallCard:
+        card = ToolCallCard(self)
+        card.approved.connect(self.tool_approved)
+        card.denied.connect(self.tool_denied)
+        card.stop_requested.connect(self.stop_requested)
+        self._insert(card)
+        self._views[index] = card
+        return card
 
     def _add_panel(self, index: int, block: ReasoningBlock) -> ThinkingPanel:
         if block.expanded is not None:  # the user's earlier choice (e.g. a stored message)
@@ -198,10 +270,16 @@ class AssistantMessageWidget(QFrame):
 
     def _tick(self) -> None:
         block = self.message.open_block
-        view = self._views[len(self.message.parts) - 1] if block is not None and self._views else None
+        index = len(self.message.parts) - 1
+        view = self._views[index] if block is not None and len(self._views) > index else None
+        now = time.monotonic()
+        card = self._running_card()
         if isinstance(view, ThinkingPanel):
-            view.update_from(block, n_ctx=self.message.stats.n_ctx, now=time.monotonic())
-        elif self.message.finished:
+            called, after = self._tools_around(index)
+            view.update_from(block, n_ctx=self.message.stats.n_ctx, now=now, called=called, continued_after=after)
+        if card is not None:
+            card.update_from(card.part, turn_over=self.message.finished, now=now, result_tokens=card.result_tokens)
+        if self.message.finished or (block is None and card is None):
             self._clock.stop()
 
     def _insert(self, widget: QWidget) -> None:
@@ -236,6 +314,8 @@ class AssistantMessageWidget(QFrame):
             figures.append(f"{stats.total_s:.1f} s")
         if tps:
             figures.append(f"{tps:.0f} tok/s")
+        if msg.tool_calls:
+            figures.append(self._tools_figure(msg))
         notes.append(" · ".join(figures))
         self.status.setText("  ".join(notes))
         self.status.setProperty("finish", msg.finish_reason or "")
@@ -243,6 +323,14 @@ class AssistantMessageWidget(QFrame):
         self.status.style().polish(self.status)
         self.status.show()
         self._offer_actions()
+
+    @staticmethod
+    def _tools_figure(msg: AssistantMessage) -> str:
+        """``3 tool calls (0.4 s, 58 tokens)``: the tools' time and what they put in the context."""
+        n = len(msg.tool_calls)
+        secs = sum(p.result.duration_s for p in msg.tool_calls if p.result is not None)
+        tokens = msg.stats.tool_schema_tokens + msg.stats.tool_result_tokens
+        return f"{n} tool call{'' if n == 1 else 's'} ({fmt.seconds(secs)}, {fmt.tokens(tokens)})"
 
     def _offer_actions(self) -> None:
         """Buttons for the ways on after an overflow or thinking that used up the budget."""

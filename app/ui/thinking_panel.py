@@ -6,6 +6,11 @@ panel is narrower than the text, never widening the window). Collapsed while str
 last line or two of the live reasoning. The body appends text incrementally (never
 re-renders the whole trace).
 
+With tools: a thought that paused for a call says so (``Thought for 2.0 s, then called
+calculator``) and the block after the call says it goes on (``Continuing after calculator…``);
+a call the model only wrote inside its reasoning (never run) is marked where it stands in the
+text and named under the header ("calculator mentioned while thinking, not called").
+
 Signals:
     toggled(bool expanded) — the user expanded or collapsed the panel
 """
@@ -24,6 +29,7 @@ from app.ui.plain import plain_label
 PREVIEW_CHARS = 400
 EXTENSION_MARK = " ⟲"  # before a continuation Ponder fed ("Think longer")
 BUDGET_MARK = "\n✂ the thinking budget ended the reasoning here"
+MENTION_MARK = " ⚑ {tool}: mentioned while thinking, not called "
 BODY_MAX_PX = 360  # longer traces scroll inside the panel
 CHEVRON_CLOSED, CHEVRON_OPEN = "▸ ", "▾ "
 
@@ -89,12 +95,17 @@ class ThinkingPanel(QFrame):
         self._shown = 0  # characters put into the body
         self._cut_marked = False
         self._live = True
+        self._mentions_marked = 0  # of the block's mentions, how many are marked in the body
 
         self.header = ThinkingHeader(self)
         self.header.activated.connect(self._on_header)
         self.preview = plain_label(parent=self)
         self.preview.setObjectName("thinkingPreview")
         self.preview.setWordWrap(True)
+        self.mentions_note = plain_label(parent=self)
+        self.mentions_note.setObjectName("thinkingMentions")
+        self.mentions_note.setWordWrap(True)
+        self.mentions_note.hide()
         self.body = QPlainTextEdit(self)
         self.body.setObjectName("thinkingBody")
         self.body.setReadOnly(True)
@@ -114,6 +125,7 @@ class ThinkingPanel(QFrame):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.setSpacing(2)
         layout.addWidget(self.header)
+        layout.addWidget(self.mentions_note)
         layout.addWidget(self.preview)
         layout.addWidget(self.body)
         layout.addWidget(self.collapse_button, 0, Qt.AlignLeft)
@@ -159,23 +171,37 @@ class ThinkingPanel(QFrame):
         self.collapse_button.setVisible(self._expanded and long_trace)
 
     # -- content ---------------------------------------------------------------------------
-    def update_from(self, block: ReasoningBlock, *, n_ctx: int = 0, now: float | None = None) -> None:
-        """Show the block's current state; appends only the text not shown yet."""
-        if block.text_length > self._consumed:
+    def update_from(self, block: ReasoningBlock, *, n_ctx: int = 0, now: float | None = None,
+                    called: str = "", continued_after: str = "") -> None:
+        """Show the block's current state; appends only the text not shown yet.
+
+        ``called`` names the tools this thought paused for, ``continued_after`` the ones the
+        thought it continues paused for (see :func:`app.ui.format.thinking_header`).
+        """
+        if block.text_length > self._consumed or len(block.mentions) > self._mentions_marked:
             start = self._consumed
-            delta = block.text_since(start)
+            delta = block.text_since(start) if block.text_length > start else ""
             self._consumed = block.text_length
-            # Ponder's interventions are marked where they happened: each "Think longer"
-            # extension gets a sign before the continuation it fed.
-            cuts = [o - start for o in block.extensions if start <= o < self._consumed]
-            pieces = [delta[a:b] for a, b in zip([0, *cuts], [*cuts, len(delta)])]
-            for i, piece in enumerate(pieces):
-                if i:
-                    self._mark(EXTENSION_MARK)
+            # Marked where they happened: each "Think longer" extension gets a sign before the
+            # continuation it fed, each call only mentioned a sign after the call's text.
+            marks = [(o, EXTENSION_MARK) for o in block.extensions if start <= o < self._consumed]
+            for offset, tool in block.mentions[self._mentions_marked:]:
+                if offset > self._consumed:
+                    break
+                marks.append((max(offset, start), MENTION_MARK.format(tool=tool)))
+                self._mentions_marked += 1
+            marks.sort(key=lambda m: m[0])
+            at = start
+            for offset, mark in [*marks, (self._consumed, None)]:
+                piece = delta[at - start:offset - start]
                 if not self._shown:
                     piece = piece.lstrip()  # whitespace after the marker is not shown
                 if piece:
                     self._insert(piece)
+                if mark is not None:
+                    self._mark(mark)
+                at = offset
+        self._show_mentions(block)
         if block.budget_cut and block.end is not None and not self._cut_marked:
             self._cut_marked = True
             self._mark(BUDGET_MARK)
@@ -184,7 +210,8 @@ class ThinkingPanel(QFrame):
         self.header.setText(fmt.thinking_header(
             live=live, secs=max(0.0, secs), n_tokens=block.tokens, n_ctx=n_ctx,
             hidden_tokens=block.hidden_tokens, redacted=block.redacted,
-            truncated=block.truncated, budget_cut=block.budget_cut))
+            truncated=block.truncated, budget_cut=block.budget_cut, called=called,
+            continued_after=continued_after))
         if live:
             tail = block.text_tail(PREVIEW_CHARS).rstrip().splitlines()
             self.preview.setText("\n".join(tail[-2:]))
@@ -193,6 +220,15 @@ class ThinkingPanel(QFrame):
             self._apply_expanded()
         elif self._expanded and self.collapse_button.isHidden() and self.body.blockCount() > 20:
             self.collapse_button.setVisible(True)
+
+    def _show_mentions(self, block: ReasoningBlock) -> None:
+        names = list(dict.fromkeys(tool for _, tool in block.mentions))
+        if not names:
+            return
+        text = f"{fmt.join_names(names)} mentioned while thinking, not called"
+        if self.mentions_note.text() != text:
+            self.mentions_note.setText(text)
+            self.mentions_note.show()
 
     def _insert(self, text: str, fmt: QTextCharFormat | None = None) -> None:
         cursor = self.body.textCursor()

@@ -3,7 +3,9 @@
 Thinking is shaded purple (up to the first answer token, then any later reasoning block)
 and the answer blue; a dashed line marks the
 reasoning → answer boundary, and ticks above the plot mark the time to the first token and
-to the first answer token. Everything is computed in ``set_message`` and on resize;
+to the first answer token. Each tool call is a band: orange while the tool ran (the gap in the
+tokens, named after the tool when there is room), hatched while the model re-evaluated the
+result (from the result to its next token); hovering a band says how long each took. Everything is computed in ``set_message`` and on resize;
 ``paintEvent`` only draws the precomputed shapes.
 
 Signals: none.
@@ -12,7 +14,7 @@ Signals: none.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QRegion
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QRegion
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.domain import trace
@@ -28,6 +30,9 @@ THINK_LINE, THINK_FILL = QColor("#6f5fb5"), QColor(111, 95, 181, 56)
 ANSWER_LINE, ANSWER_FILL = QColor("#2f6fca"), QColor(47, 111, 202, 46)
 BOUNDARY = QColor("#5d4f9a")
 MARK = QColor("#b0441c")
+TOOL_FILL, TOOL_LINE, TOOL_TEXT = QColor(245, 166, 35, 90), QColor("#d48806"), QColor("#8a5300")
+REEVAL_FILL = QColor(245, 166, 35, 150)
+DENIED_FILL, DENIED_TEXT = QColor(140, 150, 163, 70), QColor("#57606a")
 
 X_STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
@@ -74,6 +79,7 @@ class TimelineWidget(QWidget):
         self.thinking_spans: list[tuple[float, float]] = []
         self.ttft_t: float | None = None
         self.first_answer_t: float | None = None
+        self.tool_spans: list[trace.ToolSpan] = []
         self._token_times: list[float] = []
         self._t0 = 0.0
         # the geometry, in pixels (recomputed on resize)
@@ -82,6 +88,7 @@ class TimelineWidget(QWidget):
         self.boundary_x: float | None = None
         self.ttft_x: float | None = None
         self.first_answer_x: float | None = None
+        self.tool_rects: list[tuple[QRectF, QRectF | None, trace.ToolSpan]] = []  # (ran, re-evaluation, span)
         self._area = QPainterPath()
         self._line = QPolygonF()
         self._x_ticks: list[tuple[float, str]] = []
@@ -109,6 +116,7 @@ class TimelineWidget(QWidget):
         self.thinking_spans = trace.thinking_spans(message)
         self.ttft_t = s.ttft_s
         self.first_answer_t = s.first_answer_s
+        self.tool_spans = trace.tool_spans(message)
         self._layout()
         self.update()
 
@@ -153,6 +161,20 @@ class TimelineWidget(QWidget):
         self._layout_clips()
         self._layout_ticks()
         self._layout_labels()
+        self._layout_tools()
+
+    def _layout_tools(self) -> None:
+        """A band per tool call (at least 2 px wide, so a quick one still shows)."""
+        plot = self.plot
+        self.tool_rects = []
+        for span in self.tool_spans:
+            x0, x1 = self.x_for_time(span.start), self.x_for_time(span.end)
+            ran = QRectF(x0, plot.top(), max(2.0, x1 - x0), plot.height())
+            reeval = None
+            if span.resumed is not None:
+                x2 = self.x_for_time(span.resumed)
+                reeval = QRectF(ran.right(), plot.top(), max(1.0, x2 - ran.right()), plot.height())
+            self.tool_rects.append((ran, reeval, span))
 
     def _layout_clips(self) -> None:
         """Where to draw in thinking colours and where in answer colours."""
@@ -234,6 +256,39 @@ class TimelineWidget(QWidget):
         for rect, text, colour in self._labels:
             p.setPen(colour)
             p.drawText(rect, Qt.AlignCenter, text)
+        self._draw_tools(p)
+
+    def _draw_tools(self, p: QPainter) -> None:
+        fm = self.fontMetrics()
+        for ran, reeval, span in self.tool_rects:
+            denied = span.state == "denied"
+            p.setPen(Qt.NoPen)
+            p.setBrush(DENIED_FILL if denied else TOOL_FILL)
+            p.drawRect(ran)
+            if reeval is not None:
+                p.setBrush(QBrush(REEVAL_FILL, Qt.BDiagPattern))
+                p.drawRect(reeval)
+            p.setPen(QPen(TOOL_LINE, 1))
+            p.drawLine(QPointF(ran.left(), ran.top()), QPointF(ran.left(), ran.bottom()))
+            name = (span.name or "tool") + (" denied" if denied else "")
+            if fm.horizontalAdvance(name) + 4 <= ran.width():
+                p.setPen(DENIED_TEXT if denied else TOOL_TEXT)
+                p.drawText(QRectF(ran.left() + 2, ran.top() + 2, ran.width() - 4, fm.height()),
+                           Qt.AlignLeft | Qt.AlignTop, name)
+
+    def tool_tip_at(self, x: float) -> str:
+        """What the tool band under ``x`` says (empty when there is none)."""
+        for ran, reeval, span in self.tool_rects:
+            right = reeval.right() if reeval is not None else ran.right()
+            if ran.left() - 1 <= x <= right + 1:
+                text = f"{span.name or 'tool'} ({span.state}): ran {span.seconds:.2f} s"
+                if span.state == "denied":
+                    text = f"{span.name or 'tool'}: denied after {span.seconds:.1f} s"
+                if span.reeval_s is not None:
+                    text += f", then {span.reeval_s:.2f} s until the model's next token (re-evaluating the result"
+                    text += f", {span.result_tokens:,} tokens)" if span.result_tokens is not None else ")"
+                return text
+        return ""
 
     def _draw_phase(self, p: QPainter, clip: QRegion, fill: QColor, line: QColor) -> None:
         if clip.isEmpty():
@@ -250,6 +305,10 @@ class TimelineWidget(QWidget):
 
     def event(self, e: QEvent) -> bool:
         if e.type() == QEvent.ToolTip and self.series and self.plot.contains(QPointF(e.pos())):
+            tool = self.tool_tip_at(e.pos().x())
+            if tool:
+                QToolTip.showText(e.globalPos(), plain_tooltip(tool), self)
+                return True
             t = (e.pos().x() - self.plot.left()) / self.plot.width() * self.span_s
             i = min(len(self.series) - 1, max(0, int(t / self.bin_s)))
             start = i * self.bin_s

@@ -4,7 +4,9 @@ It shows the full reasoning (all blocks) with search — every match highlighted
 previous with wrap-around (buttons, Enter / Shift+Enter, F3 / Shift+F3), "n of m" — the
 token-rate timeline, a clickable list of the places where the model changes course, the
 per-block figures with the message summary ("reasoning was 14× the answer"), and export of
-the trace as Markdown or JSON.
+the trace as Markdown or JSON. Tool calls are in all of it: a line in the text where each
+happened, a band on the timeline, a row in the figures (the tool's time, its result tokens,
+the re-evaluation after it) and the tools' totals in the summary; the exports include them.
 
 Open it with ``TraceViewer.open_for(message, parent)`` (non-modal, deleted on close).
 
@@ -56,7 +58,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import trace
-from app.domain.messages import AssistantMessage
+from app.domain.messages import AssistantMessage, ReasoningBlock, ToolCallPart
 from app.ui import format as ui_format
 from app.ui.plain import plain_label, plain_tooltip
 from app.ui.timeline_widget import TimelineWidget
@@ -307,6 +309,12 @@ class TraceViewer(QDialog):
                 parts.append(f"{label} {ui_format.seconds(summary[key])}")
         if summary["tokens_per_s"]:
             parts.append(f"{summary['tokens_per_s']:.0f} tok/s")
+        if summary.get("tool_calls"):
+            parts.append(f"tools ran {ui_format.seconds(summary['tool_s'])}")
+            if summary["reeval_s"] is not None:
+                parts.append(f"re-evaluating their results {ui_format.seconds(summary['reeval_s'])}")
+            parts.append(f"tool schemas {summary['tool_schema_tokens']:,} + results "
+                         f"{summary['tool_result_tokens']:,} tokens")
         text = " · ".join(parts)
         return text[:1].upper() + text[1:]
 
@@ -322,8 +330,19 @@ class TraceViewer(QDialog):
         self.markers_title.setText(f"Changes of course ({n})" if n else "No changes of course found")
 
     def _fill_stats(self, summary: dict) -> None:
+        """One row per reasoning block and tool call, in the order they happened, then the answer."""
         rows = []
-        for b in trace.block_stats(self.message):
+        blocks = iter(trace.block_stats(self.message))
+        spans = {span.index: span for span in trace.tool_spans(self.message)}
+        call_index = 0
+        for part in self.message.parts:
+            if isinstance(part, ToolCallPart):
+                rows.append(self._tool_row(part, spans.get(call_index)))
+                call_index += 1
+                continue
+            if not isinstance(part, ReasoningBlock):
+                continue
+            b = next(blocks)
             notes = []
             if b.hidden_tokens:
                 notes.append(f"{b.hidden_tokens:,} hidden by the provider")
@@ -331,6 +350,8 @@ class TraceViewer(QDialog):
                 notes.append("budget cut")  # short: the column is narrow; the header says it in full
             elif b.truncated:
                 notes.append("truncated")
+            if part.paused_for_call:
+                notes.append("paused for a call")
             rows.append((f"Thinking {b.index + 1}", b.tokens, b.seconds, b.tokens_per_s, ", ".join(notes)))
         answer_s = summary["answer_s"]
         answer_tps = summary["answer_tokens"] / answer_s if answer_s else None
@@ -341,7 +362,7 @@ class TraceViewer(QDialog):
                                         + shown * self.stats_table.verticalHeader().defaultSectionSize()
                                         + 2 * self.stats_table.frameWidth())
         for r, (name, tokens, secs, tps, notes) in enumerate(rows):
-            cells = [name, f"{tokens:,}", "–" if secs is None else f"{secs:.1f}",
+            cells = [name, "–" if tokens is None else f"{tokens:,}", "–" if secs is None else f"{secs:.1f}",
                      "–" if tps is None else f"{tps:.1f}", notes]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -350,6 +371,18 @@ class TraceViewer(QDialog):
                 item.setToolTip(plain_tooltip(notes))
                 self.stats_table.setItem(r, c, item)
         self.stats_table.setColumnHidden(4, not any(row[4] for row in rows))
+
+    @staticmethod
+    def _tool_row(part: ToolCallPart, span: trace.ToolSpan | None) -> tuple:
+        """A tool call's row: its result tokens, how long it ran, and what came after."""
+        notes = [part.state]
+        secs = span.seconds if span is not None else None
+        if part.state == "denied" and secs is not None:
+            notes, secs = [f"denied after {secs:.1f} s"], None  # it never ran: the span is the wait
+        if span is not None and span.reeval_s is not None:
+            notes.append(f"re-evaluated in {span.reeval_s:.2f} s")
+        return (f"Tool: {part.call.name or 'tool'}", span.result_tokens if span is not None else None, secs, None,
+                ", ".join(notes))
 
     def _cursor(self, start: int, end: int) -> QTextCursor:
         cursor = QTextCursor(self.text_view.document())

@@ -34,7 +34,7 @@ def test_version_1_is_upgraded_with_data_intact():
     store, notice = open_store()
     assert notice is None
     conn = store.db.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     conv = store.load_conversation("c1")
     assert conv.title == "Old chat"
     user, answer = conv.messages
@@ -93,7 +93,7 @@ def test_version_3_is_upgraded_without_loss_including_a_message_left_partial():
     conn.close()
 
     store, notice = open_store()  # upgrades, then marks the partial message interrupted
-    assert notice is None and store.db.user_version() == SCHEMA_VERSION == 4
+    assert notice is None and store.db.user_version() == SCHEMA_VERSION == 5
     _user, done, _user2, cut = store.load_conversation("c1").messages
     assert done.answer == "Spinning neutron stars." and done.raw == "<think>hmm</think>Spinning neutron stars."
     assert done.stats.token_times == [5.0, 5.5, 6.25] and done.blocks[0].end == 4.5

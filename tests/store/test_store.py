@@ -16,7 +16,7 @@ def test_file_is_in_the_data_folder_with_wal_and_foreign_keys(store):
     conn = store.db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
 
 
 def test_round_trip_keeps_every_field_parts_order_and_panel_states(store, make_conversation):
