@@ -87,6 +87,7 @@ def run_gui(argv: list[str]) -> int:
     from app.ui.app_identity import apply_identity
     from app.ui.crash_reporter import show_crashes_in_dialogs
     from app.ui.main_window import MainWindow
+    from app.ui import mcp_binding
     from app.ui.status_channel import attach_if_enabled
     from app.ui.warm_up import warm_up_rendering
 
@@ -114,7 +115,10 @@ def run_gui(argv: list[str]) -> int:
     log_session(session)
     store, notice = open_store()
     persistence = Persistence(session, store)
-    window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence)
+    servers = mcp_binding.McpServers()
+    window = MainWindow(session, panel_default=settings.panel_default, store=store, persistence=persistence,
+                        mcp_servers=servers.states, count_tool_tokens=mcp_binding.schema_tokens)
+    mcp_binding.bind(window, session, servers, loop)
     attach_if_enabled(window)  # PONDER_STATUS_CHANNEL=1 only: JSON state lines for the walkthrough
     show_crashes_in_dialogs(window)
     window.show()
@@ -137,6 +141,7 @@ def run_gui(argv: list[str]) -> int:
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
+        loop.run_until_complete(mcp_binding.close(servers))
     if ended and not ended[0]:
         # A model load llama.cpp cannot interrupt still holds the worker thread; the history is
         # saved, so leave without waiting for it (a normal exit would wait or abort).

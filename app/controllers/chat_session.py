@@ -75,6 +75,9 @@ class ChatSession(QObject):
         self._ready: dict[str, ModelInfo] = {}
         self._confirm_cloud: Callable[[ModelProfile], bool] | None = None
         self._measure_tag = 0
+        self._mcp = self._mcp_loop = None
+        self._allowed_tools: set[str] = set()  # allowed for this conversation (a card's choice)
+        self._tool_policies: dict[str, str] = {}  # "always allow" chosen on a card, for the session
         self.usage = LiveUsage(self)
 
         if factory is None:
@@ -250,7 +253,22 @@ class ChatSession(QObject):
         self.message_added.emit(self._current)
         self.busy_changed.emit(True)
         host = self._cloud_host() if profile.is_cloud else self.local_host
-        host.run_turn(profile, request, self._control)
+        host.run_turn(profile, request, self._control, self._toolbox(request))
+
+    def set_mcp(self, manager, loop) -> None:
+        """The MCP servers (an ``app.tools.mcp_servers.McpManager``) and the loop they run on."""
+        self._mcp, self._mcp_loop = manager, loop
+
+    def _toolbox(self, request):
+        """What runs the turn's tools (None when it offers none): the conversation's allowances
+        and the session's "always allow" choices carry over from turn to turn."""
+        if not request.tools:
+            return None
+        from app.controllers.toolbox import ToolBox
+
+        mcp_tools = {s.name: (s.source.removeprefix("mcp:"), s.name) for s in request.tools if s.is_mcp}
+        return ToolBox(tuple(request.tools), mcp=self._mcp, mcp_loop=self._mcp_loop, mcp_tools=mcp_tools,
+                       allowed=self._allowed_tools, policies=self._tool_policies)
 
     def _cloud_host(self):
         if self._cloud is None:
@@ -283,6 +301,7 @@ class ChatSession(QObject):
         self.stop()
         self._conversation = conversation
         self._options = replace(self._options, carry=None, tools=())
+        self._allowed_tools = set()
         if reset:
             self.chat_reset.emit()
         else:

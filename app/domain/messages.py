@@ -289,8 +289,10 @@ class AssistantMessage:
     def _on_reasoning(self, event: ev.ReasoningDelta) -> None:
         self._raw.append(event.text)
         block = self.open_block
-        if block is None:  # reasoning without an explicit start (field-shaped)
-            block = ReasoningBlock(start=self.stats.t_first_token or self.stats.t_start)
+        if block is None:  # reasoning without an explicit start (field-shaped, or going on after a call)
+            last = self.parts[-1] if self.parts else None
+            after_call = isinstance(last, ToolCallPart) and last.t_end is not None
+            block = ReasoningBlock(start=last.t_end if after_call else (self.stats.t_first_token or self.stats.t_start))
             self.parts.append(block)
         block.append(event.text)
 
