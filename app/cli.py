@@ -53,7 +53,7 @@ def build_parser() -> OneLineParser:
 
     bench = sub.add_parser("bench", help="performance figures")
     bench.add_argument("what", choices=["speed", "lookup", "throughput", "stop", "startup", "switch", "ui", "parser",
-                                        "store-cost", "markdown", "all"])
+                                        "store-cost", "markdown", "tools", "all"])
     bench.add_argument("--runs", type=int, default=5)
     bench.add_argument("--tokens", type=int, default=256)
     bench.add_argument("--model", default=None)

@@ -43,6 +43,10 @@ def run_bench(what: str, *, runs: int = 3, n_tokens: int = 256, model: str | Non
         from app.bench.markdown import bench_markdown
 
         result["markdown"] = bench_markdown(runs=runs)
+    if what in ("tools", "all"):
+        from app.bench.tools import bench_tools
+
+        result["tools"] = bench_tools(runs=min(runs, 3), model=model)
     if what in ("parser", "all"):
         result["parser"] = parser_throughput()
     return result
