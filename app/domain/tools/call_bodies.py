@@ -30,6 +30,22 @@ class BodyCall:
     span: tuple[int, int] | None = None
 
 
+def load_json(text: str) -> Any:
+    """``json.loads`` for untrusted text: nesting too deep for the decoder (it recurses) is
+    a ``ValueError`` like any other text that is no JSON, never a ``RecursionError``."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+
+
+def _raw_decode(decoder: json.JSONDecoder, text: str, start: int) -> tuple[Any, int]:
+    try:
+        return decoder.raw_decode(text, start)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+
+
 def _json_error(what: str, exc: ValueError) -> str:
     return (f"The {what} of this tool call are not valid JSON ({exc}). "
             "Write the call again with a JSON object as arguments.")
@@ -43,7 +59,7 @@ def arguments_object(value: Any) -> tuple[dict[str, Any], str | None]:
         if not value.strip():
             return {}, None
         try:
-            value = json.loads(value)
+            value = load_json(value)
         except ValueError as exc:
             return {}, _json_error("arguments", exc)
     if isinstance(value, dict):
@@ -82,7 +98,7 @@ def json_call(text: str) -> BodyCall:
     """A Hermes/Qwen3 body: one JSON object, possibly inside a code fence."""
     body = _strip_fence(text).strip()
     try:
-        obj = json.loads(body)
+        obj = load_json(body)
     except ValueError as exc:
         return BodyCall(_sniff_name(body), error=_json_error("contents", exc))
     return call_from_object(obj, body)
@@ -118,12 +134,12 @@ def coerce_parameter(value: str, schema: Mapping[str, Any] | None) -> Any:
         if kind == "integer":
             return int(text)
         if kind == "number":
-            number = json.loads(text)
+            number = load_json(text)
             return number if isinstance(number, (int, float)) and not isinstance(number, bool) else value
         if kind == "boolean":
             return {"true": True, "false": False}.get(text.lower(), value)
         if kind in ("object", "array"):
-            decoded = json.loads(text)
+            decoded = load_json(text)
             wanted = dict if kind == "object" else list
             return decoded if isinstance(decoded, wanted) else value
     except ValueError:
@@ -199,7 +215,7 @@ def dsml_calls(body: str) -> list[BodyCall]:
             value: Any = p.group(3)
             if p.group(2) == "false":
                 try:
-                    value = json.loads(value)
+                    value = load_json(value)
                 except ValueError:
                     pass  # kept as text: validation reports the wrong type to the model
             arguments[p.group(1)] = value
@@ -221,7 +237,7 @@ def python_tag_call(body: str) -> BodyCall:
     text = body.strip()
     if text.startswith("{"):
         try:
-            return call_from_object(json.loads(text), text)
+            return call_from_object(load_json(text), text)
         except ValueError:
             pass  # not JSON after all: code
     builtin = _builtin_call(text)
@@ -257,7 +273,7 @@ def json_value_calls(text: str) -> list[BodyCall]:
     decoder = json.JSONDecoder()
     start = len(text) - len(text.lstrip())
     try:
-        value, end = decoder.raw_decode(text, start)
+        value, end = _raw_decode(decoder, text, start)
     except ValueError as exc:
         return [BodyCall(_sniff_name(text), error=_json_error("contents", exc), span=(0, len(text)))]
     if isinstance(value, dict):
@@ -270,7 +286,7 @@ def json_value_calls(text: str) -> list[BodyCall]:
     for element in value:
         while text[i] in " \t\r\n,":
             i += 1
-        _, j = decoder.raw_decode(text, i)
+        _, j = _raw_decode(decoder, text, i)
         calls.append(replace(call_from_object(element, text[i:j]), span=(i, j)))
         i = j
     return calls

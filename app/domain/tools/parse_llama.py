@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from app.domain.tools.call_bodies import call_from_object, python_tag_call
+from app.domain.tools.call_bodies import json_call, python_tag_call
 from app.domain.tools.json_extent import JsonExtent
 from app.domain.tools.stream_parser import Buf, Markers, Seg, StreamParser
 
@@ -183,12 +183,7 @@ class LlamaParser(StreamParser):
         return None
 
     def _finish_json(self) -> None:
-        raw = self._raw_text()
-        try:
-            obj = json.loads(raw)
-        except ValueError:
-            obj = None
-        self._complete([call_from_object(obj, raw)])
+        self._complete([json_call(self._raw_text())])
         self._goto(_AFTER)
 
     def _marker(self, m: str, segs: list[Seg]) -> None:
