@@ -16,7 +16,8 @@ from typing import Any, Mapping
 from app.domain.tools.types import ToolSpec
 
 _NAME_SNIFF = re.compile(r'"name"\s*:\s*"([^"\\]{1,200})"')
-_FENCE = re.compile(r"^```[A-Za-z]*\s*\n?(.*?)\n?\s*```$", re.S)
+_FENCE = "```"
+_LANGUAGE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,19 @@ def arguments_object(value: Any) -> tuple[dict[str, Any], str | None]:
 
 
 def _strip_fence(text: str) -> str:
-    m = _FENCE.match(text.strip())
-    return m.group(1) if m else text
+    """What is inside a ```` ```lang … ``` ```` fence around the whole text (else the text).
+
+    Not a regular expression: ``^```[A-Za-z]*\\s*(.*?)\\s*```$`` backtracks cubically over a
+    long run of whitespace (2,000 blank lines took minutes).
+    """
+    stripped = text.strip()
+    if len(stripped) < 2 * len(_FENCE) or not (stripped.startswith(_FENCE) and stripped.endswith(_FENCE)):
+        return text
+    inner = stripped[len(_FENCE): -len(_FENCE)]
+    i = 0
+    while i < len(inner) and inner[i] in _LANGUAGE:
+        i += 1
+    return inner[i:].strip()
 
 
 def call_from_object(obj: Any, raw_text: str = "") -> BodyCall:
@@ -104,8 +116,11 @@ def json_call(text: str) -> BodyCall:
     return call_from_object(obj, body)
 
 
-_XML_FUNCTION = re.compile(r"<function=([^>\n]+)>(.*?)(?:</function>|\Z)", re.S)
-_XML_PARAMETER = re.compile(r"<parameter=([^>\n]+)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.S)
+# Names stop at "<", and a DSML element's text at the next element of its kind: with an
+# unclosed "<function=" (or DSML invoke) written over and over, each try of the pattern would
+# otherwise scan to the end of the body (quadratic in its length).
+_XML_FUNCTION = re.compile(r"<function=([^>\n<]+)>(.*?)(?:</function>|\Z)", re.S)
+_XML_PARAMETER = re.compile(r"<parameter=([^>\n<]+)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.S)
 
 
 def _trim_one_newline(value: str) -> str:
@@ -201,9 +216,10 @@ def deepseek_call(body: str, sep: str = "<｜tool▁sep｜>") -> BodyCall:
 
 _DSML = "｜DSML｜"
 _DSML_INVOKE = re.compile(
-    rf'<{_DSML}invoke\s+name="([^"]*)"\s*>(.*?)</{_DSML}invoke>', re.S)
+    rf'<{_DSML}invoke\s+name="([^"<]*)"\s*>((?:(?!<{_DSML}invoke\s).)*?)</{_DSML}invoke>', re.S)
 _DSML_PARAM = re.compile(
-    rf'<{_DSML}parameter\s+name="([^"]*)"(?:\s+string="(true|false)")?\s*>(.*?)</{_DSML}parameter>', re.S)
+    rf'<{_DSML}parameter\s+name="([^"<]*)"(?:\s+string="(true|false)")?\s*>'
+    rf'((?:(?!<{_DSML}parameter\s).)*?)</{_DSML}parameter>', re.S)
 
 
 def dsml_calls(body: str) -> list[BodyCall]:

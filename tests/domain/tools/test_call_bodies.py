@@ -18,6 +18,7 @@ from app.domain.tools.call_bodies import (
 
 # deeper than the JSON decoder can recurse (it raised RecursionError out of the parsers)
 DEEP = "[" * 100_000 + "]" * 100_000
+D = "｜DSML｜"
 
 
 @pytest.mark.parametrize("value, expected, error", [
@@ -102,3 +103,26 @@ def test_load_json_raises_only_value_errors():
         load_json(DEEP)
     with pytest.raises(ValueError):
         load_json("[")
+
+
+@pytest.mark.parametrize("body, arguments", [
+    ('```json\n{"name": "f", "arguments": {"a": 1}}\n```', {"a": 1}),
+    ('  ```\n\n {"name": "f", "arguments": {"a": 2}} \n\n```  ', {"a": 2}),
+    ('```{"name": "f", "arguments": {"a": 3}}```', {"a": 3}),
+    ('```JSON\t{"name": "f", "arguments": {"a": "```"}}\n```', {"a": "```"}),
+])
+def test_a_fenced_json_body(body, arguments):
+    call = json_call(body)
+    assert (call.name, call.arguments, call.error) == ("f", arguments, None)
+
+
+@pytest.mark.parametrize("body", ["```json", "`````", "```json\n" + "\n" * 50 + "x", "``````"])
+def test_a_fence_that_is_no_fence_around_json_is_an_error(body):
+    assert "not valid JSON" in json_call(body).error
+
+
+def test_an_unclosed_dsml_invoke_is_no_part_of_the_next_one():
+    body = (f'<{D}invoke name="lost"><{D}parameter name="a" string="true">1</{D}parameter>'
+            f'<{D}invoke name="f"><{D}parameter name="b" string="true">2</{D}parameter></{D}invoke>')
+    (call,) = dsml_calls(body)
+    assert (call.name, call.arguments) == ("f", {"b": "2"})
