@@ -182,10 +182,18 @@ def test_no_input_raises(family, special):
     @given(chunks=st.lists(st.tuples(st.text(max_size=12), st.booleans()), max_size=20),
            flags=st.lists(st.booleans(), min_size=20, max_size=20))
     @example(chunks=[(DEEP_CALLS[f] % DEEP, False) for f in ["llama3", *FAMILIES]], flags=[False] * 20)
+    @example(chunks=[('<tool_call>{"name": "f"}', True), ("<|python_tag|>x", True), ("[TOOL_CALLS]f", True),
+                     ("<|channel|>commentary to=functions.f<|message|>", True), ("<｜tool▁call▁begin｜>f", True),
+                     ("<｜DSML｜function_calls>f", True)],
+             flags=[False] * 20)
     def check(chunks, flags):
         pieces = run(family, chunks, special_markers=special, in_reasoning=flags[: len(chunks)])
         assert rebuild(pieces) == whole(chunks)
         assert_bracketed(pieces)
+        # text passed on keeps the special flag each character was fed with
+        fed = iter((c, f) for t, f in chunks for c in t)
+        passed = [(c, p.special) for p in pieces if isinstance(p, Text) for c in p.text]
+        assert all(any(x == y for y in fed) for x in passed)
 
     check()
 
