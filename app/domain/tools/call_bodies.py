@@ -16,7 +16,8 @@ from typing import Any, Mapping
 from app.domain.tools.types import ToolSpec
 
 _NAME_SNIFF = re.compile(r'"name"\s*:\s*"([^"\\]{1,200})"')
-_FENCE = re.compile(r"^```[A-Za-z]*\s*\n?(.*?)\n?\s*```$", re.S)
+_FENCE = "```"
+_LANGUAGE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,22 @@ class BodyCall:
     error: str | None = None
     id: str | None = None
     span: tuple[int, int] | None = None
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` for untrusted text: nesting too deep for the decoder (it recurses) is
+    a ``ValueError`` like any other text that is no JSON, never a ``RecursionError``."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+
+
+def _raw_decode(decoder: json.JSONDecoder, text: str, start: int) -> tuple[Any, int]:
+    try:
+        return decoder.raw_decode(text, start)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
 
 
 def _json_error(what: str, exc: ValueError) -> str:
@@ -43,7 +60,7 @@ def arguments_object(value: Any) -> tuple[dict[str, Any], str | None]:
         if not value.strip():
             return {}, None
         try:
-            value = json.loads(value)
+            value = load_json(value)
         except ValueError as exc:
             return {}, _json_error("arguments", exc)
     if isinstance(value, dict):
@@ -53,8 +70,19 @@ def arguments_object(value: Any) -> tuple[dict[str, Any], str | None]:
 
 
 def _strip_fence(text: str) -> str:
-    m = _FENCE.match(text.strip())
-    return m.group(1) if m else text
+    """What is inside a ```` ```lang … ``` ```` fence around the whole text (else the text).
+
+    Not a regular expression: ``^```[A-Za-z]*\\s*(.*?)\\s*```$`` backtracks cubically over a
+    long run of whitespace (2,000 blank lines took minutes).
+    """
+    stripped = text.strip()
+    if len(stripped) < 2 * len(_FENCE) or not (stripped.startswith(_FENCE) and stripped.endswith(_FENCE)):
+        return text
+    inner = stripped[len(_FENCE): -len(_FENCE)]
+    i = 0
+    while i < len(inner) and inner[i] in _LANGUAGE:
+        i += 1
+    return inner[i:].strip()
 
 
 def call_from_object(obj: Any, raw_text: str = "") -> BodyCall:
@@ -82,14 +110,17 @@ def json_call(text: str) -> BodyCall:
     """A Hermes/Qwen3 body: one JSON object, possibly inside a code fence."""
     body = _strip_fence(text).strip()
     try:
-        obj = json.loads(body)
+        obj = load_json(body)
     except ValueError as exc:
         return BodyCall(_sniff_name(body), error=_json_error("contents", exc))
     return call_from_object(obj, body)
 
 
-_XML_FUNCTION = re.compile(r"<function=([^>\n]+)>(.*?)(?:</function>|\Z)", re.S)
-_XML_PARAMETER = re.compile(r"<parameter=([^>\n]+)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.S)
+# Names stop at "<", and a DSML element's text at the next element of its kind: with an
+# unclosed "<function=" (or DSML invoke) written over and over, each try of the pattern would
+# otherwise scan to the end of the body (quadratic in its length).
+_XML_FUNCTION = re.compile(r"<function=([^>\n<]+)>(.*?)(?:</function>|\Z)", re.S)
+_XML_PARAMETER = re.compile(r"<parameter=([^>\n<]+)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.S)
 
 
 def _trim_one_newline(value: str) -> str:
@@ -118,12 +149,12 @@ def coerce_parameter(value: str, schema: Mapping[str, Any] | None) -> Any:
         if kind == "integer":
             return int(text)
         if kind == "number":
-            number = json.loads(text)
+            number = load_json(text)
             return number if isinstance(number, (int, float)) and not isinstance(number, bool) else value
         if kind == "boolean":
             return {"true": True, "false": False}.get(text.lower(), value)
         if kind in ("object", "array"):
-            decoded = json.loads(text)
+            decoded = load_json(text)
             wanted = dict if kind == "object" else list
             return decoded if isinstance(decoded, wanted) else value
     except ValueError:
@@ -185,9 +216,10 @@ def deepseek_call(body: str, sep: str = "<｜tool▁sep｜>") -> BodyCall:
 
 _DSML = "｜DSML｜"
 _DSML_INVOKE = re.compile(
-    rf'<{_DSML}invoke\s+name="([^"]*)"\s*>(.*?)</{_DSML}invoke>', re.S)
+    rf'<{_DSML}invoke\s+name="([^"<]*)"\s*>((?:(?!<{_DSML}invoke\s).)*?)</{_DSML}invoke>', re.S)
 _DSML_PARAM = re.compile(
-    rf'<{_DSML}parameter\s+name="([^"]*)"(?:\s+string="(true|false)")?\s*>(.*?)</{_DSML}parameter>', re.S)
+    rf'<{_DSML}parameter\s+name="([^"<]*)"(?:\s+string="(true|false)")?\s*>'
+    rf'((?:(?!<{_DSML}parameter\s).)*?)</{_DSML}parameter>', re.S)
 
 
 def dsml_calls(body: str) -> list[BodyCall]:
@@ -199,7 +231,7 @@ def dsml_calls(body: str) -> list[BodyCall]:
             value: Any = p.group(3)
             if p.group(2) == "false":
                 try:
-                    value = json.loads(value)
+                    value = load_json(value)
                 except ValueError:
                     pass  # kept as text: validation reports the wrong type to the model
             arguments[p.group(1)] = value
@@ -221,7 +253,7 @@ def python_tag_call(body: str) -> BodyCall:
     text = body.strip()
     if text.startswith("{"):
         try:
-            return call_from_object(json.loads(text), text)
+            return call_from_object(load_json(text), text)
         except ValueError:
             pass  # not JSON after all: code
     builtin = _builtin_call(text)
@@ -257,7 +289,7 @@ def json_value_calls(text: str) -> list[BodyCall]:
     decoder = json.JSONDecoder()
     start = len(text) - len(text.lstrip())
     try:
-        value, end = decoder.raw_decode(text, start)
+        value, end = _raw_decode(decoder, text, start)
     except ValueError as exc:
         return [BodyCall(_sniff_name(text), error=_json_error("contents", exc), span=(0, len(text)))]
     if isinstance(value, dict):
@@ -270,7 +302,7 @@ def json_value_calls(text: str) -> list[BodyCall]:
     for element in value:
         while text[i] in " \t\r\n,":
             i += 1
-        _, j = decoder.raw_decode(text, i)
+        _, j = _raw_decode(decoder, text, i)
         calls.append(replace(call_from_object(element, text[i:j]), span=(i, j)))
         i = j
     return calls

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from app.domain.tools.call_bodies import call_from_object, python_tag_call
+from app.domain.tools.call_bodies import json_call, python_tag_call
 from app.domain.tools.json_extent import JsonExtent
 from app.domain.tools.stream_parser import Buf, Markers, Seg, StreamParser
 
@@ -33,16 +33,26 @@ def call_prefix(text: str) -> tuple[str, str]:
     ("yes", X) when it does, ("no", "") when it cannot, ("more", "") when it is too short
     to tell.
     """
-    i, n = 0, len(text)
+    verdict, name, _ = call_prefix_at(text)
+    return verdict, name
+
+
+def call_prefix_at(text: str) -> tuple[str, str, int]:
+    """``call_prefix`` and the index of the character that decided it (``len(text)`` for
+    "more"): ``text[:at]`` still gets "more", ``text[:at + 1]`` and every longer prefix the
+    verdict. The parser ends its probe there, whatever the chunks were."""
+    n = len(text)
 
     def ws(i: int) -> int:
         while i < n and text[i] in _WS:
             i += 1
         return i
 
-    def string(i: int) -> tuple[str, int, str | None]:
+    def string(i: int) -> tuple[str, int, object]:
+        """A JSON string at ``i``: ("ok", just past it, value), ("no", deciding index, None)
+        or ("more", n, None)."""
         if i >= n:
-            return "more", i, None
+            return "more", n, None
         if text[i] != '"':
             return "no", i, None
         j = i + 1
@@ -54,44 +64,43 @@ def call_prefix(text: str) -> tuple[str, str]:
                 try:
                     return "ok", j + 1, json.loads(text[i: j + 1])
                 except ValueError:
-                    return "no", j + 1, None
+                    return "no", j, None
             j += 1
         return "more", n, None
 
     def lit(i: int, c: str) -> str:
         return "more" if i >= n else ("ok" if text[i] == c else "no")
 
-    i = ws(i)
+    i = ws(0)
     if (s := lit(i, "{")) != "ok":
-        return s, ""
-    i = ws(i + 1)
-    s, i, key = string(i)
+        return s, "", min(i, n)
+    s, i, key = string(ws(i + 1))
     if s != "ok":
-        return s, ""
+        return s, "", i
     if key == "type":
         i = ws(i)
         if (s := lit(i, ":")) != "ok":
-            return s, ""
+            return s, "", min(i, n)
         s, i, value = string(ws(i + 1))
         if s != "ok":
-            return s, ""
+            return s, "", i
         if value != "function":
-            return "no", ""
+            return "no", "", i - 1
         i = ws(i)
         if (s := lit(i, ",")) != "ok":
-            return s, ""
+            return s, "", min(i, n)
         s, i, key = string(ws(i + 1))
         if s != "ok":
-            return s, ""
+            return s, "", i
     if key != "name":
-        return "no", ""
+        return "no", "", i - 1
     i = ws(i)
     if (s := lit(i, ":")) != "ok":
-        return s, ""
+        return s, "", min(i, n)
     s, i, name = string(ws(i + 1))
     if s != "ok":
-        return s, ""
-    return ("yes", name) if isinstance(name, str) and name else ("no", "")
+        return s, "", i
+    return ("yes", name, i - 1) if isinstance(name, str) and name else ("no", "", i - 1)
 
 
 class LlamaParser(StreamParser):
@@ -132,27 +141,49 @@ class LlamaParser(StreamParser):
             return i
         close = self._extent.feed(text, a, b)
         stop = b if close == -1 else close
-        self._capture(buf.segs(a, stop))
         if st == _PROBE:
-            verdict, name = call_prefix(self._raw_text()[:_PROBE_LIMIT])
-            if verdict == "no" or (verdict == "more" and (close != -1 or len(self._raw_text()) >= _PROBE_LIMIT)):
-                self._abandon("no call")  # never opened: its text goes on as text
-                self._goto(_ANSWER)
-                return stop
-            if verdict == "yes":
-                self._open(name)
-                self._goto(_JSON)
+            cut = self._probe(buf, a, stop, close != -1)
+            if cut is not None:
+                return cut
+        else:
+            self._capture(buf.segs(a, stop))
         if close != -1:
             self._finish_json()
         return stop
 
+    def _probe(self, buf: Buf, a: int, stop: int, closed: bool) -> int | None:
+        """Capture ``text[a:stop]`` into the probed object, or end the probe where the text
+        says it is no call (then return where the answer text begins).
+
+        The probe ends at the character that decided, not at the end of this chunk: what
+        follows is scanned again as answer text, with the answer's markers (a
+        ``<|python_tag|>`` there is a call), so the result does not depend on the chunks.
+        """
+        held = self._raw_text()
+        room = max(_PROBE_LIMIT - len(held), 0)
+        head = held + buf.text[a: min(stop, a + room)]
+        verdict, name, at = call_prefix_at(head)
+        if verdict == "no":
+            cut = a + at - len(held)  # the deciding character is answer text
+        elif verdict == "more" and len(head) >= _PROBE_LIMIT:
+            cut = a + room  # no "name" within the limit
+        elif verdict == "more" and closed:
+            cut = stop
+        else:
+            cut = None
+        if cut is not None:
+            self._capture(buf.segs(a, cut))
+            self._abandon("no call")  # never opened: its text goes on as text
+            self._goto(_ANSWER)
+            return cut
+        self._capture(buf.segs(a, stop))
+        if verdict == "yes":
+            self._open(name)
+            self._goto(_JSON)
+        return None
+
     def _finish_json(self) -> None:
-        raw = self._raw_text()
-        try:
-            obj = json.loads(raw)
-        except ValueError:
-            obj = None
-        self._complete([call_from_object(obj, raw)])
+        self._complete([json_call(self._raw_text())])
         self._goto(_AFTER)
 
     def _marker(self, m: str, segs: list[Seg]) -> None:

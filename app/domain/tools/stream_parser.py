@@ -198,7 +198,7 @@ class StreamParser:
             m = self._active().starting(chunk)
             if m is not None:
                 self._marker(m, [(m, True)])
-                chunk, special = chunk[len(m):], False
+                chunk = chunk[len(m):]  # the rest keeps the flag it was fed with
         if chunk:
             buf = Buf([(chunk, special)])
             self._run_text(buf, 0, len(buf.text))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers.tool_streams import parsed
+from helpers.tool_streams import assert_bracketed, kinds, parsed, rebuild
 
 from app.domain.tools.call_parser import make_tool_parser
 
@@ -46,3 +46,30 @@ def test_long_calls_and_long_text_fed_a_character_at_a_time(family, in_reasoning
     else:
         (call,) = parsed(pieces)
         assert call.name == "f" and len(call.arguments["code"]) == N
+
+
+D = "｜DSML｜"
+REPEATS = 60_000
+
+
+@pytest.mark.parametrize("family, text, outcome", [
+    # a fence that never closes over many blank lines (the fence pattern was cubic in them)
+    ("hermes", "<tool_call>```json" + "\n" * 20_000 + "x</tool_call>", "CallParsed"),
+    ("deepseek-v3.1", "<｜tool▁call▁begin｜>f<｜tool▁sep｜>```" + " \n" * 20_000 + "x<｜tool▁call▁end｜>", "CallParsed"),
+    # unclosed elements written over and over (each try of the pattern scanned to the end)
+    ("qwen3-coder", "<tool_call>" + "<function=" * REPEATS + "</tool_call>", "CallParsed"),
+    ("qwen3-coder", "<tool_call><function=f>" + "<parameter=" * REPEATS + "</function></tool_call>", "CallParsed"),
+    ("deepseek-v3.2", f"<{D}function_calls>" + f'<{D}invoke name="f">' * REPEATS + f"</{D}function_calls>",
+     "CallAbandoned"),
+    ("deepseek-v3.2", f'<{D}function_calls><{D}invoke name="f">' + f'<{D}parameter name="a">' * REPEATS
+     + f"</{D}invoke></{D}function_calls>", "CallParsed"),
+], ids=["fence-hermes", "fence-deepseek", "xml-function", "xml-parameter", "dsml-invoke", "dsml-parameter"])
+def test_call_bodies_that_made_patterns_backtrack_are_read_in_linear_time(family, text, outcome):
+    parser = make_tool_parser(family, id_prefix="t")
+    t0 = time.perf_counter()
+    pieces = [p for k in range(0, len(text), 4096) for p in parser.feed(text[k:k + 4096])] + parser.finish()
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 30, f"{family}: {elapsed:.1f} s for a call of {len(text):,} characters"
+    assert rebuild(pieces) == text
+    assert_bracketed(pieces)
+    assert outcome in kinds(pieces)

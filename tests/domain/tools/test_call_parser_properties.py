@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from helpers.tool_streams import assert_bracketed, family_tokens, rebuild, run
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.domain.tools.families import TOOL_FAMILIES
@@ -40,6 +40,19 @@ CALLS = {
                '{"type": "function", "name": "g", "parameters": {}}'],
     "mistral": ['[TOOL_CALLS] [{"name": "f", "arguments": {"a": 1}}, {"name": "g", "arguments": {}}]',
                 '[TOOL_CALLS]f[ARGS]{"a": "]"}', '[TOOL_CALLS]g[CALL_ID]abcdefghi[ARGS]{}'],
+}
+# arguments nested deeper than the JSON decoder can recurse: a call error, never a crash
+DEEP = "[" * 100_000 + "]" * 100_000
+DEEP_CALLS = {
+    "hermes": '<tool_call>{"name": "f", "arguments": {"a": %s}}</tool_call>',
+    "qwen3-coder": '<tool_call>{"name": "f", "arguments": "%s"}</tool_call>',
+    "deepseek-r1": '<｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{"a": %s}\n```<｜tool▁call▁end｜>',
+    "deepseek-v3.1": '<｜tool▁call▁begin｜>f<｜tool▁sep｜>{"a": %s}<｜tool▁call▁end｜>',
+    "deepseek-v3.2": f'<{D}function_calls><{D}invoke name="f"><{D}parameter name="a" string="false">%s'
+                     f'</{D}parameter></{D}invoke></{D}function_calls>',
+    "gpt-oss": '<|channel|>commentary to=functions.f json<|message|>{"a": %s}<|call|>',
+    "llama3": '{"name": "f", "parameters": {"a": %s}}',
+    "mistral": '[TOOL_CALLS] [{"name": "f", "arguments": {"a": %s}}]',
 }
 FRAGMENTS = ['{', '}', '[', ']', '"', '\\', ',', ':', ' ', '\n', '"name"', '"arguments": ', '"f"', '{"name": "f"',
              '```json\n', '```', '<function=f>', '</function>', '<parameter=a>', '</parameter>', 'function',
@@ -116,6 +129,10 @@ def test_nothing_lost_chunking_independent_and_calls_bracketed(family, special):
     @settings(**SETTINGS)
     @given(drawn=atoms(family), cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=40),
            in_reasoning=st.booleans())
+    # counter-examples found with many more examples (each also a vector in test_parse_*.py);
+    # run for every family and mode, as any stream must keep the properties
+    @example(drawn=[("text", "{"), ("call", '{"name": "f", "parameters": {"a": "}"}}'),
+                    ("call", '<|python_tag|>brave_search.call(query="x")<|eom_id|>')], cuts=[], in_reasoning=False)
     def check(drawn, cuts, in_reasoning):
         chunks = stream(family, drawn, special)
         text = whole(chunks)
@@ -164,10 +181,19 @@ def test_no_input_raises(family, special):
     @settings(**SETTINGS)
     @given(chunks=st.lists(st.tuples(st.text(max_size=12), st.booleans()), max_size=20),
            flags=st.lists(st.booleans(), min_size=20, max_size=20))
+    @example(chunks=[(DEEP_CALLS[f] % DEEP, False) for f in ["llama3", *FAMILIES]], flags=[False] * 20)
+    @example(chunks=[('<tool_call>{"name": "f"}', True), ("<|python_tag|>x", True), ("[TOOL_CALLS]f", True),
+                     ("<|channel|>commentary to=functions.f<|message|>", True), ("<｜tool▁call▁begin｜>f", True),
+                     ("<｜DSML｜function_calls>f", True)],
+             flags=[False] * 20)
     def check(chunks, flags):
         pieces = run(family, chunks, special_markers=special, in_reasoning=flags[: len(chunks)])
         assert rebuild(pieces) == whole(chunks)
         assert_bracketed(pieces)
+        # text passed on keeps the special flag each character was fed with
+        fed = iter((c, f) for t, f in chunks for c in t)
+        passed = [(c, p.special) for p in pieces if isinstance(p, Text) for c in p.text]
+        assert all(any(x == y for y in fed) for x in passed)
 
     check()
 
@@ -181,3 +207,18 @@ def test_text_without_any_call_syntax_comes_out_at_once(family):
     for word in "The answer is 42, as computed. ".split(" "):
         pieces = parser.feed(word + " ")
         assert pieces == [Text(word + " ")]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("special", [False, True], ids=["plain", "special"])
+def test_json_nested_too_deeply_is_a_call_error_not_a_crash(family, special):
+    text = DEEP_CALLS[family] % DEEP
+    chunks = [(t.replace("@", DEEP), f) for t, f in family_tokens(family, DEEP_CALLS[family] % "@", size=4096)]
+    pieces = run(family, chunks if special else [text], special_markers=special)
+    assert rebuild(pieces) == text
+    assert_bracketed(pieces)
+    (call,) = [p.call for p in pieces if isinstance(p, CallParsed)]
+    if family == "deepseek-v3.2":  # a string="false" value that is no JSON stays text
+        assert call.arguments == {"a": DEEP}
+    else:
+        assert "nested too deeply" in call.error

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from helpers.tool_streams import assert_bracketed, kinds, parsed, rebuild, run_text, text_of
+from helpers.tool_streams import assert_bracketed, kinds, parsed, rebuild, run, run_text, text_of
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.domain.tools.parse_llama import call_prefix
+from app.domain.tools.parse_llama import call_prefix, call_prefix_at
 from app.domain.tools.pieces import CallAbandoned, CallOpened, Markup
 
 MODES = ["plain", "special"]
@@ -89,3 +91,46 @@ def test_python_tag_without_its_end_token_is_abandoned():
 ])
 def test_call_prefix(text, verdict):
     assert call_prefix(text) == verdict
+
+
+TAG_CALL = '<|python_tag|>brave_search.call(query="x")<|eom_id|>'
+
+
+@pytest.mark.parametrize("chunks, passed, calls", [
+    # found by the properties: the probe of '{{' used to swallow the rest of its chunk, so a
+    # <|python_tag|> call in the same chunk was text, while a chunk boundary before it made it a call
+    (["{", '{"name": "f", "parameters": {"a": "}"}}', TAG_CALL], '{{"name": "f", "parameters": {"a": "}"}}',
+     ["brave_search"]),
+    (["{", TAG_CALL], "{", ["brave_search"]),  # the deciding character is answer text
+    (['{"type": "object"} ', TAG_CALL], '{"type": "object"} ', ["brave_search"]),
+    (['{"name": ""}', TAG_CALL], '{"name": ""}', ["brave_search"]),
+    (["{" + " " * 300, TAG_CALL], "{" + " " * 300, ["brave_search"]),  # no name within the limit
+    (['{"name": "f"', TAG_CALL], '{"name": "f"' + TAG_CALL[:-len("<|eom_id|>")], []),  # inside a call
+])
+def test_where_a_probe_ends_does_not_depend_on_the_chunks(chunks, passed, calls):
+    whole = "".join(chunks)
+    for cut in (chunks, [whole], list(whole)):
+        pieces = run("llama3", cut)
+        assert rebuild(pieces) == whole
+        assert_bracketed(pieces)
+        assert text_of(pieces) == passed, cut
+        assert [c.name for c in parsed(pieces)] == calls, cut
+
+
+_PREFIX_ATOMS = st.sampled_from(['{', '}', '"', '\\', ':', ',', ' ', '\n', 'x', '"name"', '"type"', '"function"',
+                                 '"f"', '""', '\\u0041', '\\q', '[', '<|python_tag|>'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PREFIX_ATOMS, max_size=16).map("".join))
+def test_call_prefix_decides_at_one_character(text):
+    """Every prefix up to the deciding character says "more", every longer one the verdict:
+    so the probe ends at the same place however the text was cut."""
+    verdict, name, at = call_prefix_at(text)
+    assert (verdict, name) == call_prefix(text)
+    assert (verdict == "more") == (at == len(text))
+    for k in range(len(text) + 1):
+        if k <= at:
+            assert call_prefix(text[:k]) == ("more", "") or (k == len(text) == at)
+        else:
+            assert call_prefix_at(text[:k]) == (verdict, name, at)
