@@ -9,6 +9,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
 from app.controllers.chat_session import ChatSession
+from app.domain.cost import billings
 from app.domain.messages import AssistantMessage
 from app.domain.task_hint import suggest_model
 from app.ui.chat_view import ChatView
@@ -40,6 +41,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatView(self)
         self.chat.panel_default = panel_default
         self.chat.model_labels = {m.id: m.label for m in config.models}
+        self.chat.model_billing = billings(config.models)
         self.composer = Composer(self)
         self.gauge = ContextGauge(self)
         self.thinking_controls = ThinkingControls(self)
@@ -206,6 +208,7 @@ class MainWindow(QMainWindow):
     def _on_models_changed(self, config) -> None:
         self.session.set_config(config)
         self.chat.model_labels = {m.id: m.label for m in config.models}
+        self.chat.model_billing = billings(config.models)
         self.switcher.set_config(config)
         self.switcher.select(self.session.profile.id)
         self._sync_thinking_controls()

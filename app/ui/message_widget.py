@@ -24,11 +24,12 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from app.domain.cost import UNKNOWN, Billing, arithmetic_text, footer_text, message_billing, turn_cost
 from app.domain.messages import AssistantMessage, ReasoningBlock, UserMessage
 from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
-from app.ui.plain import plain_label
+from app.ui.plain import plain_label, plain_tooltip
 from app.ui.thinking_panel import ThinkingPanel
 
 FINISH_NOTES = {
@@ -77,10 +78,11 @@ class AssistantMessageWidget(QFrame):
     stop_requested = Signal()
 
     def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
-                 parent: QWidget | None = None):
+                 billing: Billing | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("assistantMessage")
         self.message = message
+        self.billing = billing  # how the model is charged (None: not configured, known once it ran)
         self.panel_default = panel_default
         self._views: list[ThinkingPanel | MarkdownView | None] = []
         self._shown: list[int] = []
@@ -236,13 +238,24 @@ class AssistantMessageWidget(QFrame):
             figures.append(f"{stats.total_s:.1f} s")
         if tps:
             figures.append(f"{tps:.0f} tok/s")
-        notes.append(" · ".join(figures))
+        notes.append(" · ".join(figures + self._money()))
         self.status.setText("  ".join(notes))
         self.status.setProperty("finish", msg.finish_reason or "")
         self.status.style().unpolish(self.status)  # a property selector ([finish="cancelled"]) needs a re-polish
         self.status.style().polish(self.status)
         self.status.show()
         self._offer_actions()
+
+    def _money(self) -> list[str]:
+        """The answer's cost for the footer, its arithmetic in the tooltip; nothing for local models."""
+        billing = self.billing or message_billing(self.message, {})
+        if billing.local:
+            return []
+        cost = turn_cost(self.message, billing.price)
+        self.status.setToolTip(plain_tooltip(
+            arithmetic_text(cost, billing.model_id) if cost is not None else
+            "This model has no price in models.toml: add a [model.price] table from the provider's price page."))
+        return [UNKNOWN if cost is None else footer_text(cost)]
 
     def _offer_actions(self) -> None:
         """Buttons for the ways on after an overflow or thinking that used up the budget."""
