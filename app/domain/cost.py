@@ -312,8 +312,18 @@ class TurnCeiling:
         return "\n".join(lines)
 
 
-def turn_ceiling(profile: ModelProfile, prompt_tokens: int, budget: int, max_tokens: int) -> TurnCeiling | None:
-    """The most the next turn can cost; None without a price or a thinking budget."""
+def thinking_budget(profile: ModelProfile, chosen: int | None) -> int:
+    """The thinking budget a turn runs with: the one chosen, else the model's own (0: none)."""
+    if chosen is not None:
+        return chosen
+    return profile.reasoning.budget if profile.reasoning else 0
+
+
+def turn_ceiling(profile: ModelProfile, prompt_tokens: int, budget: int | None, max_tokens: int
+                 ) -> TurnCeiling | None:
+    """The most the next turn can cost; None without a price or a thinking budget (``budget``
+    None: the model's own, from its ``[model.reasoning]``; 0: no limit)."""
+    budget = thinking_budget(profile, budget)
     if profile.price is None or budget <= 0:
         return None
     return TurnCeiling(profile.price, prompt_tokens, most_output_tokens(profile.backend, budget, max_tokens),

@@ -15,6 +15,7 @@ from app.domain.task_hint import suggest_model
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.context_gauge import ContextGauge
+from app.ui.cost_ceiling import CostCeiling
 from app.ui.model_switcher import ModelSwitcher
 from app.ui.plain import plain_label, plain_message_box
 from app.ui.status_line import ModelStatus
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer(self)
         self.gauge = ContextGauge(self)
         self.thinking_controls = ThinkingControls(self)
+        self.cost_ceiling = CostCeiling(self)
         self.task_hint = TaskHintBar(self)
         self._measure_debounce = QTimer(self)
         self._measure_debounce.setSingleShot(True)
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.gauge)
         layout.addWidget(self.task_hint)
         layout.addWidget(self.thinking_controls)
+        layout.addWidget(self.cost_ceiling)
         layout.addWidget(self.composer)
         self.sidebar = None
         if store is not None:
@@ -240,6 +243,7 @@ class MainWindow(QMainWindow):
         c = self.thinking_controls
         self.session.set_options(replace(self.session.options, thinking_budget=c.budget(), thinking=c.thinking(),
                                          min_thinking=c.min_thinking()))
+        self.cost_ceiling.set_turn(self.session.profile, c.budget(), self.session.max_tokens)
 
     def _sync_carry(self) -> None:
         self.gauge.set_carry(self.session.effective_carry)
@@ -257,6 +261,7 @@ class MainWindow(QMainWindow):
                 if usage.carried_reasoning else "")
         self.gauge.set_saving_note(note)
         self.gauge.set_usage(usage, preview=True)
+        self.cost_ceiling.set_prompt(usage.used)
 
     def _on_carry_changed(self, policy: str) -> None:
         self.session.set_options(replace(self.session.options, carry=policy))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.domain import events as ev
 from app.domain.cost import (CostTotals, arithmetic_text, billing_of, conversation_costs, footer_text, money,
                              turn_ceiling, turn_cost)
 from app.domain.messages import AssistantMessage, UserMessage
-from app.domain.profiles import ModelProfile, Price
+from app.domain.profiles import ModelProfile, Price, ReasoningSettings
 
 PRICE = Price(input=1.25, cached_input=0.125, output=10.0, checked="2026-12-01")
 
@@ -125,4 +127,7 @@ def test_ceiling_is_prompt_at_input_price_plus_budget_and_answer_at_output_price
     responses = ModelProfile("o", "O", "cloud", "openai-responses", model="gpt-5", price=PRICE)
     assert turn_ceiling(responses, 2000, 4096, 1024).output_tokens == 1024  # the thinking is within the limit
     assert turn_ceiling(anthropic, 2000, 0, 1024) is None  # no budget: no maximum
+    with_default = replace(anthropic, reasoning=ReasoningSettings(budget=2048))
+    assert turn_ceiling(with_default, 2000, None, 1024).output_tokens == 3072  # the model's own budget
+    assert turn_ceiling(anthropic, 2000, None, 1024) is None
     assert turn_ceiling(ModelProfile("x", "X", "cloud", "gemini", model="g"), 2000, 512, 64) is None
