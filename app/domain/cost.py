@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from app.domain.messages import AssistantMessage, Message, TurnStats
+from app.domain.messages import AssistantMessage, Message, TurnStats, UserMessage
 from app.domain.profiles import ModelProfile, Price
 
 PER = 1_000_000  # prices are per million tokens
@@ -270,6 +270,41 @@ def arithmetic_text(cost: Cost, model: str = "") -> str:
     if cost.estimated:
         lines.append("The provider's usage did not arrive: the counts are Ponder's estimates.")
     return "\n".join(lines)
+
+
+def split_text(cost: Cost) -> str:
+    """The trace viewer's line: what the thinking, the answer and the input cost, and how much
+    of the input was the earlier turns sent again."""
+    c, total = cost.price.currency, cost.total or 1.0
+    approx = "~" if cost.estimated else ""
+    thinking_approx = "~" if cost.estimated or cost.split_estimated else ""
+
+    def share(amount: float) -> str:
+        return f"{100 * amount / total:.0f}%"
+
+    parts = [f"thinking {thinking_approx}{money(cost.reasoning, c)} ({share(cost.reasoning)})",
+             f"answer {thinking_approx}{money(cost.answer, c)} ({share(cost.answer)})",
+             f"input {approx}{money(cost.input, c)} ({share(cost.input)})"]
+    text = f"Cost {approx}{money(cost.total, c)}: " + " · ".join(parts)
+    if cost.tokens.history:
+        text += (f"; earlier turns' history in the input: ~{cost.tokens.history:,} tokens, "
+                 f"~{money(cost.history, c)}")
+    return text
+
+
+def question_before(messages: list[Message], msg: AssistantMessage) -> str:
+    """The text of the user message ``msg`` answered ("" when there is none)."""
+    index = next((i for i, m in enumerate(messages) if m is msg), -1)
+    for earlier in reversed(messages[:max(0, index)]):
+        if isinstance(earlier, UserMessage):
+            return earlier.text
+    return ""
+
+
+def estimate_question_tokens(text: str) -> int:
+    """A user message's tokens as the cloud backends estimate them (about four characters a
+    token, plus the role's markup; app.backends.cloud.tally)."""
+    return math.ceil(len(text) / 4) + 4 if text else 0
 
 
 # -- before sending --------------------------------------------------------------------------

@@ -6,7 +6,8 @@ token-rate timeline, a clickable list of the places where the model changes cour
 per-block figures with the message summary ("reasoning was 14× the answer"), and export of
 the trace as Markdown or JSON.
 
-Open it with ``TraceViewer.open_for(message, parent)`` (non-modal, deleted on close).
+Open it with ``TraceViewer.open_for(message, parent)`` (non-modal, deleted on close); a cloud
+message's cost split shows under the timings (``billing=``, ``question=``: app.ui.cost_split).
 
 Signals:
     marker_activated(int position) — the text cursor moved to a change of course
@@ -58,6 +59,7 @@ from PySide6.QtWidgets import (
 from app.domain import trace
 from app.domain.messages import AssistantMessage
 from app.ui import format as ui_format
+from app.ui.cost_split import CostSplit
 from app.ui.plain import plain_label, plain_tooltip
 from app.ui.timeline_widget import TimelineWidget
 
@@ -119,9 +121,10 @@ class TraceViewer(QDialog):
     exported = Signal(str, str)
     export_failed = Signal(str)
 
-    def __init__(self, message: AssistantMessage, parent: QWidget | None = None):
+    def __init__(self, message: AssistantMessage, parent: QWidget | None = None, *, billing=None, question: str = ""):
         super().__init__(parent)
         self.setObjectName("traceViewer")
+        self.billing, self.question = billing, question  # for the cost line (app.ui.cost_split)
         self.setModal(False)
         self.setWindowFlags(Qt.Window | Qt.WindowMinMaxButtonsHint | Qt.WindowCloseButtonHint)
         self.resize(1040, 720)
@@ -135,9 +138,9 @@ class TraceViewer(QDialog):
         self.set_message(message)
 
     @classmethod
-    def open_for(cls, message: AssistantMessage, parent: QWidget | None = None) -> TraceViewer:
+    def open_for(cls, message: AssistantMessage, parent: QWidget | None = None, **kw) -> TraceViewer:
         """Create, show and return a viewer that deletes itself when closed."""
-        viewer = cls(message, parent)
+        viewer = cls(message, parent, **kw)
         viewer.setAttribute(Qt.WA_DeleteOnClose, True)
         viewer.show()
         viewer.raise_()
@@ -156,6 +159,7 @@ class TraceViewer(QDialog):
         self.timings_label = plain_label(parent=self)
         self.timings_label.setObjectName("traceTimings")
         self.timeline = TimelineWidget(self)
+        self.cost_split = CostSplit(self)
         splitter = QSplitter(Qt.Horizontal, self)
         splitter.addWidget(self._build_text_pane())
         splitter.addWidget(self._build_side_pane())
@@ -181,6 +185,7 @@ class TraceViewer(QDialog):
         layout.setSpacing(6)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.timings_label)
+        layout.addWidget(self.cost_split)
         layout.addWidget(self.timeline)
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
@@ -295,6 +300,7 @@ class TraceViewer(QDialog):
         self.summary_label.setText(trace.summary_line(summary))
         self.timings_label.setText(self._timings_text(summary))
         self._fill_stats(summary)
+        self.cost_split.show_cost(message, self.billing, self.question)
         self.timeline.set_message(message)
         self.search(self.query)
 
