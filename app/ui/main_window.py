@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         chat.addAction("&Quit", QKeySequence.Quit, self.close)
         models = bar.addMenu("&Models")
         models.addAction("&Manage models…", QKeySequence("Ctrl+M"), self.open_model_manager)
+        if self.store is not None:
+            models.addAction("&Usage and cost…", self.open_usage)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("Open &log folder", self.open_log_folder)
         help_menu.addAction("&About Ponder", self.open_about)
@@ -189,6 +191,16 @@ class MainWindow(QMainWindow):
 
         dialog = ModelManager(self)
         dialog.models_changed.connect(self._on_models_changed)
+        dialog.open()
+        return dialog
+
+    def open_usage(self):
+        """Tokens and cost per model over a period, from the history."""
+        from app.ui.usage_view import UsageView
+
+        if self.persistence is not None:
+            self.persistence.flush()
+        dialog = UsageView(self.store, self.chat.model_billing, self.chat.model_labels, self)
         dialog.open()
         return dialog
 
