@@ -86,6 +86,7 @@ class AssistantMessageWidget(QFrame):
         self.panel_default = panel_default
         self._views: list[ThinkingPanel | MarkdownView | None] = []
         self._shown: list[int] = []
+        self._parts: list[object] = []  # the part each view slot shows (views follow parts by index)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(10, 6, 10, 6)
         self._layout.setSpacing(4)
@@ -147,10 +148,12 @@ class AssistantMessageWidget(QFrame):
         origin = f"{self._model_label} · {msg.where}"
         if self.origin.text() != origin:  # where it ran is known once the turn starts
             self.origin.setText(origin)
+        self._follow_inserted_parts()
         for i, part in enumerate(msg.parts):
             if i == len(self._views):
                 self._views.append(None)
                 self._shown.append(0)
+                self._parts.append(part)
             view = self._views[i]
             if isinstance(part, ReasoningBlock):
                 if view is None and not part.visible:
@@ -180,6 +183,18 @@ class AssistantMessageWidget(QFrame):
         elif msg.open_block is None and self._clock.isActive():
             self._clock.stop()
         self._refresh_status()
+
+    def _follow_inserted_parts(self) -> None:
+        """A part that came before the ones shown (a provider's hidden reasoning count, which
+        arrives with the usage after the answer): rebuild the views in the parts' order, once."""
+        parts = self.message.parts
+        if all(i < len(parts) and parts[i] is part for i, part in enumerate(self._parts)):
+            return
+        for view in self._views:
+            if view is not None:
+                self._layout.removeWidget(view)
+                view.deleteLater()
+        self._views, self._shown, self._parts = [], [], []
 
     def _add_panel(self, index: int, block: ReasoningBlock) -> ThinkingPanel:
         if block.expanded is not None:  # the user's earlier choice (e.g. a stored message)

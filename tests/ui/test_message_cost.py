@@ -82,3 +82,23 @@ def test_the_chat_view_gives_each_answer_its_model_s_billing(qtbot):
     view.add_message(msg)
     view.update_message(msg)
     assert view.widget_for(msg).status.text().endswith(" · $0.0028")
+
+
+def test_a_hidden_count_that_comes_after_the_answer_shows_above_it(qtbot):
+    """o-series over chat completions: the answer streams, then the usage brings the count."""
+    msg = AssistantMessage(model_id="o4")
+    widget = AssistantMessageWidget(msg, billing=Billing(PRICE, model_id="o4"))
+    qtbot.addWidget(widget)
+    msg.apply(ev.TurnStarted(0.0, "o4", 100, 200000, where="api.openai.com"))
+    for piece in ("It ", "is ", "4."):
+        msg.apply(ev.AnswerDelta(piece))
+        widget.refresh()
+    msg.apply(ev.HiddenReasoning(500))
+    msg.apply(ev.Usage(100, 500, 3))
+    msg.apply(ev.TurnFinished(1.0, "stop"))
+    widget.refresh()
+    assert len(widget.panels) == 1 and widget.answer_text().strip() == "It is 4."
+    layout = widget.layout()
+    order = [layout.itemAt(i).widget() for i in range(layout.count()) if layout.itemAt(i).widget() is not None]
+    assert order.index(widget.panels[0]) < order.index(widget.answer_views[0])
+    assert "thinking $0.004 (500 tokens, hidden by the provider)" in widget.status.text()
