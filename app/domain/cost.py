@@ -90,14 +90,15 @@ class TurnTokens:
     history: int = 0
 
     @classmethod
-    def of(cls, stats: TurnStats, question_tokens: int = 0) -> "TurnTokens":
-        """From a message's statistics; ``question_tokens``: the user message the turn answered."""
+    def of(cls, stats: TurnStats, question_tokens: int = 0, earlier_turns: bool = True) -> "TurnTokens":
+        """From a message's statistics; ``question_tokens``: the user message the turn answered;
+        ``earlier_turns`` False: the conversation's first turn (no history)."""
         billed = stats.input_tokens or stats.prompt_tokens  # 0: a message stored before input was recorded
         cached = min(stats.cached_tokens, billed)
         calls = max(1, stats.model_calls)
         first = stats.first_prompt_tokens or stats.prompt_tokens
         per_call = first - stats.system_tokens - stats.carried_tokens - stats.tool_schema_tokens - question_tokens
-        history = min(max(0, per_call) * calls, billed)
+        history = min(max(0, per_call) * calls, billed) if earlier_turns else 0
         return cls(billed - cached, cached, stats.reasoning_tokens, stats.answer_tokens, calls, history)
 
 
@@ -156,13 +157,15 @@ def _r(x: float) -> float:
     return round(x, 8)
 
 
-def turn_cost(msg: AssistantMessage, price: Price | None, *, question_tokens: int = 0) -> Cost | None:
-    """The cost of ``msg`` at ``price``; None when the price is unknown."""
+def turn_cost(msg: AssistantMessage, price: Price | None, *, question_tokens: int = 0,
+              earlier_turns: bool = True) -> Cost | None:
+    """The cost of ``msg`` at ``price``; None when the price is unknown (the question and
+    whether earlier turns came before it: see :meth:`TurnTokens.of`)."""
     if price is None:
         return None
     stats = msg.stats
     hidden = any(b.hidden_tokens and not b.text.strip() for b in msg.blocks)
-    return Cost(price, TurnTokens.of(stats, question_tokens), estimated=stats.estimated and not stats.split_estimated,
+    return Cost(price, TurnTokens.of(stats, question_tokens, earlier_turns), estimated=stats.estimated and not stats.split_estimated,
                 split_estimated=stats.split_estimated, hidden_reasoning=hidden)
 
 
@@ -258,7 +261,7 @@ def arithmetic_text(cost: Cost, model: str = "") -> str:
         rows.append(("cached input", t.cached, p.cached_rate, cost.cached_input))
     rows += [(thinking, t.reasoning, p.reasoning_rate, cost.reasoning), ("answer", t.answer, p.output, cost.answer)]
     whose = f'the price of "{model}" in models.toml' if model else "the price in models.toml"
-    lines = [f"What this answer cost, at {whose} (checked {p.checked}):"]
+    lines = [f"What this answer cost, at {whose} (per million tokens, checked {p.checked}):"]
     lines += [f"{name}: {n:,} tokens × {rate(r, c)} = {money(amount, c)}" for name, n, r, amount in rows]
     lines.append(f"total: {money(cost.total, c)}" + (" (estimated)" if cost.estimated else ""))
     if t.calls > 1:
@@ -292,13 +295,13 @@ def split_text(cost: Cost) -> str:
     return text
 
 
-def question_before(messages: list[Message], msg: AssistantMessage) -> str:
-    """The text of the user message ``msg`` answered ("" when there is none)."""
+def turn_context(messages: list[Message], msg: AssistantMessage) -> tuple[str, bool]:
+    """The text of the user message ``msg`` answered ("" when there is none), and whether
+    earlier turns came before it (their history is in the turn's input)."""
     index = next((i for i, m in enumerate(messages) if m is msg), -1)
-    for earlier in reversed(messages[:max(0, index)]):
-        if isinstance(earlier, UserMessage):
-            return earlier.text
-    return ""
+    before = messages[:max(0, index)]
+    question = next((m.text for m in reversed(before) if isinstance(m, UserMessage)), "")
+    return question, any(isinstance(m, AssistantMessage) for m in before)
 
 
 def estimate_question_tokens(text: str) -> int:
@@ -331,7 +334,8 @@ class TurnCeiling:
                                                                                 self.price.reasoning_rate)) / PER
 
     def text(self) -> str:
-        return f"This turn costs at most {money(self.total, self.price.currency)}"
+        return (f"This turn costs at most {money(self.total, self.price.currency)} (prompt ~{self.prompt_tokens:,} "
+                f"tokens, thinking budget {self.budget:,} + answer {self.max_tokens:,})")
 
     def arithmetic(self) -> str:
         p, c = self.price, self.price.currency

@@ -22,6 +22,7 @@ class CostCeiling(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("costCeiling")
+        self.setAttribute(Qt.WA_StyledBackground, True)  # paint the style sheet's background
         self.label = plain_label("", self)
         self.label.setObjectName("costCeilingLabel")
         layout = QHBoxLayout(self)

@@ -31,15 +31,17 @@ class CostSplit(QWidget):
         self.cost: Cost | None = None
         self.hide()
 
-    def show_cost(self, message: AssistantMessage, billing: Billing | None, question: str = "") -> None:
+    def show_cost(self, message: AssistantMessage, billing: Billing | None, question: str = "",
+                  earlier_turns: bool = True) -> None:
         """Show what ``message`` cost; ``question`` is the user message it answered (its length
-        is left out of the earlier turns' share)."""
+        is left out of the earlier turns' share), ``earlier_turns`` False for a first turn."""
         billing = billing or message_billing(message, {})
         self.cost = None
         if billing.local:
             self.hide()
             return
-        self.cost = turn_cost(message, billing.price, question_tokens=estimate_question_tokens(question))
+        self.cost = turn_cost(message, billing.price, question_tokens=estimate_question_tokens(question),
+                              earlier_turns=earlier_turns)
         if self.cost is None:
             self.label.setText(f"Cost: {UNKNOWN} (no [model.price] for this model in models.toml)")
             self.setToolTip("")

@@ -9,7 +9,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
 from app.controllers.chat_session import ChatSession
-from app.domain.cost import billings, question_before
+from app.domain.cost import billings, turn_context
 from app.domain.messages import AssistantMessage
 from app.domain.task_hint import suggest_model
 from app.ui.chat_view import ChatView
@@ -282,8 +282,9 @@ class MainWindow(QMainWindow):
     def open_trace(self, message: AssistantMessage):
         from app.ui.trace_viewer import TraceViewer
 
+        question, earlier = turn_context(self.session.conversation.messages, message)
         return TraceViewer.open_for(message, self, billing=self.chat.model_billing.get(message.model_id),
-                                    question=question_before(self.session.conversation.messages, message))
+                                    question=question, earlier_turns=earlier)
 
     def _label(self, model_id: str) -> str:
         return self.chat.model_labels.get(model_id, model_id)

@@ -7,7 +7,8 @@ per-block figures with the message summary ("reasoning was 14× the answer"), an
 the trace as Markdown or JSON.
 
 Open it with ``TraceViewer.open_for(message, parent)`` (non-modal, deleted on close); a cloud
-message's cost split shows under the timings (``billing=``, ``question=``: app.ui.cost_split).
+message's cost split shows under the timings (``billing=``, ``question=``, ``earlier_turns=``:
+app.ui.cost_split).
 
 Signals:
     marker_activated(int position) — the text cursor moved to a change of course
@@ -121,10 +122,11 @@ class TraceViewer(QDialog):
     exported = Signal(str, str)
     export_failed = Signal(str)
 
-    def __init__(self, message: AssistantMessage, parent: QWidget | None = None, *, billing=None, question: str = ""):
+    def __init__(self, message: AssistantMessage, parent: QWidget | None = None, *, billing=None, question: str = "",
+                 earlier_turns: bool = True):
         super().__init__(parent)
         self.setObjectName("traceViewer")
-        self.billing, self.question = billing, question  # for the cost line (app.ui.cost_split)
+        self.billing, self.turn = billing, (question, earlier_turns)  # for the cost line (app.ui.cost_split)
         self.setModal(False)
         self.setWindowFlags(Qt.Window | Qt.WindowMinMaxButtonsHint | Qt.WindowCloseButtonHint)
         self.resize(1040, 720)
@@ -300,7 +302,7 @@ class TraceViewer(QDialog):
         self.summary_label.setText(trace.summary_line(summary))
         self.timings_label.setText(self._timings_text(summary))
         self._fill_stats(summary)
-        self.cost_split.show_cost(message, self.billing, self.question)
+        self.cost_split.show_cost(message, self.billing, *self.turn)
         self.timeline.set_message(message)
         self.search(self.query)
 

@@ -8,7 +8,7 @@ import pytest
 
 from app.domain import events as ev
 from app.domain.cost import (CostTotals, arithmetic_text, billing_of, conversation_costs, footer_text, money,
-                             turn_ceiling, turn_cost)
+                             turn_ceiling, turn_context, turn_cost)
 from app.domain.messages import AssistantMessage, UserMessage
 from app.domain.profiles import ModelProfile, Price, ReasoningSettings
 
@@ -47,7 +47,7 @@ def test_tooltip_gives_tokens_times_price_per_kind():
                   ev.Usage(4200, 1204, 312, cached_tokens=3000))
     cost = turn_cost(msg, PRICE)
     text = arithmetic_text(cost, "openai-gpt5")
-    assert 'the price of "openai-gpt5" in models.toml (checked 2026-12-01)' in text
+    assert 'the price of "openai-gpt5" in models.toml (per million tokens, checked 2026-12-01)' in text
     assert "input: 1,200 tokens × $1.25/M = $0.0015" in text
     assert "cached input: 3,000 tokens × $0.125/M = $0.000375" in text
     assert "thinking, hidden by the provider: 1,204 tokens × $10/M = $0.012" in text
@@ -82,6 +82,13 @@ def test_history_share_of_the_input_is_sent_again_by_every_call():
     cost = turn_cost(msg, PRICE, question_tokens=50)
     assert cost.tokens.history == (1000 - 100 - 50 - 50) * 2
     assert cost.history == pytest.approx(cost.input * 1600 / 2100)
+    assert turn_cost(msg, PRICE, question_tokens=50, earlier_turns=False).tokens.history == 0  # a first turn
+
+
+def test_turn_context_finds_the_question_and_earlier_turns():
+    first, second = AssistantMessage(), AssistantMessage()
+    messages = [UserMessage("one"), first, UserMessage("two"), second]
+    assert turn_context(messages, first) == ("one", False) and turn_context(messages, second) == ("two", True)
 
 
 def test_report_fields():
@@ -122,7 +129,8 @@ def test_ceiling_is_prompt_at_input_price_plus_budget_and_answer_at_output_price
     ceiling = turn_ceiling(anthropic, prompt_tokens=2000, budget=4096, max_tokens=1024)
     assert ceiling.output_tokens == 5120
     assert ceiling.total == pytest.approx((2000 * 3.0 + 5120 * 15.0) / 1e6)
-    assert ceiling.text() == f"This turn costs at most {money(ceiling.total)}"
+    assert ceiling.text() == (f"This turn costs at most {money(ceiling.total)} (prompt ~2,000 tokens, thinking budget "
+                              "4,096 + answer 1,024)")
     assert "thinking budget 4,096 + answer 1,024: 5,120 tokens × $15/M" in ceiling.arithmetic()
     responses = ModelProfile("o", "O", "cloud", "openai-responses", model="gpt-5", price=PRICE)
     assert turn_ceiling(responses, 2000, 4096, 1024).output_tokens == 1024  # the thinking is within the limit

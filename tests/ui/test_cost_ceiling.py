@@ -27,7 +27,8 @@ def test_the_maximum_is_the_prompt_at_input_price_plus_budget_and_answer_at_outp
     ceiling.set_prompt(2000)
     most = (2000 * 3.0 + (4096 + 1024) * 15.0) / 1e6
     assert not ceiling.isHidden() and ceiling.ceiling.total == pytest.approx(most)
-    assert ceiling.label.text() == "This turn costs at most $0.0828"
+    assert ceiling.label.text() == ("This turn costs at most $0.0828 (prompt ~2,000 tokens, thinking budget 4,096 "
+                                    "+ answer 1,024)")
     assert "prompt: 2,000 tokens × $3/M = $0.006" in ceiling.toolTip()
     assert "thinking budget 4,096 + answer 1,024: 5,120 tokens × $15/M = $0.0768" in ceiling.toolTip()
     ceiling.set_turn(CLAUDE, 1024, 1024)  # a smaller budget chosen in the thinking controls
@@ -69,7 +70,9 @@ def test_in_the_window_it_follows_the_draft_and_the_budget(qtbot):
     c.budget_box.setCurrentIndex(c.budget_box.findData("custom"))
     c.custom.setValue(2000)
     assert win.cost_ceiling.ceiling.output_tokens == 3024
-    assert win.cost_ceiling.label.text() == f"This turn costs at most ${win.cost_ceiling.ceiling.total:.4f}"
+    assert win.cost_ceiling.label.text().startswith(f"This turn costs at most ${win.cost_ceiling.ceiling.total:.4f} "
+                                                    f"(prompt ~{grown.prompt_tokens:,} tokens, thinking budget 2,000 + "
+                                                    "answer 1,024)")
     win.choose_model("smollm2-135m")
     assert win.cost_ceiling.isHidden()
     session.shutdown()

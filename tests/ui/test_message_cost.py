@@ -35,7 +35,7 @@ def test_a_cloud_answer_shows_its_cost_and_the_hidden_thinking_share(qtbot):
         " · $0.0160 · thinking $0.00963 (1,204 tokens, hidden by the provider)")
     assert widget.status.text().startswith("1,516 tokens · 3.0 s")
     tip = widget.status.toolTip()
-    assert 'the price of "o4" in models.toml (checked 2026-12-01)' in tip
+    assert 'the price of "o4" in models.toml (per million tokens, checked 2026-12-01)' in tip
     for line in ("input: 1,200 tokens × $2/M = $0.0024", "cached input: 3,000 tokens × $0.5/M = $0.0015",
                  "thinking, hidden by the provider: 1,204 tokens × $8/M = $0.00963",
                  "answer: 312 tokens × $8/M = $0.0025", "total: $0.0160"):
