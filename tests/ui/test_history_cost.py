@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+
+import pytest
 
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QHelpEvent
@@ -26,7 +29,7 @@ def answer(model: str, prompt: int, out: int, where: str = "api.example.com") ->
                             stats=TurnStats(prompt_tokens=prompt, input_tokens=prompt, answer_tokens=out))
 
 
-def test_sidebar_tooltip_has_the_conversation_cost(qtbot):
+def test_sidebar_tooltip_and_exports_have_the_conversation_cost(qtbot, tmp_path):
     config = load_user_models()
     config = replace(config, models=config.models + (
         ModelProfile("paid", "Paid", "cloud", "openai", base_url="https://api.example.com/v1", model="m",
@@ -52,5 +55,12 @@ def test_sidebar_tooltip_has_the_conversation_cost(qtbot):
     QApplication.sendEvent(viewport, QHelpEvent(QEvent.ToolTip, where, viewport.mapToGlobal(where)))
     assert f"Cost: ${expected:.4f}" in QToolTip.text()
     QToolTip.hideText()
+    # the window's exports carry the costs too
+    session.open_conversation(store.load_conversation(paid.uid))
+    win.history.export_conversation(tmp_path / "paid.json", "json")
+    win.history.export_conversation(tmp_path / "paid.md", "markdown")
+    data = json.loads((tmp_path / "paid.json").read_text())
+    assert data["cost"]["totals"]["USD"] == pytest.approx(expected) and data["messages"][1]["cost"]["total"] > 0
+    assert f"*Cost of the answers: ${expected:.4f}, at the prices in models.toml.*" in (tmp_path / "paid.md").read_text()
     session.shutdown()
     win.persistence.close()
