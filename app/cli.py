@@ -185,7 +185,8 @@ def cmd_ask(args) -> int:
     if printer:
         printer.done()
     if args.json:
-        print(escape_json_controls(json.dumps(turn_report(message), ensure_ascii=False, indent=2)), flush=True)
+        report = turn_report(message, profile.price)  # cost: null for local models and unknown prices
+        print(escape_json_controls(json.dumps(report, ensure_ascii=False, indent=2)), flush=True)
     stats = message.stats
     log.info("ask: %s, %d prompt + %d reasoning + %d answer tokens", message.finish_reason,
              stats.prompt_tokens, stats.reasoning_tokens, stats.answer_tokens)

@@ -239,6 +239,11 @@ class ChatSession(QObject):
         if draft.strip():
             messages.append(UserMessage(draft.strip()))
         self._measure_tag += 1
+        if self._profile.is_cloud:  # no model to ask: the cloud backends' own estimate, at once
+            from app.backends.cloud.base import estimate_prompt_usage
+
+            self.prompt_measured.emit(estimate_prompt_usage(self._profile, self._request(messages)))
+            return
         self.local_host.measure(self._profile, self._request(messages), self._measure_tag)
 
     def _request(self, messages, **overrides):

@@ -11,8 +11,10 @@ far). The runner owns what is true of the whole turn, once:
   once, and for Answer now starts the follow-up call;
 * **loop detection**: one :class:`~app.domain.runaway.LoopDetector` per turn, fed token ids
   where the backend has them and words of the reasoning text otherwise;
-* **accounting across calls**: token counts and usage are made cumulative for the turn;
-  later calls' ``TurnStarted`` become ``CallStarted``;
+* **accounting across calls**: token counts and usage are made cumulative for the turn (the
+  usage's ``input_tokens`` and ``cached_tokens`` add up every call's prompt, which is billed
+  each time; its ``prompt_tokens`` stays the latest call's, what fills the context); later
+  calls' ``TurnStarted`` become ``CallStarted``;
 * **the token limit**: local backends count exactly and stop themselves; for the others the
   runner ends a call whose (estimated) output runs past ``max_tokens`` — a server that
   ignores the limit must not stream for ever;
@@ -80,7 +82,10 @@ class _Tally:
         self.limit = limit  # most generated tokens (estimated) before the runner ends the call
         self.base = (0, 0, 0)  # reasoning, answer, injected of the calls before this one
         self.call = (0, 0, 0)  # the same, of this call so far
-        self.base_estimated = False
+        self.base_estimated = False  # an earlier call's counts were (wholly) estimates
+        self.base_split = False  # an earlier call's reasoning/answer split was estimated
+        self.base_input = (0, 0)  # billed input and of it cached, of the calls before this one
+        self.call_usage: ev.Usage | None = None  # this call's latest usage, as its backend reported it
         self.in_reasoning = False
         self.cut = False  # the thinking was ended by Ponder (budget or Answer now)
         self.reasoning = GrowingText()
@@ -108,6 +113,14 @@ class _Tally:
 
     def end_call(self) -> None:
         self.base = tuple(a + b for a, b in zip(self.base, self.call))  # type: ignore[assignment]
+        usage = self.call_usage
+        if usage is not None:  # every call's input is billed, also one cancelled before its usage came
+            self.base_input = (self.base_input[0] + _call_input(usage), self.base_input[1] + usage.cached_tokens)
+            self.base_estimated = self.base_estimated or (usage.estimated and not usage.split_estimated)
+            self.base_split = self.base_split or usage.split_estimated
+        elif self.streamed:
+            self.base_estimated = True
+        self.call_usage = None
         self.call = (0, 0, 0)
         self.finished = None
         self.requested = []
@@ -152,14 +165,23 @@ class _Tally:
             self.started = True
             return [replace(event, t=t0)]
         elif kind is ev.Usage:
-            r, a, _ = self.base
-            self.call = (event.reasoning_tokens, event.answer_tokens, self.call[2])
-            return [ev.Usage(event.prompt_tokens, r + event.reasoning_tokens, a + event.answer_tokens,
-                             estimated=event.estimated or self.base_estimated)]
+            return [self._usage(event)]
         elif kind is ev.TurnFinished:
             self.finished = event
             return []
         return [event]
+
+    def _usage(self, event: ev.Usage) -> ev.Usage:
+        """The turn's usage so far: this call's prompt (what fills the context), the counts and
+        the billed input of all the calls (each call reads its whole prompt again)."""
+        r, a, _ = self.base
+        self.call = (event.reasoning_tokens, event.answer_tokens, self.call[2])
+        self.call_usage = event
+        totals_estimated = self.base_estimated or (event.estimated and not event.split_estimated)
+        split = not totals_estimated and (self.base_split or event.split_estimated)
+        return ev.Usage(event.prompt_tokens, r + event.reasoning_tokens, a + event.answer_tokens,
+                        estimated=totals_estimated or split, cached_tokens=self.base_input[1] + event.cached_tokens,
+                        input_tokens=self.base_input[0] + _call_input(event), split_estimated=split)
 
     def _counts(self, counts: ev.TokenCounts, clock) -> list[ev.TurnEvent]:
         was_reasoning = self.call[0]
@@ -320,6 +342,11 @@ class TurnRunner:
                 task.cancel()
 
         return control.listen(lambda what: loop.call_soon_threadsafe(cancel, what))
+
+
+def _call_input(usage: ev.Usage) -> int:
+    """The input one call's usage bills (a backend reports its own prompt)."""
+    return usage.prompt_tokens if usage.input_tokens is None else usage.input_tokens
 
 
 def _uncancel() -> None:

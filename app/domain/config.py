@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app import paths
+from app.domain.price_config import parse_price
 from app.domain.profiles import (
     BACKENDS,
     BUNDLED_MODELS,
@@ -46,13 +47,13 @@ TOP_KEYS = ("default", "model")
 MODEL_KEYS = (
     "id", "label", "role", "backend", "path", "n_ctx", "base_url", "model", "api_key_env",
     "context_window", "system_prompt", "temperature", "max_tokens", "enabled", "reasoning",
-    "reasoning_effort", "chat_template", "timeouts", "tool_format", "prompt_lookup",
+    "reasoning_effort", "chat_template", "timeouts", "tool_format", "prompt_lookup", "price",
 )
 REASONING_KEYS = ("start", "end", "forced_open", "budget", "carry")
 TIMEOUT_KEYS = ("connect", "first_token", "idle", "total")
 MAX_TIMEOUT = 86400.0  # a day: longer is a mistake (and inf would overflow the event loop's timers)
 LOCAL_ONLY_KEYS = ("path", "n_ctx", "chat_template", "tool_format", "prompt_lookup")
-CLOUD_ONLY_KEYS = ("base_url", "model", "api_key_env", "context_window", "reasoning_effort", "timeouts")
+CLOUD_ONLY_KEYS = ("base_url", "model", "api_key_env", "context_window", "reasoning_effort", "timeouts", "price")
 
 KeyPath = tuple[Any, ...]  # str keys, int indices into arrays of tables
 
@@ -431,6 +432,7 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
     timeouts = CallTimeouts()
     if "timeouts" in raw:
         timeouts = _parse_timeouts(check, raw["timeouts"], base + ("timeouts",), where)
+    price = parse_price(check, raw["price"], base + ("price",), where) if "price" in raw else None
     return ModelProfile(
         id=model_id,
         label=check.string(raw, base, "label", where) or model_id,
@@ -453,6 +455,7 @@ def _parse_model(check: Checker, raw: dict[str, Any], index: int) -> ModelProfil
         prompt_lookup=bool(check.boolean(raw, base, "prompt_lookup", where)),
         line=check.lines.line_of(base),
         timeouts=timeouts,
+        price=price,
     )
 
 

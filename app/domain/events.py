@@ -97,12 +97,22 @@ class HiddenReasoning:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token usage reported at the end; ``estimated`` when not from the model's tokenizer."""
+    """Token usage reported at the end; ``estimated`` when not from the model's tokenizer.
+
+    For billing (app.domain.cost): ``cached_tokens`` of the input were read from the
+    provider's prompt cache (priced apart); ``input_tokens`` is the input of all the turn's
+    model calls so far (the turn runner adds them up; None: ``prompt_tokens``, one call);
+    ``split_estimated`` says the totals are the provider's and only the reasoning/answer
+    split is Ponder's estimate (a provider that reports one output count, such as Anthropic).
+    """
 
     prompt_tokens: int
     reasoning_tokens: int
     answer_tokens: int
     estimated: bool = False
+    cached_tokens: int = 0
+    input_tokens: int | None = None
+    split_estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

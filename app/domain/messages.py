@@ -114,6 +114,14 @@ class TurnStats:
     t_first_answer: float | None = None
     t_end: float | None = None
     estimated: bool = False
+    # billing (app.domain.cost): the input of all the turn's model calls (0: not recorded, then
+    # prompt_tokens), of it read from the prompt cache, whether only the reasoning/answer split
+    # is estimated, how many model calls the turn made, and the first call's prompt
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    split_estimated: bool = False
+    model_calls: int = 0
+    first_prompt_tokens: int = 0
     # arrival time of every generated token, in order (the trace viewer's timeline)
     token_times: list[float] = field(default_factory=list)
 
@@ -382,6 +390,8 @@ class AssistantMessage:
         stats.system_tokens = event.system_tokens
         stats.carried_tokens = event.carried_tokens
         stats.tool_schema_tokens = event.tool_tokens
+        stats.model_calls = 1
+        stats.first_prompt_tokens = event.prompt_tokens
 
     def _on_call_started(self, event: ev.CallStarted) -> None:
         if event.reason == "tool":
@@ -396,6 +406,7 @@ class AssistantMessage:
             stats.round_tokens[latest] = stats.round_tokens.get(latest, 0) + added
             self._generated_at_last_call = generated
         self.calls.append(event.prompt_tokens)
+        self.stats.model_calls += 1
 
     def _on_budget_cut(self, event: ev.BudgetCut) -> None:
         block = self._last_block()
@@ -416,6 +427,11 @@ class AssistantMessage:
         stats.reasoning_tokens = event.reasoning_tokens
         stats.answer_tokens = event.answer_tokens
         stats.estimated = event.estimated
+        stats.input_tokens = event.prompt_tokens if event.input_tokens is None else event.input_tokens
+        stats.cached_tokens = event.cached_tokens
+        stats.split_estimated = event.split_estimated
+        if stats.model_calls <= 1 and event.prompt_tokens:  # the first call's prompt, as the provider counted it
+            stats.first_prompt_tokens = event.prompt_tokens
         self._spread_reasoning_count(event.reasoning_tokens)
 
     def _on_loop(self, event: ev.LoopDetected) -> None:

@@ -78,6 +78,33 @@ class CallTimeouts:
 
 
 @dataclass(frozen=True)
+class Price:
+    """The ``[model.price]`` table: what a cloud model charges, per million tokens, in ``currency``.
+
+    ``cached_input`` is input read from the provider's prompt cache (None: billed as input);
+    ``reasoning`` is thinking billed apart from output (None: billed as output, as OpenAI,
+    Anthropic, Gemini and DeepSeek do); ``checked`` is the date (YYYY-MM-DD) the price was
+    read from the provider's page. A model without this table has no known price: Ponder
+    says "price unknown" and never guesses.
+    """
+
+    input: float
+    output: float
+    checked: str
+    cached_input: float | None = None
+    reasoning: float | None = None
+    currency: str = "USD"
+
+    @property
+    def cached_rate(self) -> float:
+        return self.input if self.cached_input is None else self.cached_input
+
+    @property
+    def reasoning_rate(self) -> float:
+        return self.output if self.reasoning is None else self.reasoning
+
+
+@dataclass(frozen=True)
 class ModelProfile:
     """One configured model. ``line`` is the line of its ``[[model]]`` header, if known."""
 
@@ -102,6 +129,7 @@ class ModelProfile:
     prompt_lookup: bool = False  # local: speculative decoding with drafts from the context
     line: int | None = None
     timeouts: CallTimeouts = CallTimeouts()  # cloud only
+    price: Price | None = None  # cloud only; None: the price is unknown
 
     @property
     def is_local(self) -> bool:

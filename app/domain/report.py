@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from app.domain.context_budget import ContextUsage
+from app.domain.cost import turn_cost
 from app.domain.messages import AssistantMessage
+from app.domain.profiles import Price
 
 
 def _round(x: float | None, nd: int = 3) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def turn_report(msg: AssistantMessage) -> dict:
-    """Everything ``ponder ask --json`` prints for one finished assistant message."""
+def turn_report(msg: AssistantMessage, price: Price | None = None) -> dict:
+    """Everything ``ponder ask --json`` prints for one finished assistant message; ``price``
+    is the model's (None: a local model or an unknown price, and ``cost`` is null)."""
     s = msg.stats
     report = {
         "model": msg.model_id,
@@ -38,6 +41,8 @@ def turn_report(msg: AssistantMessage) -> dict:
             for b in msg.blocks
         ],
     }
+    cost = turn_cost(msg, price)
+    report["cost"] = None if cost is None else cost.report()
     if msg.tool_calls:
         report["tool_calls"] = [_tool_call(p, msg) for p in msg.tool_calls]
         report["stats"]["tool_rounds"] = max(p.round for p in msg.tool_calls)

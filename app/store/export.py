@@ -22,6 +22,7 @@ from app.domain.tools.tool_markdown import tool_call_markdown
 from app.errors import PonderError
 from app.store.conversations import apply_extra, message_extra
 from app.store.rows import mentions_from_json
+from app.store.export_cost import add_costs, cost_figure, total_line
 
 FORMAT = "ponder.conversation"
 FORMAT_VERSION = 2  # 2: tool calls (written only when there are some, so older Ponders read the rest)
@@ -34,15 +35,17 @@ class ImportFormatError(PonderError):
 
 
 # -- JSON ---------------------------------------------------------------------------------------
-def conversation_json(conv: Conversation) -> dict:
-    """Everything of ``conv`` as JSON-ready data (see :func:`conversation_from_json`)."""
-    return {
+def conversation_json(conv: Conversation, billing=None) -> dict:
+    """Everything of ``conv`` as JSON-ready data (see :func:`conversation_from_json`); with
+    ``billing`` (model id -> app.domain.cost.Billing) what the answers cost, too."""
+    data = {
         "format": FORMAT,
         "version": FORMAT_VERSION if _has_tools(conv) else 1,
         "uid": conv.uid,
         "title": conv.title,
         "messages": [_message_json(m) for m in conv.messages],
     }
+    return data if billing is None else add_costs(data, conv, billing)
 
 
 def _has_tools(conv: Conversation) -> bool:
@@ -153,18 +156,19 @@ def _str(d: dict, key: str, where: str) -> str:
 
 
 # -- Markdown -----------------------------------------------------------------------------------
-def conversation_markdown(conv: Conversation) -> str:
-    """``conv`` as Markdown; each reasoning block is a collapsible ``<details>`` block."""
-    out = [f"# {conv.title or 'Conversation'}", ""]
+def conversation_markdown(conv: Conversation, billing=None) -> str:
+    """``conv`` as Markdown; each reasoning block is a collapsible ``<details>`` block; with
+    ``billing`` (model id -> app.domain.cost.Billing) what the answers cost, too."""
+    out = [f"# {conv.title or 'Conversation'}", ""] + (total_line(conv, billing) if billing is not None else [])
     for msg in conv.messages:
         if isinstance(msg, UserMessage):
             out += ["## You", "", msg.text.strip(), ""]
         else:
-            out += _assistant_markdown(msg)
+            out += _assistant_markdown(msg, billing)
     return "\n".join(out).rstrip() + "\n"
 
 
-def _assistant_markdown(msg: AssistantMessage) -> list[str]:
+def _assistant_markdown(msg: AssistantMessage, billing=None) -> list[str]:
     out = [f"## Assistant · {msg.model_id or 'model'} ({msg.where})", ""]
     for part in msg.parts:
         if isinstance(part, AnswerPart):
@@ -180,6 +184,8 @@ def _assistant_markdown(msg: AssistantMessage) -> list[str]:
         figures.append(f"{msg.stats.total_s:.1f} s")
     if msg.stats.tokens_per_s:
         figures.append(f"{msg.stats.tokens_per_s:.0f} tok/s")
+    if billing is not None:
+        figures += cost_figure(msg, billing)
     if msg.error:
         out += [f"> {msg.error}", ""]
     out += [f"*{' · '.join(figures)}*", ""]

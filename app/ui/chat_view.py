@@ -59,6 +59,7 @@ class ChatView(QScrollArea):
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
         self.model_labels: dict[str, str] = {}
+        self.model_billing: dict = {}  # model id -> app.domain.cost.Billing (the footers' cost)
         self.panel_default = "auto"
         self._children_seen: dict[int, int] = {}
 
@@ -69,7 +70,7 @@ class ChatView(QScrollArea):
         else:
             label = self.model_labels.get(message.model_id, message.model_id)
             widget = AssistantMessageWidget(message, model_label=label, panel_default=self.panel_default,
-                                            parent=self.widget())
+                                            billing=self.model_billing.get(message.model_id), parent=self.widget())
             widget.action_requested.connect(lambda action, m=message: self.action_requested.emit(m, action))
             widget.trace_requested.connect(lambda m=message: self.trace_requested.emit(m))
             widget.panel_toggled.connect(lambda *_a, m=message: self.panel_toggled.emit(m))

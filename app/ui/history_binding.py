@@ -34,12 +34,24 @@ class HistoryBinding(QObject):
         s.conversation_opened.connect(lambda *_: bar.set_current(s.conversation.uid))
         w.chat.panel_toggled.connect(p.save)
         w.chat.versions_requested.connect(self.show_versions)
+        bar.cost_text = self.conversation_cost
         self.refresh_history()
 
     def refresh_history(self, *_args) -> None:
         if self.window.sidebar is not None and not self.window.sidebar.searching:
             self.window.sidebar.set_conversations(self.store.list_conversations())
             self.window.sidebar.set_current(self.window.session.conversation.uid)
+
+    def conversation_cost(self, uid: str) -> str:
+        """What a stored conversation's answers cost (all versions), for the sidebar's tooltip."""
+        from app.errors import PonderError
+        from app.store.usage import cost_totals, usage_of_conversation
+
+        try:
+            totals = cost_totals(usage_of_conversation(self.store, uid), self.window.chat.model_billing)
+        except PonderError:
+            return ""
+        return "" if totals.empty else totals.text() + " (all versions of its answers)"
 
     def open_conversation(self, uid: str) -> None:
         from app.errors import PonderError
@@ -69,8 +81,9 @@ class HistoryBinding(QObject):
         from app.store.export import conversation_json, conversation_markdown
 
         conv = self.window.session.conversation
-        text = conversation_markdown(conv) if fmt == "markdown" else \
-            json.dumps(conversation_json(conv), ensure_ascii=False, indent=2)
+        billing = self.window.chat.model_billing  # what the answers cost, at the prices in models.toml
+        text = conversation_markdown(conv, billing) if fmt == "markdown" else \
+            json.dumps(conversation_json(conv, billing), ensure_ascii=False, indent=2)
         Path(path).write_text(text, encoding="utf-8")
 
     def import_conversation(self, path) -> None:

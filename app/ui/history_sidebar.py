@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QToolTip, QVBoxLayout, QWidget)
 
 from app.ui.plain import plain_label, plain_message_box, plain_tooltip
 
@@ -108,6 +108,9 @@ class HistorySidebar(QWidget):
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.customContextMenuRequested.connect(self._on_context_menu)
         self.list.itemDelegate().closeEditor.connect(self._after_edit)
+        # what a conversation cost, for its tooltip (uid -> text, "" for none); asked on hover only
+        self.cost_text: Callable[[str], str] | None = None
+        self.list.viewport().installEventFilter(self)
         self._render_conversations()
 
     # -- API for the window -----------------------------------------------------------------
@@ -194,6 +197,22 @@ class HistorySidebar(QWidget):
             self.request_delete(item.data(UID_ROLE))
             return
         super().keyPressEvent(event)
+
+    def tooltip_text(self, uid: str) -> str:
+        """A conversation row's tooltip: its title, when it was last changed, what it cost."""
+        title, updated = next(((t, u) for c, t, u in self._conversations if c == uid), ("", 0.0))
+        when = datetime.fromtimestamp(updated).strftime("%Y-%m-%d %H:%M") if updated else ""
+        cost = self.cost_text(uid) if self.cost_text is not None else ""
+        return "\n".join(line for line in (title or "Untitled", when, f"Cost: {cost}" if cost else "") if line)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.list.viewport() and event.type() == QEvent.ToolTip and not self.searching:
+            item = self.list.itemAt(event.pos())
+            if item is not None and self.cost_text is not None:
+                QToolTip.showText(event.globalPos(), plain_tooltip(self.tooltip_text(item.data(UID_ROLE))),
+                                  self.list.viewport())
+                return True
+        return super().eventFilter(watched, event)
 
     # -- internals --------------------------------------------------------------------------
     def _render_conversations(self) -> None:

@@ -9,11 +9,13 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
 from app.controllers.chat_session import ChatSession
+from app.domain.cost import billings, turn_context
 from app.domain.messages import AssistantMessage
 from app.domain.task_hint import suggest_model
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.context_gauge import ContextGauge
+from app.ui.cost_ceiling import CostCeiling
 from app.ui.model_switcher import ModelSwitcher
 from app.ui.plain import plain_label, plain_message_box
 from app.ui.status_line import ModelStatus
@@ -45,11 +47,13 @@ class MainWindow(QMainWindow):
         self.chat = ChatView(self)
         self.chat.panel_default = panel_default
         self.chat.model_labels = {m.id: m.label for m in config.models}
+        self.chat.model_billing = billings(config.models)
         self.composer = Composer(self)
         self.gauge = ContextGauge(self)
         self.thinking_controls = ThinkingControls(self)
         self.tools_picker = ToolsPicker(self, servers=mcp_servers)
         self.tools_menu = ToolsMenu(self, servers=mcp_servers, count_tokens=count_tool_tokens)
+        self.cost_ceiling = CostCeiling(self)
         self.task_hint = TaskHintBar(self)
         self._measure_debounce = QTimer(self)
         self._measure_debounce.setSingleShot(True)
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         controls.addWidget(self.thinking_controls, 1)
         controls.addWidget(self.tools_picker)
         layout.addWidget(self.controls_row)
+        layout.addWidget(self.cost_ceiling)
         layout.addWidget(self.composer)
         self.sidebar = None
         if store is not None:
@@ -196,6 +201,8 @@ class MainWindow(QMainWindow):
         models = bar.addMenu("&Models")
         models.addAction("&Manage models…", QKeySequence("Ctrl+M"), self.open_model_manager)
         bar.addMenu(self.tools_menu)
+        if self.store is not None:
+            models.addAction("&Usage and cost…", self.open_usage)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("Open &log folder", self.open_log_folder)
         help_menu.addAction("&About Ponder", self.open_about)
@@ -205,6 +212,16 @@ class MainWindow(QMainWindow):
 
         dialog = ModelManager(self)
         dialog.models_changed.connect(self._on_models_changed)
+        dialog.open()
+        return dialog
+
+    def open_usage(self):
+        """Tokens and cost per model over a period, from the history."""
+        from app.ui.usage_view import UsageView
+
+        if self.persistence is not None:
+            self.persistence.flush()
+        dialog = UsageView(self.store, self.chat.model_billing, self.chat.model_labels, self)
         dialog.open()
         return dialog
 
@@ -227,6 +244,7 @@ class MainWindow(QMainWindow):
     def _on_models_changed(self, config) -> None:
         self.session.set_config(config)
         self.chat.model_labels = {m.id: m.label for m in config.models}
+        self.chat.model_billing = billings(config.models)
         self.switcher.set_config(config)
         self.switcher.select(self.session.profile.id)
         self._sync_thinking_controls()
@@ -258,6 +276,7 @@ class MainWindow(QMainWindow):
         c = self.thinking_controls
         self.session.set_options(replace(self.session.options, thinking_budget=c.budget(), thinking=c.thinking(),
                                          min_thinking=c.min_thinking()))
+        self.cost_ceiling.set_turn(self.session.profile, c.budget(), self.session.max_tokens)
 
     def _sync_carry(self) -> None:
         self.gauge.set_carry(self.session.effective_carry)
@@ -275,6 +294,7 @@ class MainWindow(QMainWindow):
                 if usage.carried_reasoning else "")
         self.gauge.set_saving_note(note)
         self.gauge.set_usage(usage, preview=True)
+        self.cost_ceiling.set_prompt(usage.used)
 
     def _on_carry_changed(self, policy: str) -> None:
         self.session.set_options(replace(self.session.options, carry=policy))
@@ -283,7 +303,9 @@ class MainWindow(QMainWindow):
     def open_trace(self, message: AssistantMessage):
         from app.ui.trace_viewer import TraceViewer
 
-        return TraceViewer.open_for(message, self)
+        question, earlier = turn_context(self.session.conversation.messages, message)
+        return TraceViewer.open_for(message, self, billing=self.chat.model_billing.get(message.model_id),
+                                    question=question, earlier_turns=earlier)
 
     def _label(self, model_id: str) -> str:
         return self.chat.model_labels.get(model_id, model_id)

@@ -28,13 +28,14 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from app.domain.cost import UNKNOWN, Billing, arithmetic_text, footer_text, message_billing, turn_cost
 from app.domain.messages import AssistantMessage, ReasoningBlock, ToolCallPart, UserMessage
 from app.domain.tools.records import measured_result_tokens
 from app.ui import format as fmt
 from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
-from app.ui.plain import plain_label
+from app.ui.plain import plain_label, plain_tooltip
 from app.ui.thinking_panel import ThinkingPanel
 from app.ui.tool_call_card import ToolCallCard
 
@@ -86,10 +87,11 @@ class AssistantMessageWidget(QFrame):
     tool_denied = Signal(str)
 
     def __init__(self, message: AssistantMessage, *, model_label: str = "", panel_default: str = "auto",
-                 parent: QWidget | None = None):
+                 billing: Billing | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("assistantMessage")
         self.message = message
+        self.billing = billing  # how the model is charged (None: not configured, known once it ran)
         self.panel_default = panel_default
         self._views: list[ThinkingPanel | ToolCallCard | MarkdownView | None] = []
         self._shown: list[int] = []
@@ -159,7 +161,7 @@ class AssistantMessageWidget(QFrame):
         origin = f"{self._model_label} · {msg.where}"
         if self.origin.text() != origin:  # where it ran is known once the turn starts
             self.origin.setText(origin)
-        self._drop_views_of_removed_parts()
+        self._rebuild_views_from_changed_part()
         for i, part in enumerate(msg.parts):
             if i == len(self._views):
                 self._views.append(None)
@@ -201,9 +203,10 @@ class AssistantMessageWidget(QFrame):
             self._clock.stop()
         self._refresh_status()
 
-    def _drop_views_of_removed_parts(self) -> None:
-        """A call the model abandoned is taken out of the parts: its view and those after it go
-        (they are made again for the parts now at their places)."""
+    def _rebuild_views_from_changed_part(self) -> None:
+        """A part taken out (a call the model abandoned) or put in before the ones shown (a
+        provider's hidden reasoning count, which arrives with the usage after the answer): the
+        views from there on go and are made again for the parts now at their places."""
         parts = self.message.parts
         keep = next((i for i, seen in enumerate(self._parts) if i >= len(parts) or parts[i] is not seen),
                     len(self._parts))
@@ -316,7 +319,7 @@ class AssistantMessageWidget(QFrame):
             figures.append(f"{tps:.0f} tok/s")
         if msg.tool_calls:
             figures.append(self._tools_figure(msg))
-        notes.append(" · ".join(figures))
+        notes.append(" · ".join(figures + self._money()))
         self.status.setText("  ".join(notes))
         self.status.setProperty("finish", msg.finish_reason or "")
         self.status.style().unpolish(self.status)  # a property selector ([finish="cancelled"]) needs a re-polish
@@ -331,6 +334,16 @@ class AssistantMessageWidget(QFrame):
         secs = sum(p.result.duration_s for p in msg.tool_calls if p.result is not None)
         tokens = msg.stats.tool_schema_tokens + msg.stats.tool_result_tokens
         return f"{n} tool call{'' if n == 1 else 's'} ({fmt.seconds(secs)}, {fmt.tokens(tokens)})"
+    def _money(self) -> list[str]:
+        """The answer's cost for the footer, its arithmetic in the tooltip; nothing for local models."""
+        billing = self.billing or message_billing(self.message, {})
+        if billing.local:
+            return []
+        cost = turn_cost(self.message, billing.price)
+        self.status.setToolTip(plain_tooltip(
+            arithmetic_text(cost, billing.model_id) if cost is not None else
+            "This model has no price in models.toml: add a [model.price] table from the provider's price page."))
+        return [UNKNOWN if cost is None else footer_text(cost)]
 
     def _offer_actions(self) -> None:
         """Buttons for the ways on after an overflow or thinking that used up the budget."""

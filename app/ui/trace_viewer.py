@@ -8,7 +8,9 @@ the trace as Markdown or JSON. Tool calls are in all of it: a line in the text w
 happened, a band on the timeline, a row in the figures (the tool's time, its result tokens,
 the re-evaluation after it) and the tools' totals in the summary; the exports include them.
 
-Open it with ``TraceViewer.open_for(message, parent)`` (non-modal, deleted on close).
+Open it with ``TraceViewer.open_for(message, parent)`` (non-modal, deleted on close); a cloud
+message's cost split shows under the timings (``billing=``, ``question=``, ``earlier_turns=``:
+app.ui.cost_split).
 
 Signals:
     marker_activated(int position) — the text cursor moved to a change of course
@@ -60,6 +62,7 @@ from PySide6.QtWidgets import (
 from app.domain import trace
 from app.domain.messages import AssistantMessage, ReasoningBlock, ToolCallPart
 from app.ui import format as ui_format
+from app.ui.cost_split import CostSplit
 from app.ui.plain import plain_label, plain_tooltip
 from app.ui.timeline_widget import TimelineWidget
 
@@ -121,9 +124,11 @@ class TraceViewer(QDialog):
     exported = Signal(str, str)
     export_failed = Signal(str)
 
-    def __init__(self, message: AssistantMessage, parent: QWidget | None = None):
+    def __init__(self, message: AssistantMessage, parent: QWidget | None = None, *, billing=None, question: str = "",
+                 earlier_turns: bool = True):
         super().__init__(parent)
         self.setObjectName("traceViewer")
+        self.billing, self.turn = billing, (question, earlier_turns)  # for the cost line (app.ui.cost_split)
         self.setModal(False)
         self.setWindowFlags(Qt.Window | Qt.WindowMinMaxButtonsHint | Qt.WindowCloseButtonHint)
         self.resize(1040, 720)
@@ -137,9 +142,9 @@ class TraceViewer(QDialog):
         self.set_message(message)
 
     @classmethod
-    def open_for(cls, message: AssistantMessage, parent: QWidget | None = None) -> TraceViewer:
+    def open_for(cls, message: AssistantMessage, parent: QWidget | None = None, **kw) -> TraceViewer:
         """Create, show and return a viewer that deletes itself when closed."""
-        viewer = cls(message, parent)
+        viewer = cls(message, parent, **kw)
         viewer.setAttribute(Qt.WA_DeleteOnClose, True)
         viewer.show()
         viewer.raise_()
@@ -158,6 +163,7 @@ class TraceViewer(QDialog):
         self.timings_label = plain_label(parent=self)
         self.timings_label.setObjectName("traceTimings")
         self.timeline = TimelineWidget(self)
+        self.cost_split = CostSplit(self)
         splitter = QSplitter(Qt.Horizontal, self)
         splitter.addWidget(self._build_text_pane())
         splitter.addWidget(self._build_side_pane())
@@ -183,6 +189,7 @@ class TraceViewer(QDialog):
         layout.setSpacing(6)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.timings_label)
+        layout.addWidget(self.cost_split)
         layout.addWidget(self.timeline)
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
@@ -297,6 +304,7 @@ class TraceViewer(QDialog):
         self.summary_label.setText(trace.summary_line(summary))
         self.timings_label.setText(self._timings_text(summary))
         self._fill_stats(summary)
+        self.cost_split.show_cost(message, self.billing, *self.turn)
         self.timeline.set_message(message)
         self.search(self.query)
 

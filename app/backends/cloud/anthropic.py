@@ -65,6 +65,7 @@ class MessagesReader(TurnReader):
         self.content: dict[int, dict[str, Any]] = {}  # index -> the block as it will go back
         self._delta_index = 0
         self.input_tokens: int | None = None
+        self.cached_tokens = 0  # of input_tokens: cache_read_input_tokens (priced apart)
         self.output_tokens: int | None = None
 
     def feed(self, sse: ServerSentEvent) -> list[ev.TurnEvent]:
@@ -87,6 +88,7 @@ class MessagesReader(TurnReader):
             usage = (obj.get("message") or {}).get("usage") or {}
             self.input_tokens = sum(int(usage.get(k) or 0) for k in
                                     ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+            self.cached_tokens = int(usage.get("cache_read_input_tokens") or 0)
             self.output_tokens = int(usage.get("output_tokens") or 0)
         elif kind == "message_delta":
             self.note_progress()  # message_start's usage is not: it comes before any output
@@ -174,9 +176,11 @@ class MessagesReader(TurnReader):
             return None
         output = self.output_tokens
         if not tally.saw_reasoning:
-            return ev.Usage(self.input_tokens, 0, output, estimated=False)
+            return ev.Usage(self.input_tokens, 0, output, estimated=False, cached_tokens=self.cached_tokens)
+        # thinking is billed as output and counted with it: the split is Ponder's estimate
         answer = min(output, tally.answer_tokens + tally.call_tokens)  # tool calls are not thinking
-        return ev.Usage(self.input_tokens, output - answer, answer, estimated=True)
+        return ev.Usage(self.input_tokens, output - answer, answer, estimated=True, cached_tokens=self.cached_tokens,
+                        split_estimated=True)
 
 
 class AnthropicBackend(CloudBackend):

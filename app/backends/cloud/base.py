@@ -61,6 +61,7 @@ from app.backends.cloud.keys import require_key
 from app.backends.cloud.tally import Tally, estimate_prompt, estimate_tokens
 from app.backends.cloud.tool_calls import CallBook, schema_text
 from app.domain import events as ev
+from app.domain.context_budget import ContextUsage
 from app.domain.profiles import ModelProfile
 from app.domain.reasoning.fields import FieldReasoningAdapter
 from app.domain.turn_control import TurnControl
@@ -154,6 +155,15 @@ class TurnReader(ABC):
         if not isinstance(obj, dict):
             raise MalformedEvent(data)
         return obj
+
+
+def estimate_prompt_usage(profile: ModelProfile, request: TurnRequest) -> ContextUsage:
+    """The next prompt of a cloud model, estimated as a turn's start estimates it (the provider
+    counts it once the request is sent): the gauge's preview before sending."""
+    prompt, system = estimate_prompt(request.messages)
+    schemas = estimate_tokens(schema_text(request.tools)) if request.tools else 0
+    return ContextUsage(n_ctx=profile.context_window or 0, system=system, tools=schemas,
+                        history=max(0, prompt - system), estimated=True)
 
 
 class CloudBackend(ABC):

@@ -105,7 +105,8 @@ class GeminiReader(TurnReader):
         if not u:
             return None
         return ev.Usage(int(u.get("promptTokenCount") or 0), int(u.get("thoughtsTokenCount") or 0),
-                        int(u.get("candidatesTokenCount") or 0), estimated=False)
+                        int(u.get("candidatesTokenCount") or 0), estimated=False,
+                        cached_tokens=int(u.get("cachedContentTokenCount") or 0))  # of promptTokenCount
 
 
 class GeminiBackend(CloudBackend):

@@ -179,7 +179,8 @@ class ChatCompletionsReader(TurnReader):
             reasoning = max(0, completion - tally.answer_tokens) if tally.reasoning_chars else 0
             estimated = tally.reasoning_chars > 0
         reasoning = min(int(reasoning), completion)
-        return ev.Usage(int(u.get("prompt_tokens") or 0), reasoning, completion - reasoning, estimated=estimated)
+        return ev.Usage(int(u.get("prompt_tokens") or 0), reasoning, completion - reasoning, estimated=estimated,
+                        cached_tokens=cached_prompt_tokens(u), split_estimated=estimated)
 
 
 class OpenAIChatBackend(CloudBackend):
@@ -237,6 +238,16 @@ class OpenAIChatBackend(CloudBackend):
         elif is_deepseek(self.profile):  # required on every tool-call turn, or HTTP 400
             message[DEEPSEEK_FIELD] = tool_round.reasoning
         return message
+
+
+def cached_prompt_tokens(usage: dict[str, Any]) -> int:
+    """Of ``prompt_tokens``, those read from the prompt cache: OpenAI's
+    ``prompt_tokens_details.cached_tokens``, else DeepSeek's ``prompt_cache_hit_tokens``."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if cached is None:
+        cached = usage.get("prompt_cache_hit_tokens")
+    return int(cached) if isinstance(cached, (int, float)) and not isinstance(cached, bool) and cached > 0 else 0
 
 
 def assistant_call(call) -> dict[str, Any]:

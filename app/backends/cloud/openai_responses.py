@@ -149,7 +149,9 @@ class ResponsesReader(TurnReader):
         output = int(u.get("output_tokens") or 0)
         reasoning = int((u.get("output_tokens_details") or {}).get("reasoning_tokens") or 0)
         reasoning = min(reasoning, output)
-        return ev.Usage(int(u.get("input_tokens") or 0), reasoning, output - reasoning, estimated=False)
+        cached = int((u.get("input_tokens_details") or {}).get("cached_tokens") or 0)  # of input_tokens
+        return ev.Usage(int(u.get("input_tokens") or 0), reasoning, output - reasoning, estimated=False,
+                        cached_tokens=cached)
 
 
 class OpenAIResponsesBackend(CloudBackend):
