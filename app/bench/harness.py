@@ -21,7 +21,8 @@ def qt_app():
 
 
 class ArrivalRecorder(QObject):
-    """Records when token batches reach the GUI thread (queued from the worker)."""
+    """Records when tokens reach the GUI thread (queued from the worker in batches): one time
+    per token, so tokens that share a batch share its arrival time."""
 
     def __init__(self):
         super().__init__()
@@ -29,8 +30,8 @@ class ArrivalRecorder(QObject):
 
     @Slot(object)
     def on_batch(self, batch) -> None:
-        if any(type(e) is ev.TokenCounts for e in batch):
-            self.times.append(time.perf_counter())
+        now = time.perf_counter()
+        self.times.extend(now for e in batch if type(e) is ev.TokenCounts)
 
 
 class Pipeline:

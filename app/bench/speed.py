@@ -1,6 +1,6 @@
 """``ponder bench speed``: Ponder at its defaults against the best raw llama-cpp-python can do.
 
-Raw llama-cpp-python is measured twice on the same file: at its own defaults (half the cores
+Raw llama-cpp-python (in a process of its own, see app.bench.raw_side) is measured twice on the same file: at its own defaults (half the cores
 for decoding, all for prompts) and at the best thread counts of a sweep. Ponder is measured
 where the user sees it: token batches reaching the GUI thread of the real window (offscreen),
 and the time from Send to the first token. Runs are interleaved in one process, so both
@@ -8,18 +8,18 @@ sides see the same machine load.
 
 Figures: decode and prompt tokens/s and their ratios to the best raw setting; time to first
 token for a ~1,040-token prompt and for the follow-up turn after it (only the new tokens are
-evaluated); GUI stalls while decoding; Stop latency during prompt evaluation; resident
+evaluated), also after switching to another profile on the same file; GUI stalls while decoding; Stop latency during prompt evaluation; resident
 memory of two profiles on one file.
 """
 
 from __future__ import annotations
 
 import statistics
-import time
 
 from app.bench.harness import Pipeline
 from app.bench.probe import StallProbe
-from app.bench.throughput import PROMPT, _rate, raw_generate
+from app.bench.raw_side import RawSide
+from app.bench.throughput import PROMPT, _rate
 
 FILLER = "The quick brown fox jumps over the lazy dog while the cat watches from the fence. "
 
@@ -29,72 +29,57 @@ def long_prompt(run: int) -> str:
     return f"Run {run}. " + FILLER * 61 + "\nIn one sentence, what does the text above describe?"
 
 
-def _raw_prompt_rate(llm, tokens: list[int]) -> float:
-    from app.backends import llama_adapter as adapter
-
-    adapter.keep_cached(llm, 0)
-    t0 = time.perf_counter()
-    llm.eval(tokens)
-    return len(tokens) / (time.perf_counter() - t0)
-
-
-def _raw_ttft(llm, tokens: list[int]) -> float:
-    """Seconds from a fresh context to the first sampled token (the prompt evaluated once)."""
-    llm.reset()
-    t0 = time.perf_counter()
-    gen = llm.generate(tokens, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0)
-    next(gen)
-    seconds = time.perf_counter() - t0
-    gen.close()
-    return seconds
-
-
-def _sweep(raw, prompt_tokens: list[int], long_tokens: list[int], n_tokens: int) -> dict:
+def _sweep(raw: RawSide, long_text: str, n_tokens: int) -> dict:
     """Decode and prompt tokens/s of raw llama-cpp-python at each thread count."""
-    from app.backends import llama_adapter as adapter
     from app.backends.thread_choice import available_cores, candidates
 
     cores = available_cores()
     decode, prompt = {}, {}
     for n in candidates(cores):
-        adapter.set_threads(raw, n, cores)
-        raw_generate(raw, prompt_tokens, 8)
-        decode[n] = raw_generate(raw, prompt_tokens, n_tokens)[0]
-        adapter.set_threads(raw, max(1, cores // 2), n)
-        prompt[n] = _raw_prompt_rate(raw, long_tokens)
+        raw.call("threads", n, cores)
+        raw.call("decode", PROMPT, 8)
+        decode[n] = raw.call("decode", PROMPT, n_tokens)
+        raw.call("threads", max(1, cores // 2), n)
+        prompt[n] = raw.call("prompt_rate", long_text)
     return {"decode": decode, "prompt": prompt}
 
 
 def bench_speed(runs: int = 3, n_tokens: int = 256, model: str | None = None) -> dict:
-    from app.backends import llama_adapter as adapter
-    from app.backends.llama_backend import LlamaBackend
     from app.backends.thread_choice import available_cores
 
     pipe = Pipeline(model, temperature=0.0, no_budget=True)
     pipe.load()
     info = pipe.info
-    # The raw side gets its own Llama on the same file and context, at llama-cpp-python's defaults.
-    backend = LlamaBackend(pipe.session.profile)
-    backend.load()
-    raw = backend.llm
-    cores = available_cores()
-    default_threads = (max(1, cores // 2), cores)  # Llama(): n_threads = cpu//2, n_threads_batch = cpu
-    prompt_tokens = backend.tokenize(backend.render_prompt([{"role": "user", "content": PROMPT}]))
-    long_tokens = backend.tokenize(backend.render_prompt([{"role": "user", "content": long_prompt(0)}]))
-    sweep = _sweep(raw, prompt_tokens, long_tokens, n_tokens)
+    with RawSide(pipe.session.profile) as raw:  # same file and context, llama-cpp-python's defaults
+        cores = available_cores()
+        default_threads = (max(1, cores // 2), cores)  # Llama(): n_threads = cpu//2, n_threads_batch = cpu
+        sweep = _sweep(raw, long_prompt(0), n_tokens)
+        result = _interleaved(pipe, raw, sweep, default_threads, runs, n_tokens)
+    stop_ms = _stop_during_prompt(pipe, runs)
+    memory = _shared_memory(pipe.session.profile)
+    pipe.close()
+    return {"model": pipe.session.profile.id, "cores": cores,
+            "ponder_threads": {"decode": info.n_threads, "batch": info.n_threads_batch},
+            "raw_default_threads": {"decode": default_threads[0], "batch": default_threads[1]},
+            **result, "stop_during_prompt_ms": stop_ms, "two_profiles_one_file": memory}
+
+
+def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tuple[int, int], runs: int,
+                 n_tokens: int) -> dict:
     best_decode = max(sweep["decode"], key=sweep["decode"].get)
     best_prompt = max(sweep["prompt"], key=sweep["prompt"].get)
-
+    sibling = next((m.id for m in pipe.session.config.models if m.id != pipe.session.profile.id
+                    and getattr(m, "path", None) == pipe.session.profile.path), None)
     rows = []
     pipe.turn(PROMPT, max_tokens=16)  # warm both sides up
     for run in range(runs):
-        adapter.set_threads(raw, *default_threads)
-        raw_default_decode = raw_generate(raw, prompt_tokens, n_tokens)[0]
-        raw_default_prompt = _raw_prompt_rate(raw, long_tokens)
-        adapter.set_threads(raw, best_decode, best_prompt)
-        raw_best_decode = raw_generate(raw, prompt_tokens, n_tokens)[0]
-        raw_best_prompt = _raw_prompt_rate(raw, long_tokens)
-        raw_best_ttft = _raw_ttft(raw, long_tokens)
+        raw.call("threads", *default_threads)
+        raw_default_decode = raw.call("decode", PROMPT, n_tokens)
+        raw_default_prompt = raw.call("prompt_rate", long_prompt(run + 1))
+        raw.call("threads", best_decode, best_prompt)
+        raw_best_decode = raw.call("decode", PROMPT, n_tokens)
+        raw_best_prompt = raw.call("prompt_rate", long_prompt(run + 1))
+        raw_best_ttft = raw.call("ttft", long_prompt(run + 1))
 
         pipe.session.new_chat()
         probe = StallProbe()
@@ -108,7 +93,9 @@ def bench_speed(runs: int = 3, n_tokens: int = 256, model: str | None = None) ->
         pipe_ttft = long_timing["arrivals"][0] - long_timing["t_send"]
         evaluated = long_msg.stats.prompt_tokens
         follow_msg, follow_timing = pipe.turn("And in three words?", max_tokens=1)
+        follow_evaluated = _last_prefill(pipe)[1]
         follow_ttft = follow_timing["arrivals"][0] - follow_timing["t_send"]
+        switched = _turn_after_switch(pipe, sibling) if sibling else {}
 
         rows.append({
             "raw_default_decode_tps": round(raw_default_decode, 1), "raw_best_decode_tps": round(raw_best_decode, 1),
@@ -117,20 +104,14 @@ def bench_speed(runs: int = 3, n_tokens: int = 256, model: str | None = None) ->
             "pipeline_prompt_tps": round(evaluated / pipe_ttft, 1),
             "raw_best_ttft_s": round(raw_best_ttft, 3), "pipeline_ttft_s": round(pipe_ttft, 3),
             "prompt_tokens": evaluated, "turn2_ttft_s": round(follow_ttft, 3),
-            "turn2_prompt_tokens": follow_msg.stats.prompt_tokens, **probe.summary(),
+            "turn2_prompt_tokens": follow_msg.stats.prompt_tokens, "turn2_evaluated_tokens": follow_evaluated,
+            **switched, **probe.summary(),
         })
-    stop_ms = _stop_during_prompt(pipe, runs)
-    memory = _shared_memory(pipe.session.profile)
-    backend.close()
-    pipe.close()
 
     def med(key: str) -> float:
         return statistics.median(r[key] for r in rows)
 
     return {
-        "model": pipe.session.profile.id, "cores": cores,
-        "ponder_threads": {"decode": info.n_threads, "batch": info.n_threads_batch},
-        "raw_default_threads": {"decode": default_threads[0], "batch": default_threads[1]},
         "raw_best_threads": {"decode": best_decode, "batch": best_prompt},
         "sweep_tps": {k: {str(n): round(v, 1) for n, v in d.items()} for k, d in sweep.items()},
         "runs": rows,
@@ -139,12 +120,32 @@ def bench_speed(runs: int = 3, n_tokens: int = 256, model: str | None = None) ->
         "prompt_ratio_to_best": round(med("pipeline_prompt_tps") / med("raw_best_prompt_tps"), 3),
         "prompt_ratio_to_raw_default": round(med("pipeline_prompt_tps") / med("raw_default_prompt_tps"), 3),
         "ttft_s": {"pipeline": med("pipeline_ttft_s"), "raw_best": med("raw_best_ttft_s"),
-                   "prompt_tokens": med("prompt_tokens"), "turn2": med("turn2_ttft_s")},
+                   "prompt_tokens": med("prompt_tokens"), "turn2": med("turn2_ttft_s"),
+                   "turn2_evaluated_tokens": med("turn2_evaluated_tokens"),
+                   **({"turn2_after_switch": med("switch_ttft_s"), "after_switch_profile": sibling,
+                       "after_switch_evaluated_tokens": med("switch_evaluated_tokens")} if sibling else {})},
         "gui_stall_p99_ms": max(r["p99_stall_ms"] for r in rows),
         "gui_stall_max_ms": max(r["max_stall_ms"] for r in rows),
-        "stop_during_prompt_ms": stop_ms,
-        "two_profiles_one_file": memory,
     }
+
+
+def _last_prefill(pipe: Pipeline) -> tuple[int, int]:
+    """(tokens reused from the cache, tokens evaluated) of the last prompt of the loaded model."""
+    return pipe.session.local_host.worker.last_prefill(pipe.session.profile.id)  # the worker is idle here
+
+
+def _turn_after_switch(pipe: Pipeline, sibling: str) -> dict:
+    """Turn 3 on the other profile on the same file (thinking on/off): only its new tokens are
+    evaluated, the conversation's prefix stays cached. Switches back afterwards."""
+    home = pipe.session.profile.id
+    pipe.session.set_model(sibling, preload=False)
+    pipe.load()
+    msg, timing = pipe.turn("And in one word?", max_tokens=1)
+    evaluated = _last_prefill(pipe)[1]
+    pipe.session.set_model(home, preload=False)
+    pipe.load()
+    return {"switch_ttft_s": round(timing["arrivals"][0] - timing["t_send"], 3) if timing["arrivals"] else None,
+            "switch_evaluated_tokens": evaluated, "switch_prompt_tokens": msg.stats.prompt_tokens}
 
 
 def _stop_during_prompt(pipe: Pipeline, runs: int) -> dict:

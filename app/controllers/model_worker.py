@@ -38,6 +38,7 @@ from app.errors import BackendError, PonderError
 
 BackendFactory = Callable[[ModelProfile], LocalBackend]
 log = logging.getLogger("ponder.worker")
+COALESCE_S = 0.03  # fast tokens share a batch for up to this long (one GUI wake-up; see drive_turn)
 
 
 def default_memory_budget() -> int:
@@ -87,6 +88,11 @@ class ModelWorker(QObject):
     def resident_ids(self) -> list[str]:
         """Loaded models, least recently used first (for tests; call on the worker's thread)."""
         return list(self._backends)
+
+    def last_prefill(self, model_id: str) -> tuple[int, int]:
+        """(tokens reused from the cache, tokens evaluated) of ``model_id``'s last prompt (for
+        benches; call while no turn runs)."""
+        return self._backends[model_id].model.last_prefill
 
     def _backend(self, profile: ModelProfile, should_stop: Callable[[], bool]) -> LocalBackend:
         backend = self._backends.get(profile.id)
@@ -145,7 +151,7 @@ class ModelWorker(QObject):
             self._loop = asyncio.new_event_loop()
         runner = TurnRunner(lambda: self._acquire(profile, lambda: self._quitting.is_set() or control.stopped),
                             tools=tools)
-        run_turn_sync(runner, request, control, self.turn_events.emit, self._loop)
+        run_turn_sync(runner, request, control, self.turn_events.emit, self._loop, coalesce_s=COALESCE_S)
         self.turn_done.emit()
 
     @Slot(object, object, object)

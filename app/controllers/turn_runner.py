@@ -54,6 +54,7 @@ log = logging.getLogger("ponder.turn")
 FLUSH = frozenset({ev.TurnStarted, ev.CallStarted, ev.TokenCounts, ev.Usage, ev.RetryWait, ev.TurnFinished,
                    ev.ToolCallOpened, ev.ToolCallParsed, ev.ToolApprovalRequested, ev.ToolCallRunning,
                    ev.ToolCallFinished})
+QUICK_TOKEN_S = 0.015  # tokens closer than this may share a batch (see drive_turn's coalesce_s)
 LIMIT_SLACK = 1.1  # estimated tokens past max_tokens before the runner ends a call
 ANSWER_NOW_PROMPT = "Stop thinking and give your final answer now, based on your reasoning so far:\n\n"
 UNFINISHED = "The model stopped without finishing the turn."
@@ -362,25 +363,41 @@ def _unexpected(exc: BaseException) -> str:
 
 
 async def drive_turn(runner: TurnRunner, request: TurnRequest, control: TurnControl,
-                     emit: Callable[[list[ev.TurnEvent]], None]) -> None:
+                     emit: Callable[[list[ev.TurnEvent]], None], *, coalesce_s: float = 0.0) -> None:
     """Run one turn and hand its events to ``emit`` in batches: one batch per token (it ends
-    with the token's counts), per call start, usage report, retry countdown and the end."""
+    with the token's counts), per call start, usage report, retry countdown and the end.
+
+    ``coalesce_s`` (local decoding): tokens that come faster than :data:`QUICK_TOKEN_S` apart
+    share a batch for up to that long. Each batch wakes the GUI thread, and on a machine whose
+    cores all decode, each wake-up stalls llama.cpp's threads at their next barrier; a held token
+    waits at most one token's time (the next one, fast by definition, or any other event, flushes)."""
     batch: list[ev.TurnEvent] = []
+    last_emit = 0.0
+    last_token_t = None
     async with aclosing(runner.run(request, control)) as events:
         async for event in events:
             batch.append(event)
-            if type(event) in FLUSH:
-                emit(batch)
-                batch = []
+            kind = type(event)
+            if kind not in FLUSH:
+                continue
+            if kind is ev.TokenCounts and coalesce_s:
+                quick = last_token_t is not None and event.t and event.t - last_token_t < QUICK_TOKEN_S
+                last_token_t = event.t
+                if quick and time.monotonic() - last_emit < coalesce_s:
+                    continue
+            emit(batch)
+            batch = []
+            last_emit = time.monotonic()
     if batch:
         emit(batch)
 
 
 def run_turn_sync(runner: TurnRunner, request: TurnRequest, control: TurnControl,
-                  emit: Callable[[list[ev.TurnEvent]], None], loop: asyncio.AbstractEventLoop | None = None) -> None:
+                  emit: Callable[[list[ev.TurnEvent]], None], loop: asyncio.AbstractEventLoop | None = None, *,
+                  coalesce_s: float = 0.0) -> None:
     """:func:`drive_turn` to its end on ``loop`` (a fresh one when None): for threads that
     have no running loop, such as the model worker's."""
     if loop is None:
-        asyncio.run(drive_turn(runner, request, control, emit))
+        asyncio.run(drive_turn(runner, request, control, emit, coalesce_s=coalesce_s))
     else:
-        loop.run_until_complete(drive_turn(runner, request, control, emit))
+        loop.run_until_complete(drive_turn(runner, request, control, emit, coalesce_s=coalesce_s))

@@ -4,6 +4,7 @@ import threading
 
 from app.backends.fake import FakeBackend
 from app.controllers.model_worker import ModelWorker, default_memory_budget
+from app.controllers.turn_runner import QUICK_TOKEN_S
 from app.domain import events as ev
 from app.domain.model_info import ModelInfo
 from app.domain.reasoning.markers import FAMILIES
@@ -64,8 +65,8 @@ def test_load_finished_carries_what_the_gui_needs(qtbot):
     assert again.args[1] == 0.0
 
 
-def test_a_turn_goes_out_in_one_batch_per_token_and_ends_once(qtbot):
-    worker = ModelWorker(lambda p: FakeBackend(p, ["<think>", "Hmm", "</think>", "Yes", "."], spec=FAMILIES["think"]))
+def _batches(script, **fake):
+    worker = ModelWorker(lambda p: FakeBackend(p, script, spec=FAMILIES["think"], **fake))
     batches, done = [], []
     worker.turn_events.connect(batches.append)
     worker.turn_done.connect(lambda: done.append(1))
@@ -73,9 +74,20 @@ def test_a_turn_goes_out_in_one_batch_per_token_and_ends_once(qtbot):
     events = [e for b in batches for e in b]
     assert done == [1]
     assert [type(e) for e in events].count(ev.TurnFinished) == 1 and type(events[-1]) is ev.TurnFinished
-    counted = [b for b in batches if any(type(e) is ev.TokenCounts for e in b)]
-    assert len(counted) == 5  # one batch per generated token
+    assert [type(e) for e in events].count(ev.TokenCounts) == len(script)  # nothing lost or repeated
     assert all(type(b[-1]) in (ev.TokenCounts, ev.TurnStarted, ev.TurnFinished) for b in batches)
+    return [b for b in batches if any(type(e) is ev.TokenCounts for e in b)]
+
+
+def test_tokens_that_come_slower_than_the_quick_gap_go_out_one_batch_each(qtbot):
+    counted = _batches(["<think>", "Hmm", "</think>", "Yes", "."], delay_s=QUICK_TOKEN_S * 1.5)
+    assert len(counted) == 5
+
+
+def test_fast_tokens_share_a_batch_and_the_last_one_is_not_held(qtbot):
+    script = [f" w{i}" for i in range(200)]
+    counted = _batches(script)  # no delay: far faster than QUICK_TOKEN_S
+    assert 1 <= len(counted) < 50  # every token arrived (checked above), in far fewer GUI wake-ups
 
 
 def test_a_stopped_turn_ends_cancelled(qtbot):
