@@ -27,6 +27,13 @@ def test_the_builtin_catalog_loads_and_is_complete():
         assert entry.chat_template is None or entry.chat_template in PRESETS
     qwen3 = catalog.get("qwen3-4b")
     assert qwen3.thinking_switch == "enable_thinking"
+    for small in ("qwen3-8b", "qwen3-1.7b", "qwen3-0.6b"):
+        entry = catalog.get(small)
+        assert entry.role == "reasoning" and entry.thinking_switch == "enable_thinking" and entry.chat_template == "qwen3"
+    coder = catalog.get("qwen3-coder-30b-a3b")
+    assert (coder.role, coder.reasoning, coder.thinking_switch) == ("instruct", "none", "none")
+    assert coder.architecture == "qwen3moe" and coder.kv_heads == 4 and coder.context == 262144
+    assert catalog.lookup("qwen3-coder-30b-a3b")[1].first_file == "Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf"
     assert catalog.get("gemma-3-4b-it-qat").gated and not catalog.get("gemma-3-4b-it").gated
     entry, quant = catalog.lookup("deepseek-r1:UD-IQ1_S")
     assert len(quant.files) == 3 and quant.first_file.endswith("-00001-of-00003.gguf")
