@@ -71,6 +71,13 @@ def call_prefix_at(text: str) -> tuple[str, str, int]:
     def lit(i: int, c: str) -> str:
         return "more" if i >= n else ("ok" if text[i] == c else "no")
 
+    def after(i: int, c: str) -> tuple[str, int, object]:
+        """The string after the punctuation ``c`` (blanks around both allowed)."""
+        i = ws(i)
+        if (s := lit(i, c)) != "ok":
+            return s, min(i, n), None
+        return string(ws(i + 1))
+
     i = ws(0)
     if (s := lit(i, "{")) != "ok":
         return s, "", min(i, n)
@@ -78,26 +85,17 @@ def call_prefix_at(text: str) -> tuple[str, str, int]:
     if s != "ok":
         return s, "", i
     if key == "type":
-        i = ws(i)
-        if (s := lit(i, ":")) != "ok":
-            return s, "", min(i, n)
-        s, i, value = string(ws(i + 1))
+        s, i, value = after(i, ":")
         if s != "ok":
             return s, "", i
         if value != "function":
             return "no", "", i - 1
-        i = ws(i)
-        if (s := lit(i, ",")) != "ok":
-            return s, "", min(i, n)
-        s, i, key = string(ws(i + 1))
+        s, i, key = after(i, ",")
         if s != "ok":
             return s, "", i
     if key != "name":
         return "no", "", i - 1
-    i = ws(i)
-    if (s := lit(i, ":")) != "ok":
-        return s, "", min(i, n)
-    s, i, name = string(ws(i + 1))
+    s, i, name = after(i, ":")
     if s != "ok":
         return s, "", i
     return ("yes", name, i - 1) if isinstance(name, str) and name else ("no", "", i - 1)
