@@ -18,7 +18,7 @@ import pytest
 
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="ponder-hf-home-"))  # never the user's token
 
-from helpers.fake_hub import COMMIT, FakeHub, HostedFile, HubState, catalog_text  # noqa: E402
+from helpers.fake_hub import COMMIT, TINY_FILE, TINY_REPO, FakeHub, HostedFile, catalog_text, serving  # noqa: E402
 
 from app import paths  # noqa: E402
 from app.backends import hub_download  # noqa: E402
@@ -28,7 +28,7 @@ from app.domain.catalog import parse_catalog  # noqa: E402
 from app.domain.config import ensure_models_file, load_models  # noqa: E402
 from app.domain.discovery import DiscoveryRoots, discover_gguf  # noqa: E402
 
-REPO, FILE = "ponder-test/tiny-GGUF", "tiny-Q4_1.gguf"
+REPO, FILE = TINY_REPO, TINY_FILE
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,7 @@ def hosted() -> HostedFile:
 
 @pytest.fixture
 def hub(hosted, monkeypatch, tmp_path):
-    state = HubState(files={(REPO, FILE): hosted})
-    with FakeHub(state) as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.setattr(hub_download, "hub_token", lambda: None)
+    with serving(hosted, monkeypatch, tmp_path / "hf-cache") as server:
         yield server
 
 

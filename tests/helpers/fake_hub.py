@@ -17,11 +17,13 @@ import hashlib
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+TINY_REPO, TINY_FILE = "ponder-test/tiny-GGUF", "tiny-Q4_1.gguf"  # what the download tests host
 
 
 @dataclass
@@ -187,3 +189,18 @@ context = 8192
 quant = "Q4_1"
 files = [{{ name = "{filename}", size = {size} }}]
 '''
+
+
+@contextmanager
+def serving(hosted: HostedFile, monkeypatch, cache: Path):
+    """A FakeHub hosting ``hosted`` as TINY_REPO/TINY_FILE, and huggingface_hub pointed at it:
+    HF_ENDPOINT, a fresh cache folder, not offline, no token."""
+    from app.backends import hub_download
+
+    state = HubState(files={(TINY_REPO, TINY_FILE): hosted})
+    with FakeHub(state) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setattr(hub_download, "hub_token", lambda: None)
+        yield server

@@ -13,18 +13,17 @@ from PySide6.QtCore import Qt
 
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="ponder-hf-home-"))  # never the user's token
 
-from helpers.fake_hub import FakeHub, HostedFile, HubState, catalog_text  # noqa: E402
+from helpers.fake_hub import TINY_FILE, TINY_REPO, HostedFile, catalog_text, serving  # noqa: E402
 from helpers.gguf_copy import write_gguf_copy  # noqa: E402
 
 from app import paths  # noqa: E402
-from app.backends import hub_download  # noqa: E402
 from app.controllers.download_queue import CANCELLED, DONE, DownloadQueue  # noqa: E402
 from app.domain.catalog import load_catalog, parse_catalog  # noqa: E402
 from app.domain.catalog_fit import typical_machine  # noqa: E402
 from app.domain.config import ensure_models_file  # noqa: E402
 from app.ui.catalog_page import MAX_COL, STATUS_COL, VERDICT_COL, CatalogPage  # noqa: E402
 
-REPO, FILE = "ponder-test/tiny-GGUF", "tiny-Q4_1.gguf"
+REPO, FILE = TINY_REPO, TINY_FILE
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +33,7 @@ def hosted() -> HostedFile:
 
 @pytest.fixture
 def hub(hosted, monkeypatch, tmp_path):
-    state = HubState(files={(REPO, FILE): hosted})
-    with FakeHub(state) as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.setattr(hub_download, "hub_token", lambda: None)
+    with serving(hosted, monkeypatch, tmp_path / "hf-cache") as server:
         yield server
 
 
