@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFrame, QPlainTextEdit, QPushButton, QVBoxLayout, 
 
 from app.domain.messages import ReasoningBlock
 from app.ui import format as fmt
+from app.ui.collapsible import StickyExpansion, fit_to_lines
 from app.ui.elided_label import ElidedLabel
 from app.ui.plain import plain_label
 
@@ -82,7 +83,7 @@ class ThinkingHeader(ElidedLabel):
         super().keyPressEvent(event)
 
 
-class ThinkingPanel(QFrame):
+class ThinkingPanel(StickyExpansion, QFrame):
     """One reasoning block: header, live preview when collapsed, full text when expanded."""
 
     toggled = Signal(bool)
@@ -133,35 +134,12 @@ class ThinkingPanel(QFrame):
         self._apply_expanded()
 
     # -- state -----------------------------------------------------------------------------
-    @property
-    def expanded(self) -> bool:
-        return self._expanded
-
-    def set_expanded(self, expanded: bool, *, by_user: bool = False) -> None:
-        """Expand or collapse; a user's choice sticks (automatic changes then do nothing)."""
-        if by_user:
-            self.user_touched = True
-        elif self.user_touched:
-            return
-        if expanded != self._expanded:
-            self._expanded = expanded
-            self._apply_expanded()
-            if by_user:
-                self.toggled.emit(expanded)
-
     def _fit_body(self, *_args) -> None:
-        """Size the body to its text (plain-text layouts count lines), up to BODY_MAX_PX."""
-        lines = max(1.0, self.body.document().documentLayout().documentSize().height())
-        margin = 2 * self.body.document().documentMargin() + 2 * self.body.frameWidth()
-        spacing = self.body.fontMetrics().lineSpacing()
-        self.body.setFixedHeight(min(BODY_MAX_PX, int((lines + 0.5) * spacing + margin)))
+        fit_to_lines(self.body, BODY_MAX_PX, 0.5)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - a new width re-wraps the text
         super().resizeEvent(event)
         self._fit_body()
-
-    def _on_header(self) -> None:
-        self.set_expanded(not self._expanded, by_user=True)
 
     def _apply_expanded(self) -> None:
         self.header.set_expanded(self._expanded)

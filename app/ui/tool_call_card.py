@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QPushButton, 
 from app.domain.messages import ToolCallPart
 from app.domain.tools.records import arguments_text
 from app.ui import format as fmt
+from app.ui.collapsible import StickyExpansion, fit_to_lines
 from app.ui.plain import plain_label
 from app.ui.thinking_panel import ThinkingHeader
 
@@ -79,16 +80,14 @@ class _FittedText(QPlainTextEdit):
         self._fit()
 
     def _fit(self, *_args) -> None:
-        lines = max(1.0, self.document().documentLayout().documentSize().height())
-        margin = 2 * self.document().documentMargin() + 2 * self.frameWidth()
-        self.setFixedHeight(min(self.max_px, int((lines + 0.3) * self.fontMetrics().lineSpacing() + margin)))
+        fit_to_lines(self, self.max_px, 0.3)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - a new width re-wraps the text
         super().resizeEvent(event)
         self._fit()
 
 
-class ToolCallCard(QFrame):
+class ToolCallCard(StickyExpansion, QFrame):
     """One tool call: header, arguments, approval controls, result (see the module docstring)."""
 
     approved = Signal(str, object, str)
@@ -188,30 +187,11 @@ class ToolCallCard(QFrame):
 
     # -- state -----------------------------------------------------------------------------
     @property
-    def expanded(self) -> bool:
-        return self._expanded
-
-    @property
     def awaiting_approval(self) -> bool:
         return self.part is not None and self.part.state == "awaiting-approval" and not self._turn_over
 
-    def set_expanded(self, expanded: bool, *, by_user: bool = False) -> None:
-        """Open or fold the card; a user's choice sticks. A call waiting for approval stays open
-        (whatever was chosen before: what is approved must be seen)."""
-        if self.awaiting_approval:
-            expanded = True
-        elif by_user:
-            self.user_touched = True
-        elif self.user_touched:
-            return
-        if expanded != self._expanded:
-            self._expanded = expanded
-            self._apply_expanded()
-            if by_user:
-                self.toggled.emit(expanded)
-
-    def _on_header(self) -> None:
-        self.set_expanded(not self._expanded, by_user=True)
+    def _must_stay_open(self) -> bool:
+        return self.awaiting_approval  # what is approved must be seen
 
     def _apply_expanded(self) -> None:
         self.header.set_expanded(self._expanded)
