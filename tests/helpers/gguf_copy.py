@@ -32,6 +32,12 @@ def write_gguf_copy(src: Path, dst: Path, *, drop: tuple[str, ...] = (), strings
         writer.add_key_value(field.name, field.contents(), val_type, sub_type=sub_type)
     for key, value in strings.items():
         writer.add_string(key, value)
+    finish_copy(writer, reader)
+    return dst
+
+
+def finish_copy(writer, reader) -> None:
+    """Write ``reader``'s tensors after the keys already added to ``writer``, and close the file."""
     for tensor in reader.tensors:
         writer.add_tensor_info(tensor.name, tensor.data.shape, tensor.data.dtype, tensor.data.nbytes,
                                tensor.tensor_type)
@@ -41,4 +47,3 @@ def write_gguf_copy(src: Path, dst: Path, *, drop: tuple[str, ...] = (), strings
     for tensor in reader.tensors:
         writer.write_tensor_data(tensor.data, tensor_endianess=reader.endianess)
     writer.close()
-    return dst

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import gguf
 
+from helpers.gguf_copy import finish_copy
+
 # Unused control tokens of SmolLM2's vocabulary, and what they become. The FIM ones
 # (``<repo_name>``, ``<file_sep>``, ...) are avoided: llama.cpp may treat them as
 # end-of-generation tokens by their text.
@@ -62,13 +64,5 @@ def write_think_gguf(src: Path, dst: Path, renames: dict[str, str] = RENAMES) ->
         value = tokens if field.name == tokens_key else field.contents()
         writer.add_key_value(field.name, value, val_type, sub_type=sub_type)
 
-    for tensor in reader.tensors:
-        writer.add_tensor_info(tensor.name, tensor.data.shape, tensor.data.dtype, tensor.data.nbytes,
-                               tensor.tensor_type)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_ti_data_to_file()
-    for tensor in reader.tensors:
-        writer.write_tensor_data(tensor.data, tensor_endianess=reader.endianess)
-    writer.close()
+    finish_copy(writer, reader)
     return ids
