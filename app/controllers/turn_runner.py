@@ -371,7 +371,7 @@ async def drive_turn(runner: TurnRunner, request: TurnRequest, control: TurnCont
     share a batch for up to that long. Each batch wakes the GUI thread, and on a machine whose
     cores all decode, each wake-up stalls llama.cpp's threads at their next barrier. A held token
     goes out with the next event that is sent: in a fast stream the next token, a few ms later
-    (a call, a budget cut's counts, Stop and the end all send at once)."""
+    (a tool call, Stop and the end send at once)."""
     batch: list[ev.TurnEvent] = []
     last_emit = 0.0
     last_token_t = None
