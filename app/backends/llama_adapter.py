@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from contextlib import contextmanager
 from typing import Callable
 
 CHECKED_VERSIONS = ">=0.3.36,<0.3.37"  # keep equal to the pin in pyproject.toml
@@ -175,14 +176,23 @@ def set_threads(llm, n_threads: int, n_threads_batch: int) -> None:
     llm.n_threads, llm.n_threads_batch = n_threads, n_threads_batch  # what the object reports
 
 
-def set_abort_check(llm, should_abort: Callable[[], bool]) -> None:
-    """llama.cpp asks ``should_abort()`` while it computes (between graph nodes); True ends the
-    running ``eval`` with a RuntimeError, leaving the context as it was before that batch."""
+@contextmanager
+def abort_check(llm, should_abort: Callable[[], bool]):
+    """While the block runs, llama.cpp asks ``should_abort()`` between graph nodes; True ends
+    the running ``eval`` with a RuntimeError, leaving the context as it was before that batch.
+
+    Only for prompt evaluation: llama.cpp calls it at every node (hundreds per token), each
+    call takes the GIL, and while decoding any Python on the GUI thread would then hold the
+    computing threads up. Decoding checks Stop between tokens instead."""
     import llama_cpp.llama_cpp as lib
 
     callback = lib.ggml_abort_callback(lambda _data: bool(should_abort()))
     lib.llama_set_abort_callback(llm._ctx.ctx, callback, None)
-    llm._ponder_abort = callback  # llama.cpp holds only the pointer: keep it alive
+    try:
+        yield
+    finally:
+        lib.llama_set_abort_callback(llm._ctx.ctx, lib.ggml_abort_callback(), None)  # NULL: no check
+        del callback  # only now may the function pointer llama.cpp held go
 
 
 def cached_tokens(llm) -> list[int]:

@@ -8,7 +8,8 @@ cached prefix. What differs per profile (template, reasoning markers, sampling) 
 :class:`app.backends.llama_backend.LlamaBackend`.
 
 Prompt evaluation runs in one ``eval`` per prompt, as fast as raw llama-cpp-python; Stop is
-seen by llama.cpp's abort callback while it computes.
+seen by llama.cpp's abort callback while it computes (only then: see
+:func:`app.backends.llama_adapter.abort_check`).
 """
 
 from __future__ import annotations
@@ -129,7 +130,6 @@ class LlamaModel:
         self.llm, self.estimate = llm, estimate
         self.bos_text = adapter.token_text(llm, llm.token_bos()) if llm.token_bos() >= 0 else ""
         self.eos_text = adapter.token_text(llm, llm.token_eos()) if llm.token_eos() >= 0 else ""
-        adapter.set_abort_check(llm, self._abort.is_set)
         self.threads = choose_threads(path.stat().st_size, self.threads_setting, self._measure_threads)
         adapter.set_threads(llm, self.threads.decode, self.threads.batch)
 
@@ -278,7 +278,8 @@ class LlamaModel:
         watcher = threading.Thread(target=relay, name="ponder-prefill-stop", daemon=True)
         watcher.start()
         try:
-            llm.eval(todo)
+            with adapter.abort_check(llm, self._abort.is_set):
+                llm.eval(todo)
         except RuntimeError:
             if not self._abort.is_set():
                 raise

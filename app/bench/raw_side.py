@@ -8,6 +8,10 @@ every token then ends in a futex sleep, and *both* sides decode at about half sp
 here: 107 → 53 tok/s at 2 threads on 2 cores). Ponder itself computes on one thread only,
 so in the app that never happens; in one benchmark process it would. A separate process
 keeps the comparison fair while the runs stay interleaved (both sides see the same load).
+
+The file is loaded through Ponder's loader (same file, context and batch size), then only
+``Llama.eval`` and ``Llama.generate`` run: Ponder installs its abort check around its own
+prompt evaluation only, so nothing of Ponder's runs while the raw side computes.
 """
 
 from __future__ import annotations

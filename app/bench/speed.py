@@ -1,10 +1,11 @@
 """``ponder bench speed``: Ponder at its defaults against the best raw llama-cpp-python can do.
 
-Raw llama-cpp-python (in a process of its own, see app.bench.raw_side) is measured twice on the same file: at its own defaults (half the cores
-for decoding, all for prompts) and at the best thread counts of a sweep. Ponder is measured
-where the user sees it: token batches reaching the GUI thread of the real window (offscreen),
-and the time from Send to the first token. Runs are interleaved in one process, so both
-sides see the same machine load.
+Raw llama-cpp-python (in a process of its own, see app.bench.raw_side) is measured twice on
+the same file: at its own defaults (half the cores for decoding, all for prompts) and at the
+best thread counts of a sweep. Ponder is measured where the user sees it: token batches
+reaching the GUI thread of the real window (offscreen), and the time from Send to the first
+token. Every Ponder run sits between two raw runs at the best setting and is compared with
+their mean, so both sides see the same machine load even while it drifts.
 
 Figures: decode and prompt tokens/s and their ratios to the best raw setting; time to first
 token for a ~1,040-token prompt and for the follow-up turn after it (only the new tokens are
@@ -66,51 +67,71 @@ def bench_speed(runs: int = 3, n_tokens: int = 256, model: str | None = None) ->
 
 def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tuple[int, int], runs: int,
                  n_tokens: int) -> dict:
+    """Each Ponder figure sits between two raw ones at the best setting, and its ratio is taken
+    to their mean: raw decoding alone drifts by ±10 % over a minute on this machine, which a
+    comparison with one earlier raw run would count as Ponder's."""
     best_decode = max(sweep["decode"], key=sweep["decode"].get)
     best_prompt = max(sweep["prompt"], key=sweep["prompt"].get)
     sibling = next((m.id for m in pipe.session.config.models if m.id != pipe.session.profile.id
                     and getattr(m, "path", None) == pipe.session.profile.path), None)
-    rows = []
     pipe.turn(PROMPT, max_tokens=16)  # warm both sides up
+
+    def raw_best(kind: str, *args):
+        raw.call("threads", best_decode, best_prompt)
+        return raw.call(kind, *args)
+
+    rows = []
+    raw_before = raw_best("decode", PROMPT, n_tokens)
     for run in range(runs):
         raw.call("threads", *default_threads)
         raw_default_decode = raw.call("decode", PROMPT, n_tokens)
-        raw_default_prompt = raw.call("prompt_rate", long_prompt(run + 1))
-        raw.call("threads", best_decode, best_prompt)
-        raw_best_decode = raw.call("decode", PROMPT, n_tokens)
-        raw_best_prompt = raw.call("prompt_rate", long_prompt(run + 1))
-        raw_best_ttft = raw.call("ttft", long_prompt(run + 1))
-
         pipe.session.new_chat()
         _, timing = pipe.turn(PROMPT, max_tokens=n_tokens)
         pipe_decode = _rate(timing["arrivals"])
-        # The stall probe's timer wakes the GUI thread hundreds of times a second, which costs
-        # the decode threads time they would not lose in use: stalls come from a turn of their own.
+        raw_after = raw_best("decode", PROMPT, n_tokens)
+        rows.append({"raw_default_decode_tps": round(raw_default_decode, 1),
+                     "raw_best_decode_tps": round((raw_before + raw_after) / 2, 1),
+                     "pipeline_decode_tps": round(pipe_decode, 1),
+                     "decode_ratio": round(2 * pipe_decode / (raw_before + raw_after), 3)})
+        raw_before = raw_after
+
+    text = long_prompt(1)
+    raw_prompt_before = raw_best("prompt_rate", text)
+    for run, row in enumerate(rows):
+        text = long_prompt(run + 1)
+        raw.call("threads", *default_threads)
+        raw_default_prompt = raw.call("prompt_rate", text)
+        raw_best_ttft = raw_best("ttft", text)
+        pipe.session.new_chat()
+        long_msg, long_timing = pipe.turn(text, max_tokens=1)
+        pipe_ttft = long_timing["arrivals"][0] - long_timing["t_send"]
+        evaluated = long_msg.stats.prompt_tokens - _last_prefill(pipe)[0]  # a cached system prompt is not work
+        raw_prompt_after = raw_best("prompt_rate", long_prompt(run + 2))
+        raw_prompt = (raw_prompt_before + raw_prompt_after) / 2
+        raw_prompt_before = raw_prompt_after
+        follow_msg, follow_timing = pipe.turn("And in three words?", max_tokens=1)
+        follow_evaluated = _last_prefill(pipe)[1]
+        follow_ttft = follow_timing["arrivals"][0] - follow_timing["t_send"]
+        switched = _turn_after_switch(pipe, sibling) if sibling else {}
+        row.update({
+            "raw_default_prompt_tps": round(raw_default_prompt, 1), "raw_best_prompt_tps": round(raw_prompt, 1),
+            "pipeline_prompt_tps": round(evaluated / pipe_ttft, 1),
+            "prompt_ratio": round(evaluated / pipe_ttft / raw_prompt, 3),
+            "raw_best_ttft_s": round(raw_best_ttft, 3), "pipeline_ttft_s": round(pipe_ttft, 3),
+            "prompt_tokens": evaluated, "turn2_ttft_s": round(follow_ttft, 3),
+            "turn2_prompt_tokens": follow_msg.stats.prompt_tokens, "turn2_evaluated_tokens": follow_evaluated,
+            **switched,
+        })
+
+    # The stall probe's timer wakes the GUI thread hundreds of times a second, which costs the
+    # decode threads time they would not lose in use: stalls come from turns of their own.
+    for row in rows:
         pipe.session.new_chat()
         probe = StallProbe()
         probe.start()
         pipe.turn(PROMPT, max_tokens=n_tokens)
         probe.stop()
-
-        pipe.session.new_chat()
-        long_msg, long_timing = pipe.turn(long_prompt(run + 1), max_tokens=1)
-        pipe_ttft = long_timing["arrivals"][0] - long_timing["t_send"]
-        evaluated = long_msg.stats.prompt_tokens
-        follow_msg, follow_timing = pipe.turn("And in three words?", max_tokens=1)
-        follow_evaluated = _last_prefill(pipe)[1]
-        follow_ttft = follow_timing["arrivals"][0] - follow_timing["t_send"]
-        switched = _turn_after_switch(pipe, sibling) if sibling else {}
-
-        rows.append({
-            "raw_default_decode_tps": round(raw_default_decode, 1), "raw_best_decode_tps": round(raw_best_decode, 1),
-            "pipeline_decode_tps": round(pipe_decode, 1),
-            "raw_default_prompt_tps": round(raw_default_prompt, 1), "raw_best_prompt_tps": round(raw_best_prompt, 1),
-            "pipeline_prompt_tps": round(evaluated / pipe_ttft, 1),
-            "raw_best_ttft_s": round(raw_best_ttft, 3), "pipeline_ttft_s": round(pipe_ttft, 3),
-            "prompt_tokens": evaluated, "turn2_ttft_s": round(follow_ttft, 3),
-            "turn2_prompt_tokens": follow_msg.stats.prompt_tokens, "turn2_evaluated_tokens": follow_evaluated,
-            **switched, **probe.summary(),
-        })
+        row.update(probe.summary())
 
     def med(key: str) -> float:
         return statistics.median(r[key] for r in rows)
@@ -119,9 +140,9 @@ def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tup
         "raw_best_threads": {"decode": best_decode, "batch": best_prompt},
         "sweep_tps": {k: {str(n): round(v, 1) for n, v in d.items()} for k, d in sweep.items()},
         "runs": rows,
-        "decode_ratio_to_best": round(med("pipeline_decode_tps") / med("raw_best_decode_tps"), 3),
+        "decode_ratio_to_best": med("decode_ratio"),
         "decode_ratio_to_raw_default": round(med("pipeline_decode_tps") / med("raw_default_decode_tps"), 3),
-        "prompt_ratio_to_best": round(med("pipeline_prompt_tps") / med("raw_best_prompt_tps"), 3),
+        "prompt_ratio_to_best": med("prompt_ratio"),
         "prompt_ratio_to_raw_default": round(med("pipeline_prompt_tps") / med("raw_default_prompt_tps"), 3),
         "ttft_s": {"pipeline": med("pipeline_ttft_s"), "raw_best": med("raw_best_ttft_s"),
                    "prompt_tokens": med("prompt_tokens"), "turn2": med("turn2_ttft_s"),

@@ -3,7 +3,7 @@
 It owns the conversation and the model worker's thread, starts each turn on the host that
 runs it (the worker thread for local models, the qasync loop for cloud ones — both through
 the same turn runner), folds the turn's events into the current ``AssistantMessage`` at once
-(cheap) and tells the views at most ~30 times a second through a :class:`Throttle`. The
+(cheap) and tells the views at most ~20 times a second through a :class:`Throttle`. The
 window changes it only through its methods.
 
 Signals:
@@ -95,7 +95,7 @@ class ChatSession(QObject):
         self._cloud = cloud_host  # made on the first cloud turn (httpx costs ~0.3 s to import)
         if cloud_host is not None:
             self._connect_host(cloud_host)
-        self._throttle = Throttle(33, self)
+        self._throttle = Throttle(parent=self)
         self._throttle.fired.connect(self._emit_changed)
 
     # -- reading ---------------------------------------------------------------------------

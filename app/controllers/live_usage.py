@@ -1,7 +1,10 @@
 """The context gauge's live numbers: what the streaming (or last) turn fills, and the forecast.
 
 The chat session calls :meth:`LiveUsage.update` whenever the streaming message changed (at
-most ~30 times a second); the gauge listens to ``usage_changed``.
+most ~20 times a second); the gauge listens to ``usage_changed``, which comes at most every
+:data:`GAUGE_S` while a message streams (a counter read by eye; every repaint of the gauge
+takes time from decoding when all cores decode), at once when the forecast's warning turns
+on or off and when the message is finished.
 
 Signals:
     usage_changed(object context_usage, object forecast)
@@ -13,6 +16,7 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
+from app.controllers.throttle import Throttle
 from app.domain.context_budget import ContextUsage, Forecast, thinking_forecast
 from app.domain.messages import AssistantMessage
 
@@ -29,10 +33,29 @@ def usage_of(message: AssistantMessage, max_tokens: int, now: float | None = Non
                                     max_tokens_left=max_tokens - message.stats.generated_tokens)
 
 
+GAUGE_S = 0.2
+
+
 class LiveUsage(QObject):
     """Emits the usage and forecast of the message it is given (see module docstring)."""
 
     usage_changed = Signal(object, object)
 
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._latest: tuple[ContextUsage, Forecast] | None = None
+        self._warning = False
+        self._throttle = Throttle(round(GAUGE_S * 1000), self)
+        self._throttle.fired.connect(self._emit_latest)
+
     def update(self, message: AssistantMessage, max_tokens: int) -> None:
-        self.usage_changed.emit(*usage_of(message, max_tokens))
+        self._latest = usage_of(message, max_tokens)
+        if message.finished or self._latest[1].warning != self._warning:
+            self._throttle.fire_now()
+        else:
+            self._throttle.request()
+
+    def _emit_latest(self) -> None:
+        usage, forecast = self._latest
+        self._warning = forecast.warning
+        self.usage_changed.emit(usage, forecast)

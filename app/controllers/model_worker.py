@@ -31,6 +31,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.backends.base import LocalBackend, TurnRequest
+from app.controllers.throttle import FRAME_S
 from app.controllers.turn_runner import TurnRunner, run_turn_sync
 from app.domain.profiles import ModelProfile
 from app.domain.turn_control import TurnControl
@@ -38,7 +39,6 @@ from app.errors import BackendError, PonderError
 
 BackendFactory = Callable[[ModelProfile], LocalBackend]
 log = logging.getLogger("ponder.worker")
-COALESCE_S = 0.03  # fast tokens share a batch for up to this long (one GUI wake-up; see drive_turn)
 
 
 def default_memory_budget() -> int:
@@ -151,7 +151,7 @@ class ModelWorker(QObject):
             self._loop = asyncio.new_event_loop()
         runner = TurnRunner(lambda: self._acquire(profile, lambda: self._quitting.is_set() or control.stopped),
                             tools=tools)
-        run_turn_sync(runner, request, control, self.turn_events.emit, self._loop, coalesce_s=COALESCE_S)
+        run_turn_sync(runner, request, control, self.turn_events.emit, self._loop, coalesce_s=FRAME_S)
         self.turn_done.emit()
 
     @Slot(object, object, object)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from app.domain.messages import AssistantMessage, UserMessage
+from app.ui.discard import discard, is_discarded
 from app.ui.message_widget import AssistantMessageWidget, UserMessageWidget
 
 
@@ -104,6 +105,8 @@ class ChatView(QScrollArea):
             if message_widget is None:
                 continue
             for child in message_widget.findChildren(QWidget):
+                if is_discarded(child, message_widget):
+                    continue
                 if child.focusPolicy() & Qt.TabFocus and not child.isWindow():
                     QWidget.setTabOrder(previous, child)
                     previous = child
@@ -120,14 +123,14 @@ class ChatView(QScrollArea):
         widget = self.widgets.pop(message.uid, None)
         if widget is not None:
             self._children_seen.pop(id(widget), None)
-            widget.deleteLater()
+            discard(widget, self._layout)
 
     def widget_for(self, message) -> QWidget | None:
         return self.widgets.get(message.uid)
 
     def clear(self) -> None:
         for widget in self.widgets.values():
-            widget.deleteLater()
+            discard(widget, self._layout)
         self.widgets.clear()
         self._children_seen.clear()
 

@@ -13,9 +13,9 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolTip, QVBoxLayout, QWidget
 
 from app.domain.context_budget import SEGMENTS, ContextUsage, Forecast
 from app.ui.plain import plain_label, plain_tooltip
@@ -116,31 +116,64 @@ class ContextGauge(QWidget):
             self.carry.setCurrentIndex(index)
 
     def set_usage(self, usage: ContextUsage | None, forecast: Forecast | None = None, *, preview: bool = False) -> None:
+        """Called for every frame of a streaming turn, so it changes only what changed: a new
+        label text must not relayout the window, the style is polished again only when the
+        warning flag flips, and the legend is written when a tooltip asks for it."""
         self.usage = usage
         self.forecast = forecast or Forecast(False)
         self.bar.usage = usage
         self.bar.warning = self.forecast.warning
         if usage is None:
-            self.label.setText("")
+            self._set_label("")
             self.warning_label.hide()
-            self.setToolTip("")
         else:
             approx = "~" if usage.estimated else ""
             text = f"{approx}{usage.used:,} / {usage.n_ctx:,} tokens"
             if preview:
                 text = "next prompt " + text
-            self.label.setText(text)
-            self.warning_label.setText(self.forecast.message if self.forecast.warning else "")
-            self.warning_label.setVisible(self.forecast.warning)
-            self.label.setProperty("warning", self.forecast.warning)
-            self.label.style().unpolish(self.label)
-            self.label.style().polish(self.label)
-            lines = [usage.describe(key) for key, _ in SEGMENTS]
-            if self.saving_note:
-                lines.append(self.saving_note)
-            self.setToolTip(plain_tooltip("\n".join(lines)))
-            self.bar.setToolTip(plain_tooltip("\n".join(lines)))
+            warning = self.forecast.warning
+            message = self.forecast.message if warning else ""
+            if self.warning_label.text() != message:
+                self.warning_label.setText(message)
+            if self.warning_label.isHidden() == warning:
+                self.warning_label.setVisible(warning)
+            if bool(self.label.property("warning")) != warning:
+                self.label.setProperty("warning", warning)
+                self.label.style().unpolish(self.label)
+                self.label.style().polish(self.label)  # bold: wider
+                self.label.setText("")
+            self._set_label(text)
         self.bar.update()
+
+    def _set_label(self, text: str) -> None:
+        """A label whose size is fixed and only grows: Qt relayouts the whole window for a label
+        whose size hint may change, and the count changes with every token."""
+        if text == self.label.text():
+            return
+        self.label.setText(text)
+        hint = self.label.sizeHint()
+        if hint.width() > self.label.minimumWidth() or hint.height() != self.label.minimumHeight():
+            self.label.setFixedSize(max(hint.width(), self.label.minimumWidth()), hint.height())
+
+    def legend(self) -> str:
+        """The tooltip: one line per segment with its tokens and share, then the saving note."""
+        if self.usage is None:
+            return ""
+        lines = [self.usage.describe(key) for key, _ in SEGMENTS]
+        if self.saving_note:
+            lines.append(self.saving_note)
+        return "\n".join(lines)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.ToolTip:  # also for the bar: it has no tooltip of its own
+            text = self.legend()
+            if text:
+                QToolTip.showText(event.globalPos(), plain_tooltip(text), self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
 
     def set_saving_note(self, note: str) -> None:
         """E.g. "dropping earlier thinking saves 3,412 tokens"."""

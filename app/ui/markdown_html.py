@@ -13,6 +13,7 @@ and lines (see `app.ui.markdown_blocks`), so a render costs the same at item 400
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,11 @@ _MAX_SHOWN_URL = 200
 _HIGHLIGHT = "ponder_highlight"  # env key: highlight fenced code (finished blocks only)
 _REFS = "references"  # env key used by markdown-it for link reference definitions
 _NBSP = "\u00a0"
+# Text that, added to a plain paragraph on its line, leaves it a plain paragraph with exactly
+# this text: letters, digits, single spaces and punctuation that no Markdown rule reads mid-line
+# (no emphasis, code, links, entities, escapes, HTML, tables or line breaks).
+_PLAIN_RUN = re.compile(r"(?:[^\W_]|[ ,.;:'\"?()%$@/])+")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 # --- renderer rules ---------------------------------------------------------------------
@@ -271,6 +277,10 @@ class RenderUpdate:
       Without `open_closed`, `stable_html` goes before the open block (which then is empty).
     * `tail_context`: like `open_context`, for `tail_html` (the live items or line of the
       open block, then whatever follows it).
+
+    `append_text` (when set, nothing else is): the tail is a plain paragraph and the new text
+    cannot change how it parses (words and plain punctuation on the same line): add it as
+    plain text at the end of what is shown, instead of replacing the tail.
     """
 
     stable_html: str
@@ -282,6 +292,7 @@ class RenderUpdate:
     open_closed: bool = False
     open_shown: int = 0
     tail_context: str = ""
+    append_text: str = ""
 
 
 @dataclass
@@ -309,6 +320,23 @@ class _Update:
                             self.open_reset, self.open_closed, self.open_shown, self.tail_context)
 
 
+def _stays_plain(paragraph: str, added: str) -> bool:
+    """Whether ``paragraph`` (shown as exactly its text) plus ``added`` is still a plain
+    paragraph of exactly that text. Its current line must already hold a letter, so nothing can
+    make it a list item, heading or table row; no entity or escape may be open on it; and no
+    double space may appear (HTML would show one)."""
+    line = paragraph[paragraph.rfind("\n") + 1:]
+    return (bool(_PLAIN_RUN.fullmatch(added)) and "  " not in paragraph[-1:] + added
+            and _LETTER.search(line) is not None and "&" not in line and "\\" not in line)
+
+
+def _ends_in_plain_paragraph(html: str, source: str) -> bool:
+    """Whether the HTML of ``source`` ends with its last paragraph as exactly that text."""
+    cut = source.rfind("\n\n")
+    last = source[cut + 2:] if cut >= 0 else source
+    return bool(last) and html.endswith(f"<p>{escapeHtml(last)}</p>\n") and (cut >= 0 or html.startswith("<p>"))
+
+
 class StreamingMarkdown:
     """Markdown that grows by appending, rendered so that each call costs O(delta + tail).
 
@@ -333,6 +361,7 @@ class StreamingMarkdown:
         self._dirty = False
         self._has_stable = False
         self._late_refs = False
+        self._plain_tail: str | None = None  # the tail, when it is shown as exactly this plain paragraph
         self.parsed_chars = 0
 
     @property
@@ -377,6 +406,11 @@ class StreamingMarkdown:
     def render(self) -> RenderUpdate:
         """Promote newly finished blocks (and items and lines) and render the live tail."""
         self._dirty = False
+        plain = self._plain_tail
+        if plain is not None and self._tail.startswith(plain) and _stays_plain(plain, self._tail[len(plain):]):
+            self._plain_tail = self._tail
+            return RenderUpdate("", "", append_text=self._tail[len(plain):])
+        self._plain_tail = None
         out = _Update()
         try:
             if self._open is not None:
@@ -385,6 +419,8 @@ class StreamingMarkdown:
                 self._step(out, may_open=not out.open_closed)
         except Diverged:
             return self._afresh()
+        if self._open is None and not out.tail_context and _ends_in_plain_paragraph(out.tail, self._tail):
+            self._plain_tail = self._tail
         return out.done()
 
     def finish(self) -> RenderUpdate:
@@ -393,6 +429,7 @@ class StreamingMarkdown:
             self._pending_cr = False
             self.feed("\n")
         self._dirty = False
+        self._plain_tail = None
         out = _Update()
         if self._open is not None:
             try:

@@ -51,6 +51,7 @@ class MarkdownView(QTextBrowser):
         self._blank = True  # nothing shown (an hr or empty code block has no text, so ask this)
         self._context_blocks: dict[str, int] = {}  # context HTML -> its block count (last few)
         self._content_height = 0
+        self._applying = False
         # Parented to the view so resource requests from parsing HTML reach loadResource below.
         self._scratch = QTextDocument(self)
         self._counter = QTextDocument(self)
@@ -129,6 +130,8 @@ class MarkdownView(QTextBrowser):
         self.viewport().setAutoFillBackground(False)
 
     def _on_document_size_changed(self, size: QSizeF) -> None:
+        if self._applying:  # a flush passes through smaller sizes (it cuts the tail first): size once, at its end
+            return
         margins = self.contentsMargins()
         height = math.ceil(size.height()) + margins.top() + margins.bottom()
         if height != self._content_height:
@@ -139,7 +142,20 @@ class MarkdownView(QTextBrowser):
     def _apply(self, update: RenderUpdate) -> None:
         doc = self.document()
         cursor = QTextCursor(doc)
+        self._applying = True
         cursor.beginEditBlock()  # one layout pass and one size change per flush
+        try:
+            self._edit(cursor, update)
+        finally:
+            cursor.endEditBlock()
+            self._applying = False
+        self._on_document_size_changed(doc.size())
+
+    def _edit(self, cursor: QTextCursor, update: RenderUpdate) -> None:
+        if update.append_text:  # the tail is a plain paragraph: it grows where it ends
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertText(update.append_text)
+            return
         if update.replace_all:
             self._clear()
         self._cut(cursor, self._open)  # the old tail
@@ -166,7 +182,6 @@ class MarkdownView(QTextBrowser):
             self._insert_continuing(cursor, tail, update.tail_context.strip())
         elif tail:
             self._insert_plain(cursor, tail)
-        cursor.endEditBlock()
 
     def _clear(self) -> None:
         self.document().clear()

@@ -32,6 +32,7 @@ from app.domain.cost import UNKNOWN, Billing, arithmetic_text, footer_text, mess
 from app.domain.messages import AssistantMessage, ReasoningBlock, ToolCallPart, UserMessage
 from app.domain.tools.records import measured_result_tokens
 from app.ui import format as fmt
+from app.ui.discard import discard
 from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
@@ -212,8 +213,7 @@ class AssistantMessageWidget(QFrame):
                     len(self._parts))
         for view in self._views[keep:]:
             if view is not None:
-                self._layout.removeWidget(view)
-                view.deleteLater()
+                discard(view, self._layout)
         del self._views[keep:], self._shown[keep:], self._parts[keep:]
 
     def _tools_around(self, index: int) -> tuple[str, str]:

@@ -32,6 +32,10 @@ EXTENSION_MARK = " ⟲"  # before a continuation Ponder fed ("Think longer")
 BUDGET_MARK = "\n✂ the thinking budget ended the reasoning here"
 MENTION_MARK = " ⚑ {tool}: mentioned while thinking, not called "
 BODY_MAX_PX = 360  # longer traces scroll inside the panel
+# While a block is live its header (seconds, tokens) and preview change with every frame, and
+# every new label text relayouts the whole chat: they change at most this often, then at once
+# when the block ends.
+LIVE_TEXT_S = 0.2
 CHEVRON_CLOSED, CHEVRON_OPEN = "▸ ", "▾ "
 
 
@@ -97,6 +101,7 @@ class ThinkingPanel(StickyExpansion, QFrame):
         self._cut_marked = False
         self._live = True
         self._mentions_marked = 0  # of the block's mentions, how many are marked in the body
+        self._texts_at = float("-inf")  # when the header and preview were last set (monotonic)
 
         self.header = ThinkingHeader(self)
         self.header.activated.connect(self._on_header)
@@ -184,15 +189,19 @@ class ThinkingPanel(StickyExpansion, QFrame):
             self._cut_marked = True
             self._mark(BUDGET_MARK)
         live = block.end is None
-        secs = (now - block.start) if (live and now is not None) else block.seconds
-        self.header.setText(fmt.thinking_header(
-            live=live, secs=max(0.0, secs), n_tokens=block.tokens, n_ctx=n_ctx,
-            hidden_tokens=block.hidden_tokens, redacted=block.redacted,
-            truncated=block.truncated, budget_cut=block.budget_cut, called=called,
-            continued_after=continued_after))
-        if live:
-            tail = block.text_tail(PREVIEW_CHARS).rstrip().splitlines()
-            self.preview.setText("\n".join(tail[-2:]))
+        if live and now is not None and now - self._texts_at < LIVE_TEXT_S:
+            pass  # the clock or the next frame brings the header and preview up to date
+        else:
+            self._texts_at = now if now is not None else float("-inf")
+            secs = (now - block.start) if (live and now is not None) else block.seconds
+            self.header.setText(fmt.thinking_header(
+                live=live, secs=max(0.0, secs), n_tokens=block.tokens, n_ctx=n_ctx,
+                hidden_tokens=block.hidden_tokens, redacted=block.redacted,
+                truncated=block.truncated, budget_cut=block.budget_cut, called=called,
+                continued_after=continued_after))
+            if live:
+                tail = block.text_tail(PREVIEW_CHARS).rstrip().splitlines()
+                self.preview.setText("\n".join(tail[-2:]))
         if live != self._live:
             self._live = live
             self._apply_expanded()

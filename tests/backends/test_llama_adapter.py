@@ -12,8 +12,7 @@ from app.backends import llama_adapter as adapter
 
 ROOT = Path(__file__).parents[2]
 # Private attributes of llama-cpp-python objects that Ponder needs (see the adapter's docstring).
-PRIVATE = {"_model", "_ctx", "_input_ids", "_scores", "_batch", "_sampler", "_candidates", "_ponder_progress",
-           "_ponder_abort"}
+PRIVATE = {"_model", "_ctx", "_input_ids", "_scores", "_batch", "_sampler", "_candidates", "_ponder_progress"}
 
 
 def test_the_installed_version_is_one_the_adapter_was_checked_against():

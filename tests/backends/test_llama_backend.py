@@ -73,6 +73,34 @@ def test_stop_during_prompt_processing(instruct):
     assert time.monotonic() - t0 < 3.0 + 0.05
 
 
+def test_the_abort_check_runs_only_while_a_prompt_is_evaluated(instruct, monkeypatch):
+    """llama.cpp calls the check at every graph node; while decoding that would take the GIL
+    hundreds of times per token, so it is installed around prompt evaluation only."""
+    from app.backends import llama_adapter as adapter
+
+    calls = {"prefill": 0, "decode": 0}
+    phase = ["idle"]
+    real = adapter.abort_check
+
+    def counting(llm, should_abort):
+        def counted():
+            calls[phase[0]] += 1
+            return should_abort()
+
+        phase[0] = "prefill"
+        with real(llm, counted):
+            yield
+        phase[0] = "decode"
+
+    from contextlib import contextmanager
+
+    monkeypatch.setattr(adapter, "abort_check", contextmanager(counting))
+    msg = run(instruct, "Count from one to twenty.", max_tokens=12, temperature=0.0)
+    assert msg.stats.answer_tokens == 12
+    assert calls["prefill"] > 100  # every node of the prompt's graph asked
+    assert calls["decode"] == 0  # the check is gone before the first token is sampled
+
+
 def test_prompt_that_does_not_fit_is_a_clear_error():
     backend = LlamaBackend(profile(n_ctx=256))
     backend.load()

@@ -30,3 +30,18 @@ def test_no_request_no_call_and_flush_fires_a_pending_one_now(qtbot):
     assert fired == [1]
     qtbot.wait(30)
     assert fired == [1]  # the flushed request does not fire again later
+
+
+def test_a_request_after_a_quiet_interval_fires_at_once_and_the_next_waits(qtbot):
+    throttle = Throttle(60)
+    fired = []
+    throttle.fired.connect(lambda: fired.append(time.monotonic()))
+    throttle.request()
+    assert len(fired) == 1  # no timer: updates an interval apart wake the GUI once each
+    throttle.request()
+    assert len(fired) == 1
+    qtbot.waitUntil(lambda: len(fired) == 2, timeout=1000)
+    assert fired[1] - fired[0] >= 0.055
+    qtbot.wait(70)
+    throttle.request()
+    assert len(fired) == 3

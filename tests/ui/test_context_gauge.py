@@ -3,6 +3,9 @@
 from dataclasses import replace
 
 import pytest
+from PySide6.QtCore import QEvent, QObject, QPoint
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from app.backends.fake import FakeBackend
 from app.controllers.chat_session import ChatSession
@@ -29,7 +32,7 @@ def test_gauge_values_after_a_scripted_turn(qtbot):
     usage = win.gauge.usage
     assert (usage.history, usage.reasoning, usage.answer, usage.free) == (40, 5, 3, 952)
     assert win.gauge.label.text() == "48 / 1,000 tokens"
-    assert "reasoning this turn: 5 tokens, 0% of 1,000" in win.gauge.toolTip()
+    assert "reasoning this turn: 5 tokens, 0% of 1,000" in win.gauge.legend()
     widths = win.gauge.bar.segment_widths()
     assert widths["history"] == pytest.approx(win.gauge.bar.width() * 40 / 1000)
     assert sum(widths.values()) == pytest.approx(win.gauge.bar.width())
@@ -65,8 +68,8 @@ def test_gauge_widget_legend_lines():
     gauge = ContextGauge()
     usage = ContextUsage(n_ctx=8192, system=30, history=100, carried_reasoning=50, reasoning=1804, answer=20)
     gauge.set_usage(usage)
-    assert "reasoning this turn: 1,804 tokens, 22% of 8,192" in gauge.toolTip()
-    assert "reasoning carried from earlier turns: 50 tokens, 1% of 8,192" in gauge.toolTip()
+    assert "reasoning this turn: 1,804 tokens, 22% of 8,192" in gauge.legend()
+    assert "reasoning carried from earlier turns: 50 tokens, 1% of 8,192" in gauge.legend()
     assert gauge.label.text() == "2,004 / 8,192 tokens"
 
 
@@ -89,3 +92,52 @@ def test_preview_counts_the_draft_and_matches_the_turn(qtbot):
         session.send("Tell me about the history of Rome in detail please")
     assert done.args[0].stats.prompt_tokens == preview.used  # the preview was the real prompt
     session.shutdown()
+
+
+class _LayoutRequests(QObject):
+    """Counts LayoutRequest events that reach the main window (each relayouts all of it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj, event):  # noqa: N802
+        if event.type() == QEvent.LayoutRequest:
+            self.count += 1
+        return False
+
+
+def test_a_changing_count_does_not_relayout_the_window(qtbot):
+    win = _window(qtbot, lambda p: FakeBackend(p, ["x"], n_ctx=100_000))
+    gauge = win.gauge
+    usage = ContextUsage(n_ctx=100_000, system=30, history=100, answer=1)
+    gauge.set_usage(usage)
+    qtbot.wait(50)  # the first text sizes the label: one relayout, then none
+    counter = _LayoutRequests()
+    win.installEventFilter(counter)
+    for answer in range(2, 400, 7):  # 1-digit to 3-digit counts, as while streaming
+        gauge.set_usage(replace(usage, answer=answer))
+        QApplication.processEvents()
+    assert gauge.label.text() == "524 / 100,000 tokens"
+    assert counter.count <= 2  # at most when the count grows a digit wider than the label
+    win.removeEventFilter(counter)
+    win.session.shutdown()
+
+
+def test_the_legend_is_the_tooltip_of_the_bar_and_the_label(qtbot):
+    win = _window(qtbot, lambda p: FakeBackend(p, ["x"], n_ctx=8192))
+    gauge = win.gauge
+    gauge.set_usage(ContextUsage(n_ctx=8192, system=30, history=100, reasoning=1804, answer=20))
+    qtbot.wait(20)
+    shown = []
+    real = QToolTip.showText
+    try:
+        QToolTip.showText = lambda pos, text, widget=None, *a: shown.append((text, widget))
+        for target in (gauge.bar, gauge.label):
+            event = QHelpEvent(QEvent.ToolTip, QPoint(2, 2), target.mapToGlobal(QPoint(2, 2)))
+            QApplication.sendEvent(target, event)
+    finally:
+        QToolTip.showText = real
+    assert len(shown) == 2
+    assert all("reasoning this turn: 1,804 tokens, 22% of 8,192" in text and widget is gauge for text, widget in shown)
+    win.session.shutdown()

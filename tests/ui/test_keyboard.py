@@ -1,7 +1,7 @@
 """The window by keyboard alone: Tab follows the reading order, the switcher and panels work."""
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backends.fake import FakeBackend
 from app.controllers.chat_session import ChatSession
@@ -69,3 +69,40 @@ def test_switcher_and_panel_headers_by_keyboard(qtbot):
     assert not panel.expanded
     win.session.shutdown()
     win.persistence.close()
+
+
+def test_a_new_chat_takes_the_old_messages_out_of_the_window_at_once(qtbot):
+    """Deleted widgets stay in layouts and the focus chain until the event loop deletes them;
+    the chat's Tab order must never be threaded through them (Qt crashed on that)."""
+    from app.backends.fake import FakeBackend
+    from app.controllers.chat_session import ChatSession
+    from app.domain.config import load_user_models
+    from app.domain.reasoning.markers import FAMILIES
+    from app.ui.main_window import MainWindow
+
+    session = ChatSession(load_user_models(),
+                          factory=lambda p: FakeBackend(p, ["<think>", "hm", "</think>", "ok"], spec=FAMILIES["think"]))
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(session.turn_finished, timeout=5000):
+        session.send("first")
+    old = list(win.chat.widgets.values())
+    old_children = [c for w in old for c in w.findChildren(QWidget)]
+    assert any(c.focusPolicy() & Qt.TabFocus for c in old_children)  # a panel header, Trace
+    session.new_chat()
+    threaded = []
+    real = QWidget.setTabOrder
+    try:
+        QWidget.setTabOrder = staticmethod(lambda a, b: (threaded.append(b), real(a, b)))
+        session.send("second")  # before the event loop has deleted the old widgets
+    finally:
+        QWidget.setTabOrder = staticmethod(real)
+    layout = win.chat._layout
+    shown = [layout.itemAt(i).widget() for i in range(layout.count())]
+    assert not any(w in shown for w in old)
+    assert all(w.isHidden() for w in old)
+    assert threaded and not any(c in threaded for c in old_children)
+    with qtbot.waitSignal(session.turn_finished, timeout=5000):
+        pass
+    session.shutdown()

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QUrl, Qt
 from PySide6.QtGui import QTextCursor, QTextDocument
@@ -202,6 +202,59 @@ def test_streaming_in_chunks_equals_loading_the_whole_text(host: QWidget, text: 
     assert streamed.plain_text() == text
 
 
+def _shape(doc: QTextDocument) -> list[tuple]:
+    """Text, heading level and list style of each block: what a reader sees of the structure."""
+    return [(text, level, style) for text, level, style, *_ in _blocks(doc)]
+
+
+# Words and the pieces that can turn a plain line into something else when they come later.
+_PIECES = ["word", " word", " Word", ",", ".", " 1", "1", ". ", ")", " ", "  ", "&amp", ";", "\\", "*", "_",
+           "`", "\n", "\n\n", "-", "#", " 2", "=", "|", "'", '"', "(", "<", ">", "[", "]", ":", "x"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=40))
+@example(pieces=["1", ". ", "word"])  # a list item
+@example(pieces=["word", "\n", "1", ")", " x"])  # one that interrupts the paragraph
+@example(pieces=["x", "\n", "#", " word"])  # a heading
+@example(pieces=["word &amp", ";"])  # an entity
+@example(pieces=["x\\", "."])  # an escape
+@example(pieces=["word", "  ", "x"])  # a double space, shown as one
+@example(pieces=["word", " ", "x", " ", "\n\n", "y"])
+def test_a_live_plain_paragraph_grows_to_what_the_whole_text_shows(host: QWidget, pieces: list[str]) -> None:
+    """While it streams, plain text is appended to the shown paragraph without parsing it
+    again; after every flush the view must show what the text so far shows when rendered
+    whole (list items, entities, escapes and headings that later pieces complete)."""
+    streamed = _add_view(host)
+    whole = _add_view(host)
+    text = ""
+    for piece in pieces:
+        text += piece
+        streamed.append_text(piece)
+        streamed.flush()
+        whole.set_text(text)
+        assert streamed.toPlainText().rstrip() == whole.toPlainText().rstrip(), repr(text)
+        assert _shape(streamed.document())[:-1] == _shape(whole.document())[:-1], repr(text)
+    streamed.deleteLater()
+    whole.deleteLater()
+
+
+def test_plain_words_are_appended_without_parsing_the_paragraph_again(view: MarkdownView) -> None:
+    view.append_text("# A tale\n\nFirst paragraph.\n\nOnce upon a time")
+    view.flush()
+    before = view.stream.parsed_chars
+    rest = " there lived a dragon who baked bread, and (it seems) liked it."
+    for word in rest.split(" ")[1:]:
+        view.append_text(" " + word)
+        view.flush()
+    assert view.stream.parsed_chars == before  # every word went in as text
+    assert view.toPlainText() == "A tale\nFirst paragraph.\nOnce upon a time" + rest
+    view.append_text(" *so*")  # emphasis: parsed again
+    view.flush()
+    assert view.stream.parsed_chars > before
+    assert view.toPlainText() == "A tale\nFirst paragraph.\nOnce upon a time" + rest + " so"
+
+
 def test_finished_blocks_are_inserted_once_and_the_tail_is_replaced(view: MarkdownView) -> None:
     view.append_text("# Head\n\nfirst para")
     view.flush()
@@ -260,6 +313,24 @@ def test_height_follows_the_document_and_width_follows_the_parent(qtbot, host: Q
     host.resize(300, 400)
     qtbot.waitUntil(lambda: view.height() > tall)
     assert view.height() >= view.document().size().height()
+
+
+@shown
+def test_a_growing_paragraph_only_ever_grows_the_view(qtbot, host: QWidget, view: MarkdownView) -> None:
+    """A flush cuts the live tail and inserts it again; the view must not pass through the
+    cut size (each size change relayouts and repaints the whole chat)."""
+    host.layout().addStretch(1)
+    host.show()
+    qtbot.waitExposed(host)
+    heights = []
+    view.document().documentLayout().documentSizeChanged.connect(lambda _size: heights.append(view.height()))
+    sizes = []
+    for word in range(120):  # one paragraph of several lines, as a model streams it
+        view.append_text(f"word{word} ")
+        view.flush()
+        sizes.append(view.height())
+    assert sizes[-1] > sizes[0]
+    assert heights and heights == sorted(heights)  # also inside a flush, never smaller on the way
 
 
 def test_set_text_replaces_and_plain_text_is_the_markdown_source(view: MarkdownView) -> None:

@@ -99,7 +99,7 @@ def test_the_gauge_counts_the_schemas_and_the_results(qtbot):
     assert usage.tools == 30 + 41 and usage.tool_schemas == 30  # schemas + what the three rounds added
     widths = gauge.bar.segment_widths()
     assert widths["tools"] == pytest.approx(gauge.bar.width() * 71 / 4096)
-    assert "tools: their schemas and results: 71 tokens, 2% of 4,096 (schemas 30, results 41)" in gauge.toolTip()
+    assert "tools: their schemas and results: 71 tokens, 2% of 4,096 (schemas 30, results 41)" in gauge.legend()
     assert usage.used == usage.system + usage.history + usage.carried_reasoning + 71 + usage.reasoning + usage.answer
 
 
