@@ -245,3 +245,31 @@ def test_rate_limit_countdown_is_visible(widget):
     m.apply(ev.AnswerDelta("Hello"))
     w.refresh()
     assert w.status.isHidden()
+
+
+def test_a_live_header_changes_at_most_every_live_text_interval_and_at_once_at_the_end(widget):
+    """Each new header text relayouts the chat: while the block is live it changes at most
+    every LIVE_TEXT_S (the message's clock brings it up to date), at its end at once."""
+    import time
+
+    from app.ui.thinking_panel import LIVE_TEXT_S
+
+    m = _started()
+    _think(m, "First thought.", 10, 100.0)
+    w = widget(m)
+    w.refresh()
+    panel, block = w.panels[0], m.blocks[0]
+    t = time.monotonic() + 10  # later than the refresh above, on its clock
+    panel.update_from(block, n_ctx=8192, now=t)
+    first = panel.header.text()
+    assert first.endswith(" · 10 tokens")
+    m.apply(ev.ReasoningDelta(" More."))
+    m.apply(ev.TokenCounts(25, 0, 0, 101.0))
+    panel.update_from(block, n_ctx=8192, now=t + LIVE_TEXT_S / 4)
+    assert panel.header.text() == first  # too soon: unchanged, though the block grew
+    assert panel.plain_text() == "First thought. More."  # the text itself is never held back
+    panel.update_from(block, n_ctx=8192, now=t + LIVE_TEXT_S * 1.5)
+    assert panel.header.text().endswith(" · 25 tokens")
+    _end_block(m, 102.0)
+    panel.update_from(block, n_ctx=8192, now=t + LIVE_TEXT_S * 1.6)  # ended: at once
+    assert panel.header.text().startswith("Thought for ")
