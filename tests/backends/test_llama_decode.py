@@ -32,7 +32,7 @@ def run(backend, prompt, *, control=None, on_event=None, **kw):
 def test_budgets_are_respected_and_the_end_marker_is_fed_once(thinker, budget):
     msg, events = run(thinker, "Explain how a bicycle stays upright.", thinking_budget=budget,
                       min_thinking=budget,  # keep it thinking up to the budget (tiny models stop early)
-                      max_tokens=budget + GRACE_TOKENS + 40, temperature=0.7)
+                      max_tokens=budget + GRACE_TOKENS + 40, temperature=0.0)
     cuts = [e for e in events if type(e) is ev.BudgetCut]
     assert len(cuts) == 1, "the end marker must be fed exactly once"
     assert budget <= msg.stats.reasoning_tokens <= budget + GRACE_TOKENS
