@@ -50,7 +50,7 @@ def test_answer_now_cuts_mid_thought(thinker):
             control.answer_now()
 
     msg, events = run(thinker, "Think about prime numbers.", control=control, on_event=press,
-                      thinking_budget=0, min_thinking=10, max_tokens=80, temperature=0.7)
+                      thinking_budget=0, min_thinking=10, max_tokens=80, temperature=0.0)
     assert [type(e) for e in events].count(ev.BudgetCut) == 1
     assert msg.stats.reasoning_tokens == 10  # cut at once, on the next token boundary
     assert msg.answer.strip()
