@@ -320,14 +320,18 @@ class _Update:
                             self.open_reset, self.open_closed, self.open_shown, self.tail_context)
 
 
-def _stays_plain(paragraph: str, added: str) -> bool:
-    """Whether ``paragraph`` (shown as exactly its text) plus ``added`` is still a plain
-    paragraph of exactly that text. Its current line must already hold a letter, so nothing can
-    make it a list item, heading or table row; no entity or escape may be open on it; and no
-    double space may appear (HTML would show one)."""
+def _line_may_grow(paragraph: str) -> bool:
+    """Whether plain text may be added to the current line of ``paragraph`` (shown as exactly its
+    text): the line already holds a letter, so nothing can make it a list item, heading or
+    table row, and no entity or escape is open on it. Added plain text keeps this true."""
     line = paragraph[paragraph.rfind("\n") + 1:]
-    return (bool(_PLAIN_RUN.fullmatch(added)) and "  " not in paragraph[-1:] + added
-            and _LETTER.search(line) is not None and "&" not in line and "\\" not in line)
+    return _LETTER.search(line) is not None and "&" not in line and "\\" not in line
+
+
+def _stays_plain(last: str, added: str) -> bool:
+    """Whether ``added`` after a line that may grow (ending in ``last``) keeps it a plain
+    paragraph of exactly that text; no double space may appear (HTML would show one)."""
+    return bool(_PLAIN_RUN.fullmatch(added)) and "  " not in last + added
 
 
 def _ends_in_plain_paragraph(html: str, source: str) -> bool:
@@ -361,7 +365,9 @@ class StreamingMarkdown:
         self._dirty = False
         self._has_stable = False
         self._late_refs = False
-        self._plain_tail: str | None = None  # the tail, when it is shown as exactly this plain paragraph
+        # When the tail is shown as exactly this plain paragraph whose line may grow: its length
+        # (the tail only grows between renders; anything that rewrites it resets this)
+        self._plain_tail: int | None = None
         self.parsed_chars = 0
 
     @property
@@ -406,10 +412,10 @@ class StreamingMarkdown:
     def render(self) -> RenderUpdate:
         """Promote newly finished blocks (and items and lines) and render the live tail."""
         self._dirty = False
-        plain = self._plain_tail
-        if plain is not None and self._tail.startswith(plain) and _stays_plain(plain, self._tail[len(plain):]):
-            self._plain_tail = self._tail
-            return RenderUpdate("", "", append_text=self._tail[len(plain):])
+        shown = self._plain_tail
+        if shown is not None and _stays_plain(self._tail[shown - 1:shown], added := self._tail[shown:]):
+            self._plain_tail = len(self._tail)
+            return RenderUpdate("", "", append_text=added)
         self._plain_tail = None
         out = _Update()
         try:
@@ -419,8 +425,9 @@ class StreamingMarkdown:
                 self._step(out, may_open=not out.open_closed)
         except Diverged:
             return self._afresh()
-        if self._open is None and not out.tail_context and _ends_in_plain_paragraph(out.tail, self._tail):
-            self._plain_tail = self._tail
+        if (self._open is None and not out.tail_context and _ends_in_plain_paragraph(out.tail, self._tail)
+                and _line_may_grow(self._tail)):
+            self._plain_tail = len(self._tail)
         return out.done()
 
     def finish(self) -> RenderUpdate:
