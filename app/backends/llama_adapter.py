@@ -176,23 +176,56 @@ def set_threads(llm, n_threads: int, n_threads_batch: int) -> None:
     llm.n_threads, llm.n_threads_batch = n_threads, n_threads_batch  # what the object reports
 
 
-@contextmanager
-def abort_check(llm, should_abort: Callable[[], bool]):
-    """While the block runs, llama.cpp asks ``should_abort()`` between graph nodes; True ends
-    the running ``eval`` with a RuntimeError, leaving the context as it was before that batch.
+class AbortFlag:
+    """A flag llama.cpp's abort callback reads without Python.
 
-    Only for prompt evaluation: llama.cpp calls it at every node (hundreds per token), each
-    call takes the GIL, and while decoding any Python on the GUI thread would then hold the
-    computing threads up. Decoding checks Stop between tokens instead."""
+    llama.cpp asks its abort callback at every graph node (hundreds per batch). A Python
+    callback must take the GIL each time, so any Python running on another thread (the GUI
+    building a long message, a search, the trace viewer) held the prompt's evaluation up —
+    measured here: a 300-token prompt took 1.5–2× as long while a Python thread was busy.
+    The callback is libc's ``strlen`` over two bytes, ``{flag, 0}``: it returns 1 once the flag
+    is set and 0 before, which is the ``bool`` llama.cpp expects, without entering Python.
+    """
+
+    def __init__(self):
+        self._bytes = ctypes.create_string_buffer(2)
+
+    def set(self) -> None:
+        self._bytes[0] = b"\x01"
+
+    def clear(self) -> None:
+        self._bytes[0] = b"\x00"
+
+    def is_set(self) -> bool:
+        return self._bytes[0] != b"\0"
+
+    @property
+    def address(self) -> int:
+        return ctypes.addressof(self._bytes)
+
+
+def _strlen_address() -> int:
+    import ctypes.util
+    import sys
+
+    libc = ctypes.cdll.msvcrt if sys.platform == "win32" else ctypes.CDLL(ctypes.util.find_library("c"))
+    return ctypes.cast(libc.strlen, ctypes.c_void_p).value
+
+
+@contextmanager
+def abort_check(llm, flag: AbortFlag):
+    """While the block runs, llama.cpp reads ``flag`` between graph nodes; once it is set, the
+    running ``eval`` ends with a RuntimeError, leaving the context as it was before that batch.
+
+    Only for prompt evaluation; decoding checks Stop between tokens and runs with no callback."""
     import llama_cpp.llama_cpp as lib
 
-    callback = lib.ggml_abort_callback(lambda _data: bool(should_abort()))
-    lib.llama_set_abort_callback(llm._ctx.ctx, callback, None)
+    callback = lib.ggml_abort_callback(_strlen_address())  # a C function: no Python per node
+    lib.llama_set_abort_callback(llm._ctx.ctx, callback, ctypes.c_void_p(flag.address))
     try:
         yield
     finally:
         lib.llama_set_abort_callback(llm._ctx.ctx, lib.ggml_abort_callback(), None)  # NULL: no check
-        del callback  # only now may the function pointer llama.cpp held go
 
 
 def cached_tokens(llm) -> list[int]:

@@ -8,8 +8,9 @@ UTF-8 character split across tokens never shows a replacement character, and pas
 their special flag to the reasoning parser (:mod:`app.backends.llama_decode`).
 
 Stopping is cooperative: llama.cpp's abort callback sees Stop while the prompt is
-evaluated (:mod:`app.backends.llama_model`), the decode loop checks it per token. After a call, llama.cpp's context holds exactly the prompt plus every token counted in the
-call's ``TokenCounts`` (the end-of-generation token is neither shown nor evaluated).
+evaluated (:mod:`app.backends.llama_model`), the decode loop checks it per token. After a
+call, llama.cpp's context holds exactly the prompt plus every token counted in the call's
+``TokenCounts`` (the end-of-generation token is neither shown nor evaluated).
 Everything that touches llama-cpp-python's internals goes through
 :mod:`app.backends.llama_adapter`.
 """
@@ -337,7 +338,7 @@ class LlamaBackend:
                                   f"context holds {n_ctx:,}. Nothing was cut: strip earlier thinking, leave out the "
                                   "oldest turns, start a new chat, or raise n_ctx for this model.")
             return
-        if not self.model.prefill(prompt, lambda: control.stopped):
+        if not self.model.prefill(prompt, control):
             yield ev.TurnFinished(self.clock(), "cancelled")
             return
         yield from Decoder(self, prompt, request, control).run()

@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import replace
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Slot
 
 from app.domain import events as ev
 from app.domain.config import load_user_models
@@ -112,6 +112,10 @@ class Pipeline:
         if stop_after_s is not None:
             QTimer.singleShot(int(stop_after_s * 1000), press_stop)
         QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+        # A user types for a while after "New chat"; here the old chat's widgets would still be
+        # waiting to be deleted when Send is pressed, and their deletion would run on the GUI
+        # thread during the turn.
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
         t_send = time.perf_counter()
         self.session.send(prompt)
         loop.exec()

@@ -4,13 +4,14 @@ Raw llama-cpp-python (in a process of its own, see app.bench.raw_side) is measur
 the same file: at its own defaults (half the cores for decoding, all for prompts) and at the
 best thread counts of a sweep. Ponder is measured where the user sees it: token batches
 reaching the GUI thread of the real window (offscreen), and the time from Send to the first
-token. Every Ponder run sits between two raw runs at the best setting and is compared with
-their mean, so both sides see the same machine load even while it drifts.
+token. Ponder and raw at the best setting take turns, and every Ponder run is compared with
+the mean of the raw runs right before and after it, so both sides see the same machine load
+even while it drifts; the ratios come with their median and the mean's 95 % interval.
 
 Figures: decode and prompt tokens/s and their ratios to the best raw setting; time to first
 token for a ~1,040-token prompt and for the follow-up turn after it (only the new tokens are
-evaluated), also after switching to another profile on the same file; GUI stalls while decoding; Stop latency during prompt evaluation; resident
-memory of two profiles on one file.
+evaluated), also after switching to another profile on the same file; GUI stalls while
+decoding; Stop latency during prompt evaluation; resident memory of two profiles on one file.
 """
 
 from __future__ import annotations
@@ -65,11 +66,46 @@ def bench_speed(runs: int = 3, n_tokens: int = 256, model: str | None = None) ->
             **result, "stop_during_prompt_ms": stop_ms, "two_profiles_one_file": memory}
 
 
+# Two-sided 95 % quantiles of Student's t by degrees of freedom (n - 1 pairs); 1.96 beyond.
+_T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23,
+        11: 2.20, 12: 2.18, 13: 2.16, 14: 2.14, 15: 2.13, 16: 2.12, 17: 2.11, 18: 2.10, 19: 2.09, 20: 2.09,
+        25: 2.06, 30: 2.04}
+
+
+def ratio_summary(ratios: list[float]) -> dict:
+    """Median, mean and the mean's 95 % confidence interval of per-pair ratios."""
+    n = len(ratios)
+    mean = statistics.fmean(ratios)
+    half = 0.0
+    if n > 1:
+        t = _T95.get(n - 1) or next((v for k, v in sorted(_T95.items()) if k >= n - 1), 1.96)
+        half = t * statistics.stdev(ratios) / n ** 0.5
+    return {"median": round(statistics.median(ratios), 3), "mean": round(mean, 3),
+            "ci95": [round(mean - half, 3), round(mean + half, 3)], "pairs": n}
+
+
+def alternate(n: int, raw_run, pipe_run) -> list[dict]:
+    """R P R P … R: each of ``n`` Ponder figures with the mean of the raw figures measured right
+    before and right after it. Raw speed alone drifts by ±10 % over a minute on this machine and
+    consecutive raw runs differ by about 6 %, so only neighbours are compared; with strict
+    alternation every run, raw or Ponder, follows a run of the other side (two raw processes
+    measured this way: ratio 0.99–1.01 on average)."""
+    pairs = []
+    before = raw_run(0)
+    for i in range(n):
+        figure = pipe_run(i)
+        after = raw_run(i + 1)
+        raw = (before + after) / 2
+        pairs.append({"raw_best": round(raw, 1), "pipeline": round(figure, 1), "ratio": round(figure / raw, 3)})
+        before = after
+    return pairs
+
+
 def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tuple[int, int], runs: int,
                  n_tokens: int) -> dict:
-    """Each Ponder figure sits between two raw ones at the best setting, and its ratio is taken
-    to their mean: raw decoding alone drifts by ±10 % over a minute on this machine, which a
-    comparison with one earlier raw run would count as Ponder's."""
+    """Decode and prompt rates in ``2 * runs`` alternating pairs each (see :func:`alternate`);
+    then, ``runs`` times, raw at its defaults, raw's time to first token, the follow-up turn and
+    the turn after a profile switch, and the GUI stalls while decoding."""
     best_decode = max(sweep["decode"], key=sweep["decode"].get)
     best_prompt = max(sweep["prompt"], key=sweep["prompt"].get)
     sibling = next((m.id for m in pipe.session.config.models if m.id != pipe.session.profile.id
@@ -80,48 +116,37 @@ def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tup
         raw.call("threads", best_decode, best_prompt)
         return raw.call(kind, *args)
 
-    rows = []
-    raw_before = raw_best("decode", PROMPT, n_tokens)
-    for run in range(runs):
-        raw.call("threads", *default_threads)
-        raw_default_decode = raw.call("decode", PROMPT, n_tokens)
+    def pipe_decode(_i: int) -> float:
         pipe.session.new_chat()
         _, timing = pipe.turn(PROMPT, max_tokens=n_tokens)
-        pipe_decode = _rate(timing["arrivals"])
-        raw_after = raw_best("decode", PROMPT, n_tokens)
-        rows.append({"raw_default_decode_tps": round(raw_default_decode, 1),
-                     "raw_best_decode_tps": round((raw_before + raw_after) / 2, 1),
-                     "pipeline_decode_tps": round(pipe_decode, 1),
-                     "decode_ratio": round(2 * pipe_decode / (raw_before + raw_after), 3)})
-        raw_before = raw_after
+        return _rate(timing["arrivals"])
 
-    text = long_prompt(1)
-    raw_prompt_before = raw_best("prompt_rate", text)
-    for run, row in enumerate(rows):
-        text = long_prompt(run + 1)
-        raw.call("threads", *default_threads)
-        raw_default_prompt = raw.call("prompt_rate", text)
-        raw_best_ttft = raw_best("ttft", text)
+    decode_pairs = alternate(2 * runs, lambda _i: raw_best("decode", PROMPT, n_tokens), pipe_decode)
+
+    rows: list[dict] = []
+
+    def pipe_prompt(i: int) -> float:
         pipe.session.new_chat()
-        long_msg, long_timing = pipe.turn(text, max_tokens=1)
-        pipe_ttft = long_timing["arrivals"][0] - long_timing["t_send"]
-        evaluated = long_msg.stats.prompt_tokens - _last_prefill(pipe)[0]  # a cached system prompt is not work
-        raw_prompt_after = raw_best("prompt_rate", long_prompt(run + 2))
-        raw_prompt = (raw_prompt_before + raw_prompt_after) / 2
-        raw_prompt_before = raw_prompt_after
-        follow_msg, follow_timing = pipe.turn("And in three words?", max_tokens=1)
-        follow_evaluated = _last_prefill(pipe)[1]
-        follow_ttft = follow_timing["arrivals"][0] - follow_timing["t_send"]
-        switched = _turn_after_switch(pipe, sibling) if sibling else {}
-        row.update({
-            "raw_default_prompt_tps": round(raw_default_prompt, 1), "raw_best_prompt_tps": round(raw_prompt, 1),
-            "pipeline_prompt_tps": round(evaluated / pipe_ttft, 1),
-            "prompt_ratio": round(evaluated / pipe_ttft / raw_prompt, 3),
-            "raw_best_ttft_s": round(raw_best_ttft, 3), "pipeline_ttft_s": round(pipe_ttft, 3),
-            "prompt_tokens": evaluated, "turn2_ttft_s": round(follow_ttft, 3),
-            "turn2_prompt_tokens": follow_msg.stats.prompt_tokens, "turn2_evaluated_tokens": follow_evaluated,
-            **switched,
-        })
+        msg, timing = pipe.turn(long_prompt(2 * i + 1), max_tokens=1)
+        ttft = timing["arrivals"][0] - timing["t_send"]
+        evaluated = msg.stats.prompt_tokens - _last_prefill(pipe)[0]  # a cached system prompt is not work
+        if i < runs:  # the follow-ups need this turn's context, cached
+            follow_msg, follow = pipe.turn("And in three words?", max_tokens=1)
+            rows.append({"pipeline_ttft_s": round(ttft, 3), "prompt_tokens": evaluated,
+                         "turn2_ttft_s": round(follow["arrivals"][0] - follow["t_send"], 3),
+                         "turn2_prompt_tokens": follow_msg.stats.prompt_tokens,
+                         "turn2_evaluated_tokens": _last_prefill(pipe)[1],
+                         **(_turn_after_switch(pipe, sibling) if sibling else {})})
+        return evaluated / ttft
+
+    prompt_pairs = alternate(2 * runs, lambda i: raw_best("prompt_rate", long_prompt(2 * i)), pipe_prompt)
+
+    for run, row in enumerate(rows):
+        text = long_prompt(1000 + run)
+        raw.call("threads", *default_threads)
+        row.update({"raw_default_decode_tps": round(raw.call("decode", PROMPT, n_tokens), 1),
+                    "raw_default_prompt_tps": round(raw.call("prompt_rate", text), 1),
+                    "raw_best_ttft_s": round(raw_best("ttft", text), 3)})
 
     # The stall probe's timer wakes the GUI thread hundreds of times a second, which costs the
     # decode threads time they would not lose in use: stalls come from turns of their own.
@@ -133,17 +158,19 @@ def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tup
         probe.stop()
         row.update(probe.summary())
 
-    def med(key: str) -> float:
-        return statistics.median(r[key] for r in rows)
+    def med(key: str, among=rows) -> float:
+        return statistics.median(r[key] for r in among)
 
+    decode = ratio_summary([p["ratio"] for p in decode_pairs])
+    prompt = ratio_summary([p["ratio"] for p in prompt_pairs])
     return {
         "raw_best_threads": {"decode": best_decode, "batch": best_prompt},
         "sweep_tps": {k: {str(n): round(v, 1) for n, v in d.items()} for k, d in sweep.items()},
-        "runs": rows,
-        "decode_ratio_to_best": med("decode_ratio"),
-        "decode_ratio_to_raw_default": round(med("pipeline_decode_tps") / med("raw_default_decode_tps"), 3),
-        "prompt_ratio_to_best": med("prompt_ratio"),
-        "prompt_ratio_to_raw_default": round(med("pipeline_prompt_tps") / med("raw_default_prompt_tps"), 3),
+        "decode_pairs": decode_pairs, "prompt_pairs": prompt_pairs, "runs": rows,
+        "decode_ratio_to_best": decode["median"], "decode_ratio": decode,
+        "decode_ratio_to_raw_default": round(med("pipeline", decode_pairs) / med("raw_default_decode_tps"), 3),
+        "prompt_ratio_to_best": prompt["median"], "prompt_ratio": prompt,
+        "prompt_ratio_to_raw_default": round(med("pipeline", prompt_pairs) / med("raw_default_prompt_tps"), 3),
         "ttft_s": {"pipeline": med("pipeline_ttft_s"), "raw_best": med("raw_best_ttft_s"),
                    "prompt_tokens": med("prompt_tokens"), "turn2": med("turn2_ttft_s"),
                    "turn2_evaluated_tokens": med("turn2_evaluated_tokens"),

@@ -37,6 +37,7 @@ from app.ui.elided_label import ElidedLabel
 from app.ui.loop_banner import LoopBanner
 from app.ui.markdown_view import MarkdownView
 from app.ui.plain import plain_label, plain_tooltip
+from app.ui.wrapped_label import WrappedLabel
 from app.ui.thinking_panel import ThinkingPanel
 from app.ui.tool_call_card import ToolCallCard
 
@@ -65,8 +66,7 @@ class UserMessageWidget(QFrame):
         edit = QAction("Edit and continue from here…", self)
         edit.triggered.connect(self.edit_requested)
         self.addAction(edit)
-        label = plain_label(message.text, self)
-        label.setWordWrap(True)
+        label = WrappedLabel(message.text, self)
         label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
