@@ -84,7 +84,6 @@ class LlamaModel:
         self._special: dict[int, bool] = {}
         self._pieces: dict[int, bytes] = {}
         self._special_text: re.Pattern | None | bool = False  # False: not looked up yet
-        self._abort = adapter.AbortFlag()  # set while a Stop should end the running eval
         self.last_prefill = (0, 0)  # (prompt tokens reused from the cache, tokens evaluated) of the last prompt
         # The text and tokens of the last call's prompt and output: a next prompt that starts
         # with that text (a follow-up turn, a tool round) reuses those very tokens, so it
@@ -268,8 +267,7 @@ class LlamaModel:
         self.last_prefill = (cached, len(todo))
         if not todo or control.stopped:
             return not control.stopped
-        flag = self._abort
-        flag.clear()
+        flag = adapter.AbortFlag()  # alive until eval returns: llama.cpp reads it
         stop_listening = control.listen(lambda pressed: flag.set() if pressed == "stop" else None)
         try:
             if control.stopped:  # pressed before the listener was there
@@ -282,7 +280,6 @@ class LlamaModel:
         finally:
             stop_listening()
         stopped = flag.is_set()
-        flag.clear()
         if stopped:
             adapter.keep_cached(llm, llm.n_tokens)  # what the completed batches evaluated stays
         return not stopped
