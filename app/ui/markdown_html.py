@@ -41,6 +41,7 @@ _NBSP = "\u00a0"
 # (no emphasis, code, links, entities, escapes, HTML, tables or line breaks).
 _PLAIN_RUN = re.compile(r"(?:[^\W_]|[ ,.;:'\"?()%$@/])+")
 _LETTER = re.compile(r"[^\W\d_]")
+_BRACKET_LINE = re.compile(r"(?m)^ {0,3}\[")  # may be a link reference definition: shows as nothing
 
 
 # --- renderer rules ---------------------------------------------------------------------
@@ -323,9 +324,12 @@ class _Update:
 def _line_may_grow(paragraph: str) -> bool:
     """Whether plain text may be added to the current line of ``paragraph`` (shown as exactly its
     text): the line already holds a letter, so nothing can make it a list item, heading or
-    table row, and no entity or escape is open on it. Added plain text keeps this true."""
+    table row, and no entity or escape is open on it. Added plain text keeps this true. No line
+    may start with "[": ``[word]:`` plus more text would turn it into a link reference
+    definition, which shows nothing."""
     line = paragraph[paragraph.rfind("\n") + 1:]
-    return _LETTER.search(line) is not None and "&" not in line and "\\" not in line
+    return (_LETTER.search(line) is not None and "&" not in line and "\\" not in line
+            and _BRACKET_LINE.search(paragraph) is None)
 
 
 def _stays_plain(last: str, added: str) -> bool:

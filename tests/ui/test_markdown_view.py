@@ -217,6 +217,7 @@ _PIECES = ["word", " word", " Word", ",", ".", " 1", "1", ". ", ")", " ", "  ", 
 @example(pieces=["1", ". ", "word"])  # a list item
 @example(pieces=["word", "\n", "1", ")", " x"])  # one that interrupts the paragraph
 @example(pieces=["x", "\n", "#", " word"])  # a heading
+@example(pieces=["[", "word", "]", ":", "word"])  # a link reference definition: shows nothing
 @example(pieces=["word &amp", ";"])  # an entity
 @example(pieces=["x\\", "."])  # an escape
 @example(pieces=["word", "  ", "x"])  # a double space, shown as one
