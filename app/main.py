@@ -88,9 +88,11 @@ def run_gui(argv: list[str]) -> int:
     from app.ui.crash_reporter import show_crashes_in_dialogs
     from app.ui.main_window import MainWindow
     from app.ui import mcp_binding
+    from app.ui.qt_environment import prepare_qt_environment
     from app.ui.status_channel import attach_if_enabled
     from app.ui.warm_up import warm_up_rendering
 
+    prepare_qt_environment()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     apply_identity(app)
     style = paths.resources_dir() / "style.qss"

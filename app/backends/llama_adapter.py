@@ -244,6 +244,24 @@ def common_prefix(llm, tokens: list[int]) -> int:
     return n
 
 
+# llama.cpp (as built here) attends over the KV cache's used cells rounded up to a multiple of
+# 256, masked or not: a 512-token batch at positions 262–773 attends over 1,024 cells, at
+# 256–767 over 768, and costs 15 % more (measured: 2.61 s against 2.26 s).
+KV_PADDING = 256
+
+
+def kv_aligned(start: int, tokens: list[int]) -> list[list[int]]:
+    """``tokens``, to be evaluated from position ``start``, in parts whose batches end on
+    :data:`KV_PADDING` boundaries (all but the last): first up to the next boundary, then the
+    rest, which ``Llama.eval`` cuts into ``n_batch`` batches (a multiple of the padding).
+    Without this, a prompt after a cached prefix of 31 tokens evaluated 7–9 % slower than the
+    same number of tokens from position 0."""
+    first = -start % KV_PADDING
+    if 0 < first < len(tokens):
+        return [tokens[:first], tokens[first:]]
+    return [tokens]
+
+
 def keep_cached(llm, n: int) -> None:
     """Keep only the first ``n`` evaluated tokens: the next ``eval`` drops the KV cache after them."""
     llm.n_tokens = n

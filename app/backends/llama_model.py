@@ -7,9 +7,10 @@ a :class:`ModelPool`, so the file is in memory once and switching between them k
 cached prefix. What differs per profile (template, reasoning markers, sampling) lives in
 :class:`app.backends.llama_backend.LlamaBackend`.
 
-Prompt evaluation runs in one ``eval`` per prompt, as fast as raw llama-cpp-python; Stop sets
-a flag that llama.cpp's abort callback reads in C between graph nodes while it computes (only
-then: see :func:`app.backends.llama_adapter.abort_check`). Nothing polls for it: a watcher
+Prompt evaluation runs in batches that end where llama.cpp's padding of the KV cache does (a
+prompt after a cached prefix is as fast per token as one from position 0); Stop sets a flag
+that llama.cpp's abort callback reads in C between graph nodes while it computes (only then:
+see :func:`app.backends.llama_adapter.abort_check`). Nothing polls for it: a watcher
 thread that looked every 10 ms preempted a computing thread about 130 times a second.
 """
 
@@ -258,8 +259,9 @@ class LlamaModel:
     # -- prompt evaluation -------------------------------------------------------------------
     def prefill(self, prompt: list[int], control: TurnControl) -> bool:
         """Evaluate all but the last prompt token, reusing the cached prefix; False when
-        stopped. One ``eval`` (llama-cpp-python cuts it into batches of ``N_BATCH``); Stop sets
-        the flag llama.cpp's abort callback reads (no thread polls for it)."""
+        stopped. Batches of ``N_BATCH`` that end on the KV cache's padding boundaries
+        (:func:`app.backends.llama_adapter.kv_aligned`); Stop sets the flag llama.cpp's abort
+        callback reads (no thread polls for it)."""
         llm = self.llm
         cached = min(adapter.common_prefix(llm, prompt), len(prompt) - 1)
         adapter.keep_cached(llm, cached)
@@ -273,7 +275,8 @@ class LlamaModel:
             if control.stopped:  # pressed before the listener was there
                 flag.set()
             with adapter.abort_check(llm, flag):
-                llm.eval(todo)
+                for part in adapter.kv_aligned(cached, todo):
+                    llm.eval(part)
         except RuntimeError:
             if not flag.is_set():
                 raise

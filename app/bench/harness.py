@@ -17,6 +17,10 @@ def qt_app():
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    from app.ui.qt_environment import prepare_qt_environment
+
+    prepare_qt_environment()  # as the app does
+
     return QApplication.instance() or QApplication(["ponder-bench"])
 
 

@@ -40,7 +40,8 @@ def _serve(conn, profile) -> None:
         llm.eval(toks)
         return len(toks) / (time.perf_counter() - t0)
 
-    def ttft(text: str) -> float:
+    def ttft(text: str) -> tuple[int, float]:
+        """(prompt tokens, seconds to the first sampled token) from an empty context."""
         toks = tokens(text)
         llm.reset()
         t0 = time.perf_counter()
@@ -48,7 +49,7 @@ def _serve(conn, profile) -> None:
         next(gen)
         seconds = time.perf_counter() - t0
         gen.close()
-        return seconds
+        return len(toks), seconds
 
     commands = {
         "threads": lambda n, nb: adapter.set_threads(llm, n, nb),

@@ -103,9 +103,10 @@ def alternate(n: int, raw_run, pipe_run) -> list[dict]:
 
 def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tuple[int, int], runs: int,
                  n_tokens: int) -> dict:
-    """Decode and prompt rates in ``2 * runs`` alternating pairs each (see :func:`alternate`);
-    then, ``runs`` times, raw at its defaults, raw's time to first token, the follow-up turn and
-    the turn after a profile switch, and the GUI stalls while decoding."""
+    """Decode and prompt rates in ``2 * runs`` alternating pairs each (see :func:`alternate`;
+    prompt rates are tokens over the time to the first token on both sides); the follow-up turn
+    and the turn after a profile switch after ``runs`` of the prompts; then, ``runs`` times, raw
+    at its defaults and the GUI stalls while decoding."""
     best_decode = max(sweep["decode"], key=sweep["decode"].get)
     best_prompt = max(sweep["prompt"], key=sweep["prompt"].get)
     sibling = next((m.id for m in pipe.session.config.models if m.id != pipe.session.profile.id
@@ -124,11 +125,19 @@ def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tup
     decode_pairs = alternate(2 * runs, lambda _i: raw_best("decode", PROMPT, n_tokens), pipe_decode)
 
     rows: list[dict] = []
+    ttfts: dict[str, list[float]] = {"pipeline": [], "raw_best": []}
+
+    def raw_prompt(i: int) -> float:
+        """Raw's prompt rate to its first token, as Ponder's: evaluating and sampling once."""
+        n, seconds = raw_best("ttft", long_prompt(2 * i))
+        ttfts["raw_best"].append(seconds)
+        return n / seconds
 
     def pipe_prompt(i: int) -> float:
         pipe.session.new_chat()
         msg, timing = pipe.turn(long_prompt(2 * i + 1), max_tokens=1)
         ttft = timing["arrivals"][0] - timing["t_send"]
+        ttfts["pipeline"].append(ttft)
         evaluated = msg.stats.prompt_tokens - _last_prefill(pipe)[0]  # a cached system prompt is not work
         if i < runs:  # the follow-ups need this turn's context, cached
             follow_msg, follow = pipe.turn("And in three words?", max_tokens=1)
@@ -139,14 +148,13 @@ def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tup
                          **(_turn_after_switch(pipe, sibling) if sibling else {})})
         return evaluated / ttft
 
-    prompt_pairs = alternate(2 * runs, lambda i: raw_best("prompt_rate", long_prompt(2 * i)), pipe_prompt)
+    prompt_pairs = alternate(2 * runs, raw_prompt, pipe_prompt)
 
     for run, row in enumerate(rows):
         text = long_prompt(1000 + run)
         raw.call("threads", *default_threads)
         row.update({"raw_default_decode_tps": round(raw.call("decode", PROMPT, n_tokens), 1),
-                    "raw_default_prompt_tps": round(raw.call("prompt_rate", text), 1),
-                    "raw_best_ttft_s": round(raw_best("ttft", text), 3)})
+                    "raw_default_prompt_tps": round(raw.call("prompt_rate", text), 1)})
 
     # The stall probe's timer wakes the GUI thread hundreds of times a second, which costs the
     # decode threads time they would not lose in use: stalls come from turns of their own.
@@ -171,7 +179,9 @@ def _interleaved(pipe: Pipeline, raw: RawSide, sweep: dict, default_threads: tup
         "decode_ratio_to_raw_default": round(med("pipeline", decode_pairs) / med("raw_default_decode_tps"), 3),
         "prompt_ratio_to_best": prompt["median"], "prompt_ratio": prompt,
         "prompt_ratio_to_raw_default": round(med("pipeline", prompt_pairs) / med("raw_default_prompt_tps"), 3),
-        "ttft_s": {"pipeline": med("pipeline_ttft_s"), "raw_best": med("raw_best_ttft_s"),
+        # medians over the prompt pairs; raw evaluates the system prompt too, Ponder has it cached
+        "ttft_s": {"pipeline": round(statistics.median(ttfts["pipeline"]), 3),
+                   "raw_best": round(statistics.median(ttfts["raw_best"]), 3),
                    "prompt_tokens": med("prompt_tokens"), "turn2": med("turn2_ttft_s"),
                    "turn2_evaluated_tokens": med("turn2_evaluated_tokens"),
                    **({"turn2_after_switch": med("switch_ttft_s"), "after_switch_profile": sibling,

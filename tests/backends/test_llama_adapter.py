@@ -78,3 +78,33 @@ def test_a_load_can_be_abandoned(tmp_path):
         assert adapter.cached_tokens(llm) == llm.tokenize(b"Hello there", add_bos=False)
     finally:
         llm.close()
+
+
+def _batch_ends(start: int, parts: list[list[int]], n_batch: int) -> list[int]:
+    """Where each batch ends when ``Llama.eval`` cuts every part into ``n_batch`` pieces."""
+    ends, pos = [], start
+    for part in parts:
+        for i in range(0, len(part), n_batch):
+            pos += len(part[i:i + n_batch])
+            ends.append(pos)
+    return ends
+
+
+@pytest.mark.parametrize("start, n", [(0, 1100), (31, 1057), (255, 2), (256, 700), (300, 784), (1100, 15),
+                                      (1000, 30), (511, 513)])
+def test_prompt_batches_end_on_the_kv_padding(start, n):
+    from app.backends.llama_model import N_BATCH
+
+    tokens = list(range(n))
+    parts = adapter.kv_aligned(start, tokens)
+    assert [t for p in parts for t in p] == tokens and all(parts)
+    ends = _batch_ends(start, parts, N_BATCH)
+    assert ends[-1] == start + n
+    assert all(e % adapter.KV_PADDING == 0 for e in ends[:-1])  # only the last batch ends off a boundary
+    assert len(parts) <= 2 and len(ends) <= -(-n // N_BATCH) + 1  # at most one batch more than one eval
+
+
+def test_the_batch_size_is_a_multiple_of_the_kv_padding():
+    from app.backends.llama_model import N_BATCH
+
+    assert N_BATCH % adapter.KV_PADDING == 0

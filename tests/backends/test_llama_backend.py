@@ -112,6 +112,32 @@ def test_the_abort_check_is_installed_only_while_a_prompt_is_evaluated(instruct,
     assert len(evals) >= 12 and not any(on for _, on in evals[1:])  # every decoding step without it
 
 
+def test_a_prompt_after_a_cached_prefix_is_evaluated_in_batches_that_end_on_the_kv_padding(instruct, monkeypatch):
+    """llama.cpp attends over the KV cells rounded up to 256: a batch ending just past a
+    boundary costs up to 15 % more. The prompt's context is the same either way."""
+    from app.backends import llama_adapter as adapter
+
+    llm = instruct.llm
+    run(instruct, "Say hello.", max_tokens=4, temperature=0.0)  # the system prompt is cached now
+    ends: list[int] = []
+    real_eval = llm.eval
+
+    def eval_(tokens):
+        for i in range(0, len(tokens), llm.n_batch):
+            ends.append(llm.n_tokens + len(tokens[:i + llm.n_batch]))
+        return real_eval(tokens)
+
+    monkeypatch.setattr(llm, "eval", eval_)
+    msg = run(instruct, long_prompt(1200), max_tokens=1, temperature=0.0)
+    cached, evaluated = instruct.model.last_prefill
+    assert 0 < cached % adapter.KV_PADDING and evaluated > 600  # a prefix that does not end on a boundary
+    prefill = [e for e in ends if e < msg.stats.prompt_tokens]  # then decoding feeds the last prompt token
+    assert prefill[-1] == msg.stats.prompt_tokens - 1
+    assert len(prefill) >= 3 and all(e % adapter.KV_PADDING == 0 for e in prefill[:-1])
+    assert adapter.cached_tokens(llm)[:msg.stats.prompt_tokens] == instruct.tokenize_prompt(
+        instruct.render_prompt([{"role": "user", "content": long_prompt(1200)}]), [])[:msg.stats.prompt_tokens]
+
+
 def test_the_abort_flag_ends_an_evaluation_only_inside_the_check(instruct):
     from app.backends import llama_adapter as adapter
 
