@@ -16,6 +16,7 @@ source tree for private attributes used anywhere else.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from contextlib import contextmanager
 from typing import Callable
@@ -204,6 +205,7 @@ class AbortFlag:
         return ctypes.addressof(self._bytes)
 
 
+@functools.cache  # finding libc costs 2–3 ms: once per process, not once per prompt
 def _strlen_address() -> int:
     import ctypes.util
     import sys

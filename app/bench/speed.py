@@ -66,7 +66,8 @@ def bench_speed(runs: int = 3, n_tokens: int = 256, model: str | None = None) ->
             **result, "stop_during_prompt_ms": stop_ms, "two_profiles_one_file": memory}
 
 
-# Two-sided 95 % quantiles of Student's t by degrees of freedom (n - 1 pairs); 1.96 beyond.
+# Two-sided 95 % quantiles of Student's t by degrees of freedom (n - 1 pairs); between two
+# entries the lower one's (a wider interval); 1.96 beyond.
 _T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23,
         11: 2.20, 12: 2.18, 13: 2.16, 14: 2.14, 15: 2.13, 16: 2.12, 17: 2.11, 18: 2.10, 19: 2.09, 20: 2.09,
         25: 2.06, 30: 2.04}
@@ -78,7 +79,7 @@ def ratio_summary(ratios: list[float]) -> dict:
     mean = statistics.fmean(ratios)
     half = 0.0
     if n > 1:
-        t = _T95.get(n - 1) or next((v for k, v in sorted(_T95.items()) if k >= n - 1), 1.96)
+        t = _T95[max(k for k in _T95 if k <= n - 1)] if n - 1 <= max(_T95) else 1.96
         half = t * statistics.stdev(ratios) / n ** 0.5
     return {"median": round(statistics.median(ratios), 3), "mean": round(mean, 3),
             "ci95": [round(mean - half, 3), round(mean + half, 3)], "pairs": n}
