@@ -152,7 +152,6 @@ def cmd_ask(args) -> int:
     prompt, source = read_prompt(args.prompt, args.file)
     config = load_user_models()
     profile = config.get(args.model or config.default)
-    log.info("ask: model %s (%s), a prompt of %d characters from %s", profile.id, profile.backend, len(prompt), source)
     conversation = Conversation()
     conversation.add_user(prompt)
     request = build_request(conversation.messages, profile, system_prompt=args.system, max_tokens=args.max_tokens,
@@ -170,6 +169,9 @@ def cmd_ask(args) -> int:
 
     control = TurnControl()
     with guard.stopping(control.stop):  # a signal from here on stops the turn, also while the model loads
+        # logged once a signal ends the turn as cancelled (tests wait for this line)
+        log.info("ask: model %s (%s), a prompt of %d characters from %s", profile.id, profile.backend, len(prompt),
+                 source)
         backend = create_backend(profile, threads=load_settings().threads) if profile.is_local else \
             create_backend(profile)
         try:
