@@ -1,10 +1,12 @@
 """The context gauge's live numbers: what the streaming (or last) turn fills, and the forecast.
 
 The chat session calls :meth:`LiveUsage.update` whenever the streaming message changed (at
-most ~20 times a second); the gauge listens to ``usage_changed``, which comes at most every
+most ~20 times a second); the gauge listens to ``usage_changed``, which comes about every
 :data:`GAUGE_S` while a message streams (a counter read by eye; every repaint of the gauge
 takes time from decoding when all cores decode), at once when the forecast's warning turns
-on or off and when the message is finished.
+on or off and when the message is finished. It comes with one of the message's updates, so
+the gauge is drawn in the same pass as the message; an update held because none followed
+shows :data:`GAUGE_S` later.
 
 Signals:
     usage_changed(object context_usage, object forecast)
@@ -45,7 +47,7 @@ class LiveUsage(QObject):
         super().__init__(parent)
         self._latest: tuple[ContextUsage, Forecast] | None = None
         self._warning = False
-        self._throttle = Throttle(round(GAUGE_S * 1000), self)
+        self._throttle = Throttle(round(GAUGE_S * 1000), self, hold_ms=round(GAUGE_S * 1000))
         self._throttle.fired.connect(self._emit_latest)
 
     def update(self, message: AssistantMessage, max_tokens: int) -> None:

@@ -102,9 +102,12 @@ def thinking_forecast(usage: ContextUsage, *, thinking_s: float, reasoning_token
         return Forecast(False)
     rate = reasoning_tokens / thinking_s
     room = usage.free - answer_reserve(usage.n_ctx)
+    limit = "fill the context"
     if max_tokens_left is not None:
-        room = min(room, max_tokens_left - min(512, max_tokens_left // 4))
+        token_room = max_tokens_left - min(512, max_tokens_left // 4)
+        if token_room < room:  # the turn's max_tokens runs out first: say that, not the context
+            room, limit = token_room, "use up this turn's token limit"
     seconds = max(0.0, room / rate)
     if room <= 0 or seconds < max(30.0, thinking_s):
-        return Forecast(True, seconds, f"at this rate, thinking will fill the context in ~{seconds:.0f} s")
+        return Forecast(True, seconds, f"at this rate, thinking will {limit} in ~{seconds:.0f} s")
     return Forecast(False, seconds)

@@ -6,12 +6,26 @@ up to read; it never re-renders finished messages.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from app.domain.messages import AssistantMessage, UserMessage
 from app.ui.discard import discard, is_discarded
 from app.ui.message_widget import AssistantMessageWidget, UserMessageWidget
+
+# A streaming text that grows a line resizes its view, and the new size climbs the nesting
+# (text view or thinking panel body, panel, message, chat, scroll area) as a LayoutRequest
+# posted to each parent in turn. Qt delivers one level per pass of the event loop, after the
+# pass's paint: a new line cost two or three paints 50 ms apart, the last of them of the whole
+# chat, and showed the line clipped in between. Settling the levels as the message changes
+# lets one paint show it.
+LAYOUT_DEPTH = 4
+
+
+def settle_layouts() -> None:
+    """Deliver the posted layout requests now, level by level (see :data:`LAYOUT_DEPTH`)."""
+    for _ in range(LAYOUT_DEPTH):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
 
 class ChatView(QScrollArea):
@@ -91,6 +105,7 @@ class ChatView(QScrollArea):
         widget = self.widgets.get(message.uid)
         if isinstance(widget, AssistantMessageWidget):
             widget.refresh()
+            settle_layouts()
             parts = len(widget.children())
             if self._children_seen.get(id(widget)) != parts:  # a panel or buttons appeared
                 self._children_seen[id(widget)] = parts

@@ -51,3 +51,24 @@ def test_a_held_update_still_shows_after_the_interval(qtbot):
     live.update(msg, 500)  # within the interval: held
     assert seen == [1]
     qtbot.waitUntil(lambda: seen == [1, 2], timeout=int(GAUGE_S * 1000 * 5))
+
+
+def test_the_gauge_updates_with_a_message_update_not_between_them(qtbot):
+    """Frames 50 ms apart: the gauge's numbers go out during one of the message's updates, so
+    the gauge is drawn in the same paint as the message, not in a pass of its own."""
+    live = LiveUsage()
+    msg = _streaming()
+    updating = [False]
+    seen = []
+    live.usage_changed.connect(lambda usage, _forecast: seen.append(updating[0]))
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < 8 * GAUGE_S:
+        n += 1
+        _count(msg, n)
+        updating[0] = True
+        live.update(msg, 500)
+        updating[0] = False
+        qtbot.wait(50)
+    assert len(seen) >= 4
+    assert seen.count(False) <= 1  # a loaded machine may stall one frame past the fallback

@@ -59,3 +59,28 @@ def test_stays_at_the_bottom_unless_the_user_scrolled_up(qtbot):
     assert bar.value() == 0  # the growing answer does not pull the reader down
     view.add_message(UserMessage("a new question"))  # sending pins the view again
     qtbot.waitUntil(lambda: bar.value() == bar.maximum() > 0)
+
+
+def test_a_new_line_is_laid_out_before_the_chat_paints(qtbot):
+    """A growing answer's new size reaches the message and the chat while the message updates,
+    not one event-loop pass per level after the paint (two or three paints, the line clipped)."""
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.resize(500, 600)
+    view.show()
+    user = view.add_message(UserMessage("question"))
+    streaming = AssistantMessage(model_id="m")
+    streaming.apply(ev.TurnStarted(0.0, "m", 5, 1000))
+    widget = view.add_message(streaming)
+    streaming.apply(ev.AnswerDelta("first line"))
+    view.update_message(streaming)
+    qtbot.waitUntil(lambda: widget.answer_views and widget.answer_views[0].height() > 0)
+    qtbot.wait(50)
+    md = widget.answer_views[0]
+    heights, user_y = (widget.height(), md.height()), user.y()
+    streaming.apply(ev.AnswerDelta(" and more words" * 60))  # several lines more, one paragraph
+    view.update_message(streaming)  # no event processing after this
+    assert md.height() > heights[1]
+    assert widget.height() > heights[0]  # the message holds its taller text already
+    assert md.geometry().bottom() < widget.height()
+    assert user.y() < user_y  # the chat moved the question up (messages sit at the bottom)

@@ -43,6 +43,7 @@ def test_forecast_warns_when_thinking_will_fill_the_window(qtbot):
     script = ["<think>"] + [" step"] * 3000
     win = _window(qtbot, lambda p: FakeBackend(p, script, spec=FAMILIES["think"], prompt_tokens=10,
                                                 n_ctx=2048, delay_s=0.002))
+    win.session.set_options(replace(win.session.options, max_tokens=100_000))  # the window runs out first
     win.session.send("think hard")
     qtbot.waitUntil(lambda: win.gauge.forecast.warning, timeout=10_000)
     assert "at this rate, thinking will fill the context in ~" in win.gauge.warning_label.text()
