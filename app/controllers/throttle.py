@@ -11,8 +11,8 @@ request that is due (with the same slack), or after ``hold_ms`` if none comes. A
 throttle (the context gauge) then fires on one of a faster stream's wake-ups, not between them.
 
 Signals:
-    fired() — at most once per interval (without ``hold_ms``: ``interval_ms`` apart under a
-        steady stream of requests; a request after a pause may come a quarter sooner).
+    fired() — never sooner than three quarters of ``interval_ms`` after the last; under a
+        steady stream of requests (without ``hold_ms``) ``interval_ms`` apart.
 """
 
 from __future__ import annotations

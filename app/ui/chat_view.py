@@ -18,7 +18,7 @@ from app.ui.message_widget import AssistantMessageWidget, UserMessageWidget
 # posted to each parent in turn. Qt delivers one level per pass of the event loop, after the
 # pass's paint: a new line cost two or three paints 50 ms apart, the last of them of the whole
 # chat, and showed the line clipped in between. Settling the levels as the message changes
-# lets one paint show it.
+# lets one paint show it. Four hops from a thinking panel's body up to the scroll area.
 LAYOUT_DEPTH = 4
 
 
